@@ -1,0 +1,97 @@
+"""The one place configuration is read (STYLE.md convention 6)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./thongsuot.db"
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs; pick the async drivers."""
+    for prefix, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url[len(prefix):]
+    return url
+
+
+def _read_secret_files(data: Any) -> Any:
+    """``THONGSUOT_X_FILE=/run/secrets/x`` fills ``x`` from that file."""
+    import os
+
+    if not isinstance(data, dict):
+        return data
+    for key, value in os.environ.items():
+        if key.startswith("THONGSUOT_") and key.endswith("_FILE"):
+            field = key[len("THONGSUOT_"):-len("_FILE")].lower()
+            if field in Settings.model_fields and field not in data:
+                data[field] = Path(value).read_text(encoding="utf-8").strip()
+    return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THONGSUOT_", env_file=None, extra="ignore")
+
+    database_url: str = DEFAULT_DB
+    inventory: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    role: Literal["all", "api", "scheduler"] = "all"
+    public_url: str = "http://127.0.0.1:8080"
+    lang: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    # auth
+    api_token: SecretStr | None = None
+    read_requires_token: bool = False
+
+    # probing
+    max_concurrency: int = Field(default=500, ge=1, le=20_000)
+    http_shards: int = Field(default=8, ge=1, le=64)
+    extra_ca_file: str | None = None
+    misfire_grace_s: int = Field(default=30, ge=1)
+    spread_first_runs: bool = True
+
+    # result pipeline
+    buffer_capacity: int = Field(default=200_000, ge=100)
+    batch_size: int = Field(default=1_000, ge=1, le=50_000)
+    flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+    retention_days: int = Field(default=30, ge=1)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _files(cls, data: Any) -> Any:
+        return _read_secret_files(data)
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        return normalise_db_url(value)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        exposed = self.host not in ("127.0.0.1", "::1", "localhost")
+        if exposed and self.api_token is not None and len(self.api_token.get_secret_value()) < 16:
+            raise ValueError("THONGSUOT_API_TOKEN must be at least 16 characters when exposed")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

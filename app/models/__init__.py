@@ -1,0 +1,12 @@
+"""All ORM classes, one file per table."""
+
+from app.models.api_token import ApiToken
+from app.models.base import Base
+from app.models.check import Check
+from app.models.flip import Flip
+from app.models.incident import Incident
+from app.models.probe_result import ProbeResult
+from app.models.service import Service
+from app.models.unit import Unit
+
+__all__ = ["ApiToken", "Base", "Check", "Flip", "Incident", "ProbeResult", "Service", "Unit"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Timestamps
+
+
+class Check(Timestamps, Base):
+    """One probe configuration, scheduled at ``interval_s``; carries its derived state."""
+
+    __tablename__ = "check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(500))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    interval_s: Mapped[int]
+    timeout_s: Mapped[float]
+    failure_threshold: Mapped[int] = mapped_column(default=2)
+    recovery_threshold: Mapped[int] = mapped_column(default=1)
+    critical: Mapped[bool] = mapped_column(default=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[datetime | None]
+
+    # Derived state (DESIGN.md §2); the flip table is the history of it.
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    state_since: Mapped[datetime | None]
+    streak_status: Mapped[str | None] = mapped_column(String(16))
+    streak_count: Mapped[int] = mapped_column(default=0)
+    streak_started_at: Mapped[datetime | None]
+    last_result_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_check_enabled_retired", "enabled", "retired_at"),)

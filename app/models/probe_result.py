@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import BigIntPK, Base
+
+
+class ProbeResult(Base):
+    """One raw observation. ``uid`` makes batch retries idempotent (exactly once)."""
+
+    __tablename__ = "probe_result"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("check.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    latency_ms: Mapped[float]
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_probe_result_check_id_at", "check_id", "at"),
+        Index("ix_probe_result_at", "at"),
+    )
