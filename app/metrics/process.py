@@ -1,0 +1,58 @@
+"""Process counters and histograms, all in one place, on a registry of their own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from app import __version__
+
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ProcessMetrics:
+    """Owns a fresh ``CollectorRegistry`` so tests and apps never share state."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.results = Counter(
+            "thongsuot_probe_results",
+            "Probe results produced.",
+            ["probe_kind", "status", "error_kind"],
+            registry=r,
+        )
+        self.flips = Counter("thongsuot_flips", "State changes written.", ["new_state"], registry=r)
+        self.lateness = Histogram(
+            "thongsuot_scheduler_lateness_seconds",
+            "Start of a probe minus its scheduled time.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.jobs = Gauge("thongsuot_scheduler_jobs", "Scheduled checks.", registry=r)
+        self.in_flight = Gauge("thongsuot_probes_in_flight", "Probes running now.", registry=r)
+        self.buffer_depth = Gauge(
+            "thongsuot_buffer_depth", "Results waiting to be written.", registry=r
+        )
+        self.dropped = Counter(
+            "thongsuot_buffer_dropped", "Results dropped because the buffer was full.", registry=r
+        )
+        self.write_seconds = Histogram(
+            "thongsuot_db_write_seconds",
+            "Time to write one batch.",
+            buckets=WRITE_BUCKETS,
+            registry=r,
+        )
+        self.rows_written = Counter(
+            "thongsuot_db_rows_written", "Rows written.", ["table"], registry=r
+        )
+        self.write_errors = Counter(
+            "thongsuot_db_write_errors", "Failed batch writes (retried).", registry=r
+        )
+        info = Gauge("thongsuot_build_info", "Build information.", ["version"], registry=r)
+        info.labels(version=__version__).set(1)
+
+    def record_write(self, elapsed: float, counts: dict[str, int]) -> None:
+        self.write_seconds.observe(elapsed)
+        for table, n in counts.items():
+            self.rows_written.labels(table=table).inc(n)

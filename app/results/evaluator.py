@@ -1,0 +1,157 @@
+"""The state evaluator: confirmation thresholds → flips → incident operations.
+
+Pure and in-memory (DESIGN.md §2). A flip is dated at the *first* result of the
+streak that confirmed it, so confirmation never shortens or shifts downtime.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from probes.base import ProbeResult, Status
+
+AVAILABLE = frozenset({"up", "degraded"})
+
+
+@dataclass(slots=True)
+class CheckState:
+    """What the evaluator remembers about one check between results."""
+
+    check_id: int
+    unit_id: int
+    failure_threshold: int = 2
+    recovery_threshold: int = 1
+    state: str = "unknown"
+    state_since: datetime | None = None
+    streak_status: str | None = None  # "down" or "up": which way the streak points
+    streak_count: int = 0
+    streak_started_at: datetime | None = None
+    last_result: ProbeResult | None = None
+    last_result_at: datetime | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The columns of ``check`` that mirror this state."""
+        return {
+            "id": self.check_id,
+            "state": self.state,
+            "state_since": self.state_since,
+            "streak_status": self.streak_status,
+            "streak_count": self.streak_count,
+            "streak_started_at": self.streak_started_at,
+            "last_result_at": self.last_result_at,
+        }
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything one result causes in SQL; written in one transaction with its batch."""
+
+    result_row: dict[str, Any]
+    check_row: dict[str, Any]
+    flip_row: dict[str, Any] | None = None
+    incident_open: dict[str, Any] | None = None
+    incident_close: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def durable(self) -> bool:
+        """True when dropping it would lose history (a flip), not just a sample."""
+        return self.flip_row is not None
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def apply_result(cs: CheckState, result: ProbeResult, at: datetime) -> Outcome:
+    """Advance ``cs`` by one result observed at ``at``; return what to write."""
+    flip = _advance(cs, result, at)
+    cs.last_result, cs.last_result_at = result, at
+    outcome = Outcome(result_row=_result_row(cs.check_id, result, at), check_row=cs.snapshot())
+    if flip is not None:
+        old, new, flip_at = flip
+        outcome.flip_row = {
+            "uid": new_uid(),
+            "check_id": cs.check_id,
+            "at": flip_at,
+            "old_state": old,
+            "new_state": new,
+            "reason": result.message[:500],
+            "error_kind": result.error_kind.value if result.error_kind else None,
+        }
+        _incident_ops(cs, outcome, old, new, flip_at, result)
+    return outcome
+
+
+def _advance(cs: CheckState, result: ProbeResult, at: datetime) -> tuple[str, str, datetime] | None:
+    if result.status is Status.DOWN:
+        return _on_down(cs, at)
+    return _on_available(cs, result.status.value, at)
+
+
+def _on_down(cs: CheckState, at: datetime) -> tuple[str, str, datetime] | None:
+    if cs.state == "down":
+        _reset_streak(cs)
+        return None
+    _extend_streak(cs, "down", at)
+    if cs.streak_count < cs.failure_threshold:
+        return None
+    return _flip(cs, "down", cs.streak_started_at or at)
+
+
+def _on_available(cs: CheckState, status: str, at: datetime) -> tuple[str, str, datetime] | None:
+    if cs.state in AVAILABLE:
+        _reset_streak(cs)
+        return None if cs.state == status else _flip(cs, status, at)
+    _extend_streak(cs, "up", at)
+    if cs.streak_count < cs.recovery_threshold:
+        return None
+    return _flip(cs, status, cs.streak_started_at or at)
+
+
+def _extend_streak(cs: CheckState, direction: str, at: datetime) -> None:
+    if cs.streak_status != direction:
+        cs.streak_status, cs.streak_count, cs.streak_started_at = direction, 0, at
+    cs.streak_count += 1
+
+
+def _reset_streak(cs: CheckState) -> None:
+    cs.streak_status, cs.streak_count, cs.streak_started_at = None, 0, None
+
+
+def _flip(cs: CheckState, new: str, at: datetime) -> tuple[str, str, datetime]:
+    old = cs.state
+    cs.state, cs.state_since = new, at
+    _reset_streak(cs)
+    return old, new, at
+
+
+def _incident_ops(
+    cs: CheckState, outcome: Outcome, old: str, new: str, at: datetime, result: ProbeResult
+) -> None:
+    if new == "down":
+        outcome.incident_open = {
+            "check_id": cs.check_id,
+            "unit_id": cs.unit_id,
+            "started_at": at,
+            "error_kind": result.error_kind.value if result.error_kind else None,
+            "message": result.message[:500],
+        }
+    elif old == "down":
+        outcome.incident_close = {"check_id": cs.check_id, "ended_at": at}
+
+
+def _result_row(check_id: int, result: ProbeResult, at: datetime) -> dict[str, Any]:
+    return {
+        "uid": new_uid(),
+        "check_id": check_id,
+        "at": at,
+        "status": result.status.value,
+        "latency_ms": round(result.latency * 1000, 3),
+        "error_kind": result.error_kind.value if result.error_kind else None,
+        "message": result.message[:500],
+        "details": result.details,
+    }
