@@ -158,7 +158,7 @@ class Monitor:
             rows = await active_checks_with_labels(session)
         checks: dict[int, RuntimeCheck] = {}
         for row in rows:
-            check, unit_code, service_kind = row.tuple()
+            check, unit_code, service_kind = row[0], row[1], row[2]
             try:
                 checks[check.id] = RuntimeCheck.from_row(check, unit_code, service_kind)
             except Exception as exc:  # a bad row must not stop the other checks

@@ -28,8 +28,10 @@ PG_ADMIN = os.environ.get("THONGSUOT_TEST_PG", "postgresql://postgres@127.0.0.1:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--db", default=os.environ.get("THONGSUOT_TEST_DB", "both"),
-        choices=["sqlite", "postgresql", "both"], help="database backends to test against",
+        "--db",
+        default=os.environ.get("THONGSUOT_TEST_DB", "both"),
+        choices=["sqlite", "postgresql", "both"],
+        help="database backends to test against",
     )
 
 
@@ -40,7 +42,10 @@ def _backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", _backends(metafunc.config), scope="session")
+        backends = _backends(metafunc.config)
+        if metafunc.definition.get_closest_marker("postgres") is not None:
+            backends = [b for b in backends if b == "postgresql"]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,213 @@
+"""``thongsuot``: the process roles and operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("database_url", "inventory", "host", "port"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", dest="database_url", help="database URL (THONGSUOT_DATABASE_URL)")
+    p.add_argument("--inventory", type=Path, help="inventory YAML (THONGSUOT_INVENTORY)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app import migrate
+    from app.main import create_app
+
+    settings = _settings(args)
+    _logging(settings.log_level)
+    if not args.no_migrate:
+        migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from app import migrate
+
+    settings = _settings(args)
+    if args.action == "upgrade":
+        migrate.upgrade(settings.database_url, args.revision or "head")
+    else:
+        migrate.downgrade(settings.database_url, args.revision or "-1")
+    print(f"database {args.action}d: {_redact(settings.database_url)}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from app.inventory.check_config import check_config
+
+    return check_config(args.file, sys.stdout)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from probes.cli import format_result, run_once
+
+    options = dict(_split_option(o) for o in args.option or [])
+    try:
+        result = asyncio.run(run_once(args.kind, args.target, options, args.timeout))
+    except (KeyError, ValueError) as exc:
+        print(f"lỗi cấu hình / configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "status": result.status.value,
+                    "latency": result.latency,
+                    "error_kind": result.error_kind,
+                    "message": result.message,
+                    "details": result.details,
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+    else:
+        print(format_result(result, lang=args.lang))
+    return 0 if result.success else 1
+
+
+def _split_option(option: str) -> tuple[str, str]:
+    key, sep, value = option.partition("=")
+    if not sep:
+        raise SystemExit(f"--option expects key=value, got {option!r}")
+    return key.strip(), value
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import migrate
+    from app.demo.run import run_demo
+
+    overrides: dict[str, Any] = {"port": args.port, "host": "127.0.0.1"}
+    overrides["database_url"] = args.database_url or "sqlite+aiosqlite:///./thongsuot-demo.db"
+    settings = Settings(**overrides)
+    _logging(settings.log_level)
+    migrate.upgrade(settings.database_url)
+    asyncio.run(run_demo(settings, units=args.units, duration=args.duration))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from app.auth.service import create_token
+    from app.db import make_engine, make_sessionmaker
+
+    async def run() -> str:
+        engine = make_engine(_settings(args).database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await create_token(session, args.name, scope=args.scope)
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thongsuot", description="Giám sát hoạt động thông suốt của TTHC và dịch vụ công."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _parser_serve(sub)
+    _parser_demo(sub)
+    _parser_check_config(sub)
+    _parser_probe(sub)
+    _parser_db(sub)
+    _parser_token(sub)
+    return parser
+
+
+Sub = Any  # argparse's private _SubParsersAction
+
+
+def _cmd(sub: Sub, name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
+    p = sub.add_parser(name, help=help_)
+    p.set_defaults(fn=fn)
+    return p
+
+
+def _parser_serve(sub: Sub) -> None:
+    p = _cmd(sub, "serve", cmd_serve, "run the API and the monitor")
+    _add_common(p)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-migrate", action="store_true", help="do not run 'db upgrade' first")
+
+
+def _parser_demo(sub: Sub) -> None:
+    p = _cmd(sub, "demo", cmd_demo, "a loopback farm of simulated commune centres + the monitor")
+    p.add_argument("--db", dest="database_url")
+    p.add_argument("--units", type=int, default=12)
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+
+
+def _parser_check_config(sub: Sub) -> None:
+    p = _cmd(sub, "check-config", cmd_check_config, "validate an inventory file")
+    p.add_argument("file", type=Path)
+
+
+def _parser_probe(sub: Sub) -> None:
+    p = _cmd(sub, "probe", cmd_probe, "run one probe once and print its result")
+    p.add_argument("kind")
+    p.add_argument("target")
+    p.add_argument("--option", "-o", action="append", help="key=value (JSON values allowed)")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+
+
+def _parser_db(sub: Sub) -> None:
+    p = _cmd(sub, "db", cmd_db, "database migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade"])
+    p.add_argument("revision", nargs="?")
+    p.add_argument("--db", dest="database_url")
+
+
+def _parser_token(sub: Sub) -> None:
+    p = _cmd(sub, "token", cmd_token, "create an API token (printed once)")
+    p.add_argument("name")
+    p.add_argument("--scope", choices=["read", "write"], default="write")
+    p.add_argument("--db", dest="database_url")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.fn(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
