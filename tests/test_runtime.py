@@ -35,8 +35,8 @@ async def _count(sm: async_sessionmaker[AsyncSession], model: type) -> int:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-async def _wait_for(pred: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(pred: object, within: float) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await pred():  # type: ignore[operator]
             return
