@@ -1,0 +1,23 @@
+# Sourced by the scripts: make .venv and install the project into it when
+# pyproject.toml has changed since the last install. $1: extras ("" or "dev").
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+extras="${1:-}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+stamp=".venv/.installed-${extras:-base}"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  spec="."
+  [ -n "$extras" ] && spec=".[${extras}]"
+  echo "==> installing thongsuot ${spec} into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" 2>&1 \
+    | grep -v "^WARNING: Location" >&2 || true
+  .venv/bin/python -c "import app, probes" # fail loudly if the install did not work
+  echo "$want" > "$stamp"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"
