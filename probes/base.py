@@ -43,6 +43,7 @@ class ErrorKind(enum.StrEnum):
     REPORTED_DOWN = "reported_down"
     QUERY = "query"
     PERMISSION = "permission"
+    CONFIG = "config"  # the monitor's own setup is incomplete, e.g. a secret is not set
     INTERNAL = "internal"
 
 
@@ -111,6 +112,24 @@ def env_secret(name: str) -> str:
         return os.environ[name]
     except KeyError:
         raise LookupError(f"secret {name!r} is not set (nor {name}_FILE)") from None
+
+
+class SecretUnavailable(LookupError):
+    """A secret named in a probe's config could not be read."""
+
+
+def read_secret(resolver: SecretResolver, name: str) -> str:
+    """Resolve ``name`` through ``resolver``; any failure becomes ``SecretUnavailable``.
+
+    The message names the secret, never its value.
+    """
+    try:
+        value = resolver(name)
+    except (LookupError, OSError) as exc:
+        raise SecretUnavailable(f"secret {name!r} is unavailable: {exc}") from None
+    if not value:
+        raise SecretUnavailable(f"secret {name!r} is empty")
+    return value
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 import zlib
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import certifi
@@ -30,6 +31,15 @@ def make_ssl_context(extra_ca_file: str | None = None, *, verify: bool = True) -
     return ctx
 
 
+def refuse_cookies(client: httpx.AsyncClient) -> None:
+    """Make ``client``'s jar never store a cookie.
+
+    The clients are shared by every probe: a cookie one target sets must not be
+    sent by the next probe (nor by another check). Flows keep their own per-run jar.
+    """
+    client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+
 class ClientPool:
     """Hands out one of ``shards`` clients by a stable hash of the probe's key."""
 
@@ -42,10 +52,13 @@ class ClientPool:
 
     def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-        return [
+        clients = [
             httpx.AsyncClient(verify=ctx, limits=limits, trust_env=trust_env)
             for _ in range(self._shards)
         ]
+        for client in clients:
+            refuse_cookies(client)
+        return clients
 
     def client_for(self, key: str, *, verify: bool = True) -> Any:
         clients = self._verified if verify else self._unverified

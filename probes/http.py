@@ -1,8 +1,10 @@
-"""HTTP(S) probe: status, body and latency assertions, certificate expiry captured."""
+"""HTTP(S) probe: auth from secrets, redirects, status/body/JSON/header/size assertions,
+latency, IPv4/IPv6 pinning; certificate expiry captured."""
 
 from __future__ import annotations
 
-import re
+import asyncio
+import base64
 import socket
 import ssl
 from typing import Any, Literal
@@ -10,87 +12,154 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult
+from probes.base import (
+    ErrorKind,
+    ProbeConfig,
+    ProbeContext,
+    ProbeResult,
+    SecretResolver,
+    SecretUnavailable,
+    read_secret,
+)
+from probes.http_assert import HttpAssertions, evaluate_response
+from probes.netutil import IpVersion, pin_url
 from probes.registry import register
+
+__all__ = [
+    "ERROR_KINDS",
+    "HttpAuth",
+    "HttpConfig",
+    "check_url",
+    "classify_error",
+    "evaluate_response",
+    "probe_http",
+]
 
 USER_AGENT = "thongsuot/0.1 (+https://github.com/thongsuot)"
 
+ERROR_KINDS: frozenset[ErrorKind] = frozenset(
+    {
+        ErrorKind.TIMEOUT,
+        ErrorKind.DNS,
+        ErrorKind.CONNECT,
+        ErrorKind.TLS,
+        ErrorKind.PROTOCOL,
+        ErrorKind.HTTP_STATUS,
+        ErrorKind.ASSERTION,
+        ErrorKind.LATENCY,
+        ErrorKind.CONFIG,
+    }
+)
 
-class HttpConfig(ProbeConfig):
+
+def check_url(value: str) -> str:
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an absolute http:// or https:// URL with a host")
+    return value
+
+
+class HttpAuth(ProbeConfig):
+    """Credentials by secret *name* (``NAME`` or ``NAME_FILE``); the value is never stored."""
+
+    type: Literal["basic", "bearer"]
+    secret: str = Field(min_length=1, description="environment variable holding the password/token")
+    username: str | None = None
+
+    @model_validator(mode="after")
+    def _username(self) -> HttpAuth:
+        if self.type == "basic" and not self.username:
+            raise ValueError("basic auth needs a username")
+        if self.type == "bearer" and self.username:
+            raise ValueError("bearer auth takes no username")
+        return self
+
+    def header(self, secrets: SecretResolver) -> str:
+        """The ``Authorization`` value (raises ``SecretUnavailable``)."""
+        value = read_secret(secrets, self.secret)
+        if self.type == "bearer":
+            return f"Bearer {value}"
+        token = base64.b64encode(f"{self.username}:{value}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+
+class HttpConfig(HttpAssertions):
     url: str
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
-    valid_status_codes: list[int] = Field(default_factory=list, description="empty: any 2xx")
+    auth: HttpAuth | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=5, ge=0, le=20)
-    keyword: str | None = None
-    keyword_absent: str | None = None
-    regex: str | None = None
-    degraded_latency_ms: float | None = Field(default=None, gt=0)
     verify_tls: bool = True
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="read at most this much")
+    ip_version: IpVersion = "any"
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        try:
-            url = httpx.URL(value)
-        except httpx.InvalidURL as exc:
-            raise ValueError(f"not a valid URL: {exc}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an absolute http:// or https:// URL with a host")
-        return value
-
-    @field_validator("regex")
-    @classmethod
-    def _check_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
-
-    @field_validator("valid_status_codes")
-    @classmethod
-    def _check_codes(cls, value: list[int]) -> list[int]:
-        bad = [c for c in value if not 100 <= c <= 599]
-        if bad:
-            raise ValueError(f"HTTP status codes must be 100-599, got {bad}")
-        return value
+        return check_url(value)
 
     @model_validator(mode="after")
     def _body_needs_method(self) -> HttpConfig:
-        if self.body is not None and self.method in ("GET", "HEAD"):
+        if self.body is not None and self.method in ("GET", "HEAD", "OPTIONS"):
             raise ValueError("a request body needs method POST or PUT")
         return self
 
 
-@register("http", HttpConfig, "HTTP(S) request with status, body and latency assertions")
+@register("http", HttpConfig, "HTTP(S) request with status, body, JSON, header and latency checks")
 async def probe_http(config: HttpConfig, ctx: ProbeContext) -> ProbeResult:
-    client = ctx.clients.client_for(ctx.key, verify=config.verify_tls)
+    try:
+        headers = request_headers(config.headers, config.auth, ctx.secrets)
+    except SecretUnavailable as exc:
+        return ProbeResult.down(ErrorKind.CONFIG, str(exc))
     start = ctx.monotonic()
     try:
-        async with client.stream(
-            config.method,
-            config.url,
-            headers={"User-Agent": USER_AGENT, **config.headers},
-            content=config.body,
-            timeout=ctx.timeout,
-            follow_redirects=config.follow_redirects,
-            extensions={"max_redirects": config.max_redirects},
-        ) as response:
-            facts = _tls_facts(response)
-            body = await _read_capped(response, config.max_body_bytes)
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(ctx.timeout):
+            response, body, size, facts = await _fetch(config, ctx, headers)
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
         return classify_error(exc, ctx.monotonic() - start)
     latency = ctx.monotonic() - start
-    details: dict[str, Any] = {"http_status": response.status_code, **facts}
-    return evaluate_response(config, response.status_code, body, latency, details)
+    details: dict[str, Any] = {"http_status": response.status_code, "body_bytes": size, **facts}
+    return evaluate_response(config, response.status_code, body, latency, details, response.headers)
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+def request_headers(
+    extra: dict[str, str], auth: HttpAuth | None, secrets: SecretResolver
+) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, **extra}
+    if auth is not None:
+        headers["Authorization"] = auth.header(secrets)
+    return headers
+
+
+async def _fetch(
+    config: HttpConfig, ctx: ProbeContext, headers: dict[str, str]
+) -> tuple[httpx.Response, bytes, int, dict[str, Any]]:
+    url, pin_headers, extensions = await pin_url(config.url, config.ip_version)
+    client = ctx.clients.client_for(ctx.key, verify=config.verify_tls)
+    limit = max(config.max_body_bytes, (config.max_size_bytes or 0) + 1)
+    async with client.stream(
+        config.method,
+        url,
+        headers={**headers, **pin_headers},
+        content=config.body,
+        timeout=ctx.timeout,
+        follow_redirects=config.follow_redirects,
+        extensions={"max_redirects": config.max_redirects, **extensions},
+    ) as response:
+        facts = tls_facts(response)
+        body, size = await read_capped(response, limit)
+    if config.ip_version != "any":
+        facts["ip"] = httpx.URL(url).host
+    return response, body, size, facts
+
+
+async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, int]:
+    """At most ``limit`` bytes of the body, and the body's size as far as it was read."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
@@ -98,10 +167,10 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
         size += len(chunk)
         if size >= limit:
             break
-    return b"".join(chunks)[:limit]
+    return b"".join(chunks)[:limit], size
 
 
-def _tls_facts(response: httpx.Response) -> dict[str, Any]:
+def tls_facts(response: httpx.Response) -> dict[str, Any]:
     stream = response.extensions.get("network_stream")
     sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
     if sslobj is None:
@@ -113,51 +182,21 @@ def _tls_facts(response: httpx.Response) -> dict[str, Any]:
     return facts
 
 
-def evaluate_response(
-    config: HttpConfig, code: int, body: bytes, latency: float, details: dict[str, Any]
-) -> ProbeResult:
-    """Apply the configured assertions to a response that did arrive."""
-    ok_code = code in config.valid_status_codes if config.valid_status_codes else 200 <= code < 300
-    if not ok_code:
-        return ProbeResult.down(ErrorKind.HTTP_STATUS, f"HTTP {code}", latency, **details)
-    text = body.decode("utf-8", errors="replace")
-    if config.keyword is not None and config.keyword not in text:
-        return ProbeResult.down(
-            ErrorKind.ASSERTION, f"keyword {config.keyword!r} not found", latency, **details
-        )
-    if config.keyword_absent is not None and config.keyword_absent in text:
-        return ProbeResult.down(
-            ErrorKind.ASSERTION, f"forbidden keyword {config.keyword_absent!r} found",
-            latency, **details,
-        )
-    if config.regex is not None and re.search(config.regex, text) is None:
-        return ProbeResult.down(
-            ErrorKind.ASSERTION, f"regex {config.regex!r} did not match", latency, **details
-        )
-    if config.degraded_latency_ms is not None and latency * 1000 > config.degraded_latency_ms:
-        return ProbeResult.degraded(
-            ErrorKind.LATENCY,
-            f"slow: {latency * 1000:.0f} ms > {config.degraded_latency_ms:.0f} ms",
-            latency, **details,
-        )
-    return ProbeResult.up(latency, f"HTTP {code}", **details)
-
-
 def classify_error(exc: BaseException, latency: float) -> ProbeResult:
-    """Map an httpx failure onto the ``error_kind`` vocabulary."""
+    """Map an httpx/socket failure onto the ``error_kind`` vocabulary."""
     kind = _error_kind(exc)
     return ProbeResult.down(kind, _describe(exc), latency)
 
 
 def _error_kind(exc: BaseException) -> ErrorKind:
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return ErrorKind.TIMEOUT
     for cause in _chain(exc):
         if isinstance(cause, socket.gaierror):
             return ErrorKind.DNS
         if isinstance(cause, ssl.SSLError | ssl.CertificateError):
             return ErrorKind.TLS
-    if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError):
+    if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | OSError):
         return ErrorKind.CONNECT
     if isinstance(exc, httpx.RemoteProtocolError | httpx.TooManyRedirects):
         return ErrorKind.PROTOCOL
@@ -174,6 +213,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "TimeoutError: no complete answer within the timeout"
     text = str(exc) or type(exc).__name__
     for cause in _chain(exc)[1:]:
         if isinstance(cause, OSError | ssl.SSLError) and str(cause):

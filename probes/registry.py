@@ -22,9 +22,9 @@ class ProbeSpec:
 _REGISTRY: dict[str, ProbeSpec] = {}
 
 
-def register(kind: str, config_model: type[ProbeConfig], summary: str = "") -> Callable[
-    [ProbeFn], ProbeFn
-]:
+def register(
+    kind: str, config_model: type[ProbeConfig], summary: str = ""
+) -> Callable[[ProbeFn], ProbeFn]:
     """Decorator: make ``fn`` the probe for ``kind``."""
 
     def deco(fn: ProbeFn) -> ProbeFn:

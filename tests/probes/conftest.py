@@ -1,0 +1,69 @@
+"""Fixtures for probe tests: loopback servers, a trusted private CA and a ProbeContext."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probes.base import ProbeContext
+from probes.clients import ClientPool
+from tests.probes.servers import BlackholeTCP, Certs, Route, ScriptedHTTP
+
+MakeHttp = Callable[..., Awaitable[ScriptedHTTP]]
+MakeCtx = Callable[..., ProbeContext]
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return Certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+async def make_http() -> AsyncIterator[MakeHttp]:
+    started: list[ScriptedHTTP] = []
+
+    async def make(routes: dict[str, Route], host: str = "127.0.0.1", **kw: Any) -> ScriptedHTTP:
+        server = await ScriptedHTTP(dict(routes), host=host, **kw).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        await server.close()
+
+
+@pytest.fixture
+async def pool(certs: Certs) -> AsyncIterator[ClientPool]:
+    clients = ClientPool(shards=1, extra_ca_file=certs.ca_file)
+    yield clients
+    await clients.aclose()
+
+
+@pytest.fixture
+def make_ctx(pool: ClientPool) -> MakeCtx:
+    def make(
+        timeout: float = 3.0, secrets: dict[str, str] | None = None, **kw: Any
+    ) -> ProbeContext:
+        table = secrets or {}
+
+        def resolve(name: str) -> str:
+            return table[name]
+
+        return ProbeContext(clients=pool, timeout=timeout, key="test", secrets=resolve, **kw)
+
+    return make
+
+
+@pytest.fixture
+def blackhole() -> Iterator[BlackholeTCP]:
+    server = BlackholeTCP()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    return tmp_path
