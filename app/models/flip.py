@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import BigIntPK, Base, utcnow
+from app.models.base import Base, BigIntPK, utcnow
 
 
 class Flip(Base):

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import BigIntPK, Base
+from app.models.base import Base, BigIntPK
 
 
 class ProbeResult(Base):
