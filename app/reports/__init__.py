@@ -1,0 +1,1 @@
+"""Reports: availability accounting (``availability``), calendars (``calendar``), the API."""
