@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -34,6 +38,7 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
 
                 app.state.monitor = Monitor(settings, app.state.sessionmaker)
                 await app.state.monitor.start()
+                _reload_on_sighup(app.state.monitor)
             yield
         finally:
             if app.state.monitor is not None:
@@ -49,6 +54,28 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
     install_handlers(app)
     _include_routers(app)
     return app
+
+
+def _reload_on_sighup(monitor: Any) -> None:
+    """``kill -HUP`` re-reads the inventory; a bad file is logged, the old one stays."""
+    loop = asyncio.get_running_loop()
+
+    async def reload() -> None:
+        try:
+            log.info("inventory reloaded: %s", await monitor.reload())
+        except Exception as exc:
+            log.error("inventory reload failed, keeping the running checks: %s", exc)
+
+    def handler() -> None:
+        task = loop.create_task(reload())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGHUP, handler)
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def _include_routers(app: FastAPI) -> None:
