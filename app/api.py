@@ -1,0 +1,61 @@
+"""The HTTP surface: ``/api/v1/...`` plus ``/healthz`` and ``/readyz``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app import __version__
+from app.auth.service import bootstrap_lifespan
+from app.deps import require_read
+from app.incidents.router import router as incidents_router
+from app.inventory.router import router as inventory_router
+from app.reports.router import router as reports_router
+from app.results.router import router as results_router
+
+READY_TIMEOUT_S = 3.0
+
+v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_read)])
+for _router in (inventory_router, results_router, incidents_router, reports_router):
+    v1.include_router(_router)
+
+api_router = APIRouter(lifespan=bootstrap_lifespan)
+api_router.include_router(v1)
+
+
+@api_router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, Any]:
+    """The process is alive (touches nothing else)."""
+    return {"status": "ok", "version": __version__}
+
+
+async def _database_ok(request: Request) -> bool:
+    async def ping() -> None:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), READY_TIMEOUT_S)
+    except Exception:  # any failure to answer means "not ready"; the body says which part
+        return False
+    return True
+
+
+@api_router.get("/readyz", tags=["health"])
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers ``SELECT 1`` and, if a monitor runs in
+    this process, the monitor says it is ready; otherwise 503."""
+    database = await _database_ok(request)
+    monitor = getattr(request.app.state, "monitor", None)
+    monitor_ready = None if monitor is None else bool(getattr(monitor, "ready", False))
+    ready = database and monitor_ready is not False
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "database": "ok" if database else "unreachable",
+        "monitor": None if monitor is None else ("ready" if monitor_ready else "not_ready"),
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)

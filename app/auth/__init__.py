@@ -1,0 +1,1 @@
+"""Bearer tokens for the API, stored as SHA-256 hashes only."""

@@ -1,0 +1,1 @@
+"""Incidents as the API shows them, and their acknowledgement."""

@@ -1,0 +1,53 @@
+"""``/api/v1/incidents``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from app.deps import Page, PagingDep, SessionDep, WindowDep, WriteToken, page_of
+from app.incidents import service
+from app.incidents.schemas import IncidentAck, IncidentRead, IncidentState
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+@router.get("", response_model=Page[IncidentRead])
+async def list_incidents(
+    session: SessionDep,
+    paging: PagingDep,
+    window: WindowDep,
+    state: IncidentState = "all",
+    unit: Annotated[str | None, Query(description="unit code")] = None,
+    check: Annotated[str | None, Query(description="check key")] = None,
+) -> Page[IncidentRead]:
+    """Incidents overlapping the window, newest first."""
+    items = await service.list_incidents(
+        session,
+        state=state,
+        unit_code=unit,
+        check_key=check,
+        since=window.since,
+        until=window.until,
+        limit=paging.fetch,
+        offset=paging.offset,
+    )
+    return page_of(items, paging)
+
+
+@router.get("/{incident_id}", response_model=IncidentRead)
+async def get_incident(session: SessionDep, incident_id: int) -> IncidentRead:
+    return service.to_read(await service.get_incident(session, incident_id))
+
+
+@router.post("/{incident_id}/ack", response_model=IncidentRead)
+async def acknowledge(
+    session: SessionDep,
+    token: WriteToken,
+    incident_id: int,
+    body: Annotated[IncidentAck | None, Body()] = None,
+) -> IncidentRead:
+    """Acknowledge an open incident (write token); 409 when closed or already acknowledged."""
+    by = body.by if body is not None and body.by else token.name
+    return await service.acknowledge(session, incident_id, by)

@@ -1,0 +1,40 @@
+"""API shapes of the status summary and availability (times are UTC ISO-8601)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class StatusRead(BaseModel):
+    generated_at: datetime
+    units_by_state: dict[str, int]
+    checks_by_state: dict[str, int] = Field(description="enabled checks counted by state")
+    open_incidents: int
+
+
+class RulesRead(BaseModel):
+    vi: str
+    en: str
+
+
+class AvailabilityRead(BaseModel):
+    check: str | None = Field(description="check key, when asked for one check")
+    unit: str | None = Field(description="unit code, when asked for a unit")
+    since: datetime
+    until: datetime = Field(description="end of the window, clipped to now")
+    clock: str = Field(description="24/7")
+    up_seconds: float = Field(description="up and degraded time")
+    degraded_seconds: float = Field(description="the degraded part of up_seconds")
+    down_seconds: float
+    unknown_seconds: float = Field(description="excluded from availability")
+    maintenance_seconds: float = Field(description="excluded from availability")
+    availability: float | None = Field(description="up / (up + down); null when both are 0")
+    downtime_minutes: float
+    incidents: int = Field(description="down periods overlapping the window")
+    mttr_seconds: float | None = Field(
+        description="mean wall-clock time to restore of outages that ended in the window"
+    )
+    longest_outage_seconds: float
+    rules: RulesRead
