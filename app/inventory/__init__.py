@@ -1,0 +1,1 @@
+"""The inventory as code: YAML → validated model → synced into SQL (docs/inventory.md)."""

@@ -1,0 +1,68 @@
+"""``thongsuot check-config FILE``: validate an inventory and summarise it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Literal, TextIO
+
+from app.errors import ConfigError
+from app.inventory.flat import FlatInventory
+from app.inventory.loader import flatten, load_inventory
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+_TEXT = {
+    "vi": {
+        "errors": "Tệp kiểm kê {path} có {n} lỗi:",
+        "ok": "Tệp kiểm kê {path} hợp lệ.",
+        "units": "Đơn vị",
+        "services": "Dịch vụ",
+        "checks": "Phép kiểm tra",
+        "enabled": "đang bật",
+        "critical": "trọng yếu",
+    },
+    "en": {
+        "errors": "Inventory {path} has {n} error(s):",
+        "ok": "Inventory {path} is valid.",
+        "units": "Units",
+        "services": "Services",
+        "checks": "Checks",
+        "enabled": "enabled",
+        "critical": "critical",
+    },
+}
+
+
+def check_config(path: Path, out: TextIO, lang: Literal["vi", "en"] = "vi") -> int:
+    """Print a summary and return 0, or print every error (one per line) and return 2."""
+    text = _TEXT[lang]
+    try:
+        flat = flatten(load_inventory(path))
+    except ConfigError as exc:
+        print(text["errors"].format(path=path, n=len(exc.errors)), file=out)
+        for error in exc.errors:
+            print(error, file=out)
+        return EXIT_INVALID
+    print(text["ok"].format(path=path), file=out)
+    for line in summary_lines(flat, lang):
+        print(line, file=out)
+    return EXIT_OK
+
+
+def summary_lines(flat: FlatInventory, lang: Literal["vi", "en"] = "vi") -> list[str]:
+    """Counts of units, services and checks, each broken down by kind."""
+    text = _TEXT[lang]
+    enabled = sum(c.enabled for c in flat.checks)
+    critical = sum(c.critical for c in flat.checks)
+    return [
+        f"{text['units']}: {len(flat.units)} ({_by_kind(flat.units_by_kind())})",
+        f"{text['services']}: {len(flat.services)} ({_by_kind(flat.services_by_kind())})",
+        f"{text['checks']}: {len(flat.checks)} ({_by_kind(flat.checks_by_kind())}); "
+        f"{enabled} {text['enabled']}, {critical} {text['critical']}",
+    ]
+
+
+def _by_kind(counts: Counter[str]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))

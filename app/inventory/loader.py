@@ -1,0 +1,104 @@
+"""Read an inventory YAML file; every error names the file, the line and the field.
+
+ruamel.yaml's round-trip loader remembers the line of every key and item, so a
+pydantic error location such as ``("units", 3, "services", 0, "checks", 1,
+"interval")`` maps back to the line the operator has to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from app.errors import ConfigError
+from app.inventory.flat import FlatInventory
+from app.inventory.problems import Loc, Problem, describe_error, render
+from app.inventory.resolve import resolve
+from app.inventory.schema import Inventory
+
+__all__ = ["flatten", "load_inventory", "parse_inventory"]
+
+
+def load_inventory(path: Path) -> Inventory:
+    """Load and fully validate ``path``; raise ``ConfigError`` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read the file: {exc}"]) from None
+    return parse_inventory(text, str(path))
+
+
+def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
+    """As :func:`load_inventory`, from text; ``source`` names it in errors."""
+    document = _parse_yaml(text, source)
+    locate = _Locator(document)
+    if document is None:
+        raise ConfigError([f"{source}:1: (top level): the file is empty"])
+    try:
+        inventory = Inventory.model_validate(_plain(document))
+    except ValidationError as exc:
+        problems = [Problem(tuple(e["loc"]), describe_error(e)) for e in exc.errors()]
+        raise ConfigError(render(problems, source, locate)) from None
+    _, problems = resolve(inventory)
+    if problems:
+        raise ConfigError(render(problems, source, locate))
+    return inventory
+
+
+def flatten(inv: Inventory) -> FlatInventory:
+    """Units, services and checks with every default and template applied."""
+    flat, problems = resolve(inv)
+    if problems:
+        raise ConfigError(render(problems))
+    return flat
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError([f"{source}:{line}: YAML syntax error: {what}"]) from None
+    except YAMLError as exc:
+        raise ConfigError([f"{source}:1: YAML syntax error: {exc}"]) from None
+
+
+class _Locator:
+    """Maps a path into the document to the 1-based line of its deepest existing node."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def __call__(self, path: Loc) -> int:
+        node = self.document
+        line = 1
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                line = node.lc.key(part)[0] + 1
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                line = node.lc.item(part)[0] + 1
+            else:
+                break
+            node = node[part]
+        return line
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip containers and scalars as plain Python values."""
+    if isinstance(node, dict):
+        return {_plain(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for plain_type in (str, int, float):
+        if isinstance(node, plain_type):
+            return plain_type(node)
+    return node

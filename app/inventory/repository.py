@@ -1,0 +1,34 @@
+"""SQL for the inventory: rows by their natural keys, and the active checks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Check, Service, Unit
+
+
+async def units_by_code(session: AsyncSession) -> dict[str, Unit]:
+    """Every unit, retired ones included, by official code."""
+    rows = (await session.execute(select(Unit))).scalars()
+    return {row.code: row for row in rows}
+
+
+async def services_by_key(session: AsyncSession) -> dict[str, Service]:
+    """Every service, retired ones included, by key."""
+    rows = (await session.execute(select(Service))).scalars()
+    return {row.key: row for row in rows}
+
+
+async def checks_by_key(session: AsyncSession) -> dict[str, Check]:
+    """Every check, retired ones included, by key."""
+    rows = (await session.execute(select(Check))).scalars()
+    return {row.key: row for row in rows}
+
+
+async def active_checks(session: AsyncSession) -> list[Check]:
+    """Checks the scheduler should run: enabled and not retired, by id."""
+    stmt = (
+        select(Check).where(Check.enabled.is_(True), Check.retired_at.is_(None)).order_by(Check.id)
+    )
+    return list((await session.execute(stmt)).scalars())

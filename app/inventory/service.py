@@ -1,0 +1,181 @@
+"""Sync a flat inventory into SQL: upsert by natural key, retire what is gone.
+
+Rows are never deleted: results, flips and incidents reference ``check.id``,
+which a sync never changes. A changed check is updated in place; a check
+gone from the file is retired (``retired_at``, ``enabled=False``) and revived
+if it comes back. Units and services are retired and revived likewise.
+The caller commits; this module only flushes (STYLE.md convention 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.inventory import repository
+from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
+from app.models import Check, Service, Unit
+
+Outcome = Literal["added", "changed", "revived", "unchanged"]
+
+
+@dataclass(slots=True)
+class TableCounts:
+    """Rows of one table touched by a sync; ``retired`` counts newly retired rows only."""
+
+    added: int = 0
+    changed: int = 0
+    revived: int = 0
+    retired: int = 0
+    unchanged: int = 0
+
+    def tally(self, outcome: Outcome) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass(slots=True)
+class SyncReport:
+    units: TableCounts = field(default_factory=TableCounts)
+    services: TableCounts = field(default_factory=TableCounts)
+    checks: TableCounts = field(default_factory=TableCounts)
+    checks_added: list[str] = field(default_factory=list)
+    checks_changed: list[str] = field(default_factory=list)
+    checks_revived: list[str] = field(default_factory=list)
+    checks_retired: list[str] = field(default_factory=list)
+
+
+async def sync_inventory(session: AsyncSession, flat: FlatInventory, now: datetime) -> SyncReport:
+    """Make the unit, service and check tables match ``flat``; flush, never commit."""
+    report = SyncReport()
+    units = await _sync_units(session, flat.units, now, report.units)
+    services = await _sync_services(session, flat.services, units, now, report.services)
+    await _sync_checks(session, flat.checks, units, services, now, report)
+    return report
+
+
+async def _sync_units(
+    session: AsyncSession, specs: list[UnitSpec], now: datetime, counts: TableCounts
+) -> dict[str, Unit]:
+    rows = await repository.units_by_code(session)
+    outcomes: dict[str, Outcome] = {}
+    for spec in specs:
+        values = {"name": spec.name, "kind": spec.kind, "settings": spec.settings}
+        outcomes[spec.code] = _upsert(session, rows, spec.code, Unit, {"code": spec.code}, values)
+    await session.flush()  # new units need ids before parents can point at them
+    for spec in specs:
+        parent = rows[spec.parent_code].id if spec.parent_code is not None else None
+        if _apply(rows[spec.code], {"parent_id": parent}) and outcomes[spec.code] == "unchanged":
+            outcomes[spec.code] = "changed"
+        counts.tally(outcomes[spec.code])
+    _retire(rows, {s.code for s in specs}, now, counts)
+    await session.flush()
+    return rows
+
+
+async def _sync_services(
+    session: AsyncSession,
+    specs: list[ServiceSpec],
+    units: dict[str, Unit],
+    now: datetime,
+    counts: TableCounts,
+) -> dict[str, Service]:
+    rows = await repository.services_by_key(session)
+    for spec in specs:
+        values = {
+            "unit_id": units[spec.unit_code].id,
+            "kind": spec.kind,
+            "name": spec.name,
+            "contacts": spec.contacts,
+        }
+        counts.tally(_upsert(session, rows, spec.key, Service, {"key": spec.key}, values))
+    _retire(rows, {s.key for s in specs}, now, counts)
+    await session.flush()
+    return rows
+
+
+async def _sync_checks(
+    session: AsyncSession,
+    specs: list[CheckSpec],
+    units: dict[str, Unit],
+    services: dict[str, Service],
+    now: datetime,
+    report: SyncReport,
+) -> None:
+    rows = await repository.checks_by_key(session)
+    lists: dict[Outcome, list[str]] = {
+        "added": report.checks_added,
+        "changed": report.checks_changed,
+        "revived": report.checks_revived,
+        "unchanged": [],
+    }
+    for spec in specs:
+        values = _check_values(spec, units[spec.unit_code].id, services[spec.service_key].id)
+        outcome = _upsert(session, rows, spec.key, Check, {"key": spec.key}, values)
+        report.checks.tally(outcome)
+        lists[outcome].append(spec.key)
+    report.checks_retired.extend(_retire(rows, {s.key for s in specs}, now, report.checks))
+    await session.flush()
+
+
+def _check_values(spec: CheckSpec, unit_id: int, service_id: int) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "service_id": service_id,
+        "name": spec.name,
+        "kind": spec.kind,
+        "target": spec.target,
+        "config": spec.config,
+        "config_hash": spec.config_hash,
+        "interval_s": spec.interval_s,
+        "timeout_s": spec.timeout_s,
+        "failure_threshold": spec.failure_threshold,
+        "recovery_threshold": spec.recovery_threshold,
+        "critical": spec.critical,
+        "enabled": spec.enabled,
+    }
+
+
+def _upsert(
+    session: AsyncSession,
+    rows: dict[str, Any],
+    key: str,
+    model: type[Unit] | type[Service] | type[Check],
+    identity: dict[str, str],
+    values: dict[str, Any],
+) -> Outcome:
+    row = rows.get(key)
+    if row is None:
+        row = model(**identity, **values)
+        session.add(row)
+        rows[key] = row
+        return "added"
+    if row.retired_at is not None:
+        row.retired_at = None
+        _apply(row, values)
+        return "revived"
+    return "changed" if _apply(row, values) else "unchanged"
+
+
+def _apply(row: Any, values: dict[str, Any]) -> bool:
+    """Set the attributes that differ; tell whether any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _retire(rows: dict[str, Any], keep: set[str], now: datetime, counts: TableCounts) -> list[str]:
+    retired = []
+    for key, row in rows.items():
+        if key not in keep and row.retired_at is None:
+            row.retired_at = now
+            if isinstance(row, Check):
+                row.enabled = False
+            counts.retired += 1
+            retired.append(key)
+    return retired
