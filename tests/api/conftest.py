@@ -68,7 +68,9 @@ class Inventory:
     disabled: Check  # disabled, down: counted nowhere
 
 
-def _check(key: str, unit: Unit, service: Service, kind: str, state: str, **kw: object) -> Check:
+def make_check(
+    key: str, unit: Unit, service: Service, kind: str, state: str, **kw: object
+) -> Check:
     return Check(
         key=key,
         service_id=service.id,
@@ -86,14 +88,14 @@ def _check(key: str, unit: Unit, service: Service, kind: str, state: str, **kw: 
     )
 
 
-async def _unit(s: AsyncSession, code: str, kind: str, parent: Unit | None = None) -> Unit:
+async def make_unit(s: AsyncSession, code: str, kind: str, parent: Unit | None = None) -> Unit:
     unit = Unit(code=code, name=f"Đơn vị {code}", kind=kind, parent_id=parent and parent.id)
     s.add(unit)
     await s.flush()
     return unit
 
 
-async def _service(s: AsyncSession, key: str, unit: Unit, kind: str) -> Service:
+async def make_service(s: AsyncSession, key: str, unit: Unit, kind: str) -> Service:
     service = Service(key=key, unit_id=unit.id, kind=kind, name=f"Dịch vụ {key}")
     s.add(service)
     await s.flush()
@@ -103,16 +105,18 @@ async def _service(s: AsyncSession, key: str, unit: Unit, kind: str) -> Service:
 @pytest.fixture
 async def inventory(sm: async_sessionmaker[AsyncSession]) -> Inventory:
     async with sm() as s, s.begin():
-        province = await _unit(s, "33", "province")
-        commune = await _unit(s, "12337", "commune", province)
-        empty = await _unit(s, "12340", "ward", province)
-        system = await _service(s, "33.system", province, "provincial_system")
-        centre = await _service(s, "12337.centre", commune, "commune_centre")
+        province = await make_unit(s, "33", "province")
+        commune = await make_unit(s, "12337", "commune", province)
+        empty = await make_unit(s, "12340", "ward", province)
+        system = await make_service(s, "33.system", province, "provincial_system")
+        centre = await make_service(s, "12337.centre", commune, "commune_centre")
         checks = [
-            _check("33.system.http", province, system, "http", "up"),
-            _check("12337.centre.gw", commune, centre, "icmp", "down"),
-            _check("12337.centre.kiosk", commune, centre, "heartbeat", "degraded", critical=False),
-            _check("12337.centre.off", commune, centre, "tcp", "down", enabled=False),
+            make_check("33.system.http", province, system, "http", "up"),
+            make_check("12337.centre.gw", commune, centre, "icmp", "down"),
+            make_check(
+                "12337.centre.kiosk", commune, centre, "heartbeat", "degraded", critical=False
+            ),
+            make_check("12337.centre.off", commune, centre, "tcp", "down", enabled=False),
         ]
         s.add_all(checks)
         await s.flush()

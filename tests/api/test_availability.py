@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.conftest import T0, Inventory, _check, add_flips
+from tests.api.conftest import T0, Inventory, add_flips, make_check
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -97,7 +97,7 @@ async def test_unit_is_the_worst_of_its_critical_checks(
     client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
 ) -> None:
     async with sm() as s, s.begin():
-        web = _check("12337.centre.web", inventory.commune, inventory.centre, "http", "up")
+        web = make_check("12337.centre.web", inventory.commune, inventory.centre, "http", "up")
         s.add(web)
     await add_flips(
         sm, inventory.gateway, (T0 - H, "up"), (T0 + 10 * M, "down"), (T0 + 20 * M, "up")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.conftest import T0, Inventory, add_incident
+from tests.api.conftest import T0, Inventory, add_incident, make_check, make_service
 
 
 async def test_units_carry_the_worst_critical_state_and_counts(
@@ -30,6 +30,34 @@ async def test_units_carry_the_worst_critical_state_and_counts(
     assert units["33"]["state"] == "up"
     assert units["12340"]["state"] == "unknown"
     assert sum(units["12340"]["checks_by_state"].values()) == 0
+
+
+async def test_state_ranking_down_degraded_up_then_unknown(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
+) -> None:
+    async with sm() as s, s.begin():
+        ward = await make_service(s, "12340.centre", inventory.empty, "commune_centre")
+        s.add_all(
+            [
+                make_check(
+                    "33.system.dns",
+                    inventory.province,
+                    await make_service(s, "33.portal", inventory.province, "national_portal"),
+                    "dns",
+                    "degraded",
+                ),
+                make_check("12340.centre.gw", inventory.empty, ward, "icmp", "unknown"),
+                make_check("12340.centre.web", inventory.empty, ward, "http", "up"),
+                make_check("12340.centre.kiosk", inventory.empty, ward, "heartbeat", "unknown"),
+            ]
+        )
+    units = {u["code"]: u["state"] for u in (await client.get("/api/v1/units")).json()["items"]}
+    assert units == {"33": "degraded", "12337": "down", "12340": "up"}
+    services = (await client.get("/api/v1/services", params={"unit": "33"})).json()["items"]
+    assert [(x["key"], x["state"]) for x in services] == [
+        ("33.portal", "degraded"),
+        ("33.system", "up"),
+    ]
 
 
 async def test_unit_detail_has_services_and_checks(
