@@ -21,13 +21,20 @@ from app.reports.availability import (
     summarise,
     worst_timeline,
 )
+from app.reports.calendar import service_hours
 
 T0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
 HOUR = 3600.0
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+OFFICE = service_hours()
 
 
 def h(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
+
+
+def vn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=HCM).astimezone(UTC)
 
 
 class TestStateDurations:
@@ -214,3 +221,101 @@ def test_rules_are_written_in_both_languages() -> None:
     assert "bảo trì" in RULES_VI
     assert "Availability =" in RULES_EN
     assert RULES_VI.count("\n") == RULES_EN.count("\n")
+
+
+class TestServiceHoursScenarios:
+    """Hand-computed: default office hours 07:30–11:30 and 13:30–17:00, Vietnam time."""
+
+    def test_outage_across_the_lunch_break(self) -> None:
+        flips = [(vn(2026, 5, 5, 11), "down"), (vn(2026, 5, 5, 14), "up")]  # a Tuesday
+        day = (vn(2026, 5, 5), vn(2026, 5, 6))
+        office = summarise("up", flips, *day, OFFICE)
+        always = summarise("up", flips, *day)
+        assert office.downtime_minutes == 30 + 30
+        assert always.downtime_minutes == 180
+        assert office.availability == pytest.approx((7.5 * 60 - 60) / (7.5 * 60))
+        assert (office.incidents, always.incidents) == (1, 1)
+        assert office.mttr_seconds == always.mttr_seconds == 3 * HOUR
+        assert office.mttr_counted_seconds == HOUR
+        assert office.longest_outage_seconds == HOUR
+
+    def test_outage_on_tet_costs_no_service_hours(self) -> None:
+        flips = [(vn(2026, 2, 17, 8), "down"), (vn(2026, 2, 17, 16), "up")]
+        window = (vn(2026, 2, 16), vn(2026, 2, 21))
+        office = summarise("up", flips, *window, OFFICE)
+        assert (office.down_seconds, office.incidents, office.clock_seconds) == (0, 0, 0)
+        assert office.availability is None
+        assert len(office.outages) == 1
+        assert office.outages[0].counted_seconds == 0
+        assert summarise("up", flips, *window).downtime_minutes == 8 * 60
+
+    def test_outage_inside_a_maintenance_window(self) -> None:
+        flips = [(vn(2026, 5, 5, 9), "down"), (vn(2026, 5, 5, 10), "up")]
+        init, laid = overlay(
+            "up", flips, [(vn(2026, 5, 5, 8, 30), vn(2026, 5, 5, 10, 30))], "maintenance"
+        )
+        s = summarise(init, laid, vn(2026, 5, 5), vn(2026, 5, 6), OFFICE)
+        assert (s.down_seconds, s.incidents, s.maintenance_seconds) == (0, 0, 2 * HOUR)
+        assert s.up_seconds == 5.5 * HOUR
+        assert s.availability == 1.0
+
+    def test_outage_running_out_of_a_maintenance_window_counts_the_rest(self) -> None:
+        flips = [(vn(2026, 5, 5, 10), "down"), (vn(2026, 5, 5, 12), "up")]
+        init, laid = overlay("up", flips, [(vn(2026, 5, 5, 9), vn(2026, 5, 5, 11))], "maintenance")
+        office = summarise(init, laid, vn(2026, 5, 5), vn(2026, 5, 6), OFFICE)
+        assert office.downtime_minutes == 30  # 11:00–11:30; lunch is not counted
+        assert summarise(init, laid, vn(2026, 5, 5), vn(2026, 5, 6)).downtime_minutes == 60
+
+    def test_outage_still_open_at_the_end_of_the_report(self) -> None:
+        flips = [(vn(2026, 5, 8, 15), "down")]  # Friday 15:00, never restored
+        week = (vn(2026, 5, 4), vn(2026, 5, 9))
+        office = summarise("up", flips, *week, OFFICE)
+        assert office.down_seconds == 2 * HOUR
+        assert office.incidents == 1
+        assert office.outages[0].open_at_end
+        assert office.mttr_seconds is None
+        assert office.availability == pytest.approx(35.5 / 37.5)
+        assert summarise("up", flips, *week).down_seconds == 9 * HOUR
+
+    def test_outage_across_a_month_boundary(self) -> None:
+        flips = [(vn(2026, 6, 30, 16), "down"), (vn(2026, 7, 1, 9), "up")]  # Tue → Wed
+        june = summarise("up", flips, vn(2026, 6, 1), vn(2026, 7, 1), OFFICE)
+        july = summarise("up", flips, vn(2026, 7, 1), vn(2026, 8, 1), OFFICE)
+        assert (june.down_seconds, july.down_seconds) == (1 * HOUR, 1.5 * HOUR)
+        assert (june.incidents, july.incidents) == (1, 1)
+        assert june.outages[0].open_at_end and july.outages[0].open_at_start
+        assert june.mttr_seconds is None
+        assert july.mttr_seconds == 17 * HOUR  # from its real start on 30/6
+        assert july.mttr_counted_seconds == 2.5 * HOUR
+        june247 = summarise("up", flips, vn(2026, 6, 1), vn(2026, 7, 1))
+        assert june247.down_seconds == 8 * HOUR
+
+    def test_swapped_working_saturday(self) -> None:
+        flips = [(vn(2026, 5, 9, 8), "down"), (vn(2026, 5, 9, 9), "up")]
+        day = (vn(2026, 5, 9), vn(2026, 5, 10))
+        swapped = service_hours({"working_days": ["2026-05-09"]})
+        assert summarise("up", flips, *day, swapped).downtime_minutes == 60
+        assert summarise("up", flips, *day, swapped).clock_seconds == 7.5 * HOUR
+        assert summarise("up", flips, *day, OFFICE).downtime_minutes == 0
+
+    def test_monitor_down_for_an_hour(self) -> None:
+        gap = [(vn(2026, 5, 5, 9), vn(2026, 5, 5, 10))]
+        day = (vn(2026, 5, 5), vn(2026, 5, 6))
+        init, laid = overlay("up", [], gap, "unknown")
+        s = summarise(init, laid, *day, OFFICE)
+        assert (s.unknown_seconds, s.up_seconds, s.availability) == (HOUR, 6.5 * HOUR, 1.0)
+        # Down 08:00–12:00 with the monitor blind 09:00–10:00: two known outages.
+        flips = [(vn(2026, 5, 5, 8), "down"), (vn(2026, 5, 5, 12), "up")]
+        init, laid = overlay("up", flips, gap, "unknown")
+        s = summarise(init, laid, *day, OFFICE)
+        assert (s.down_seconds, s.unknown_seconds) == (2.5 * HOUR, HOUR)
+        assert s.incidents == 2
+        assert s.availability == pytest.approx(4 / 6.5)
+
+    def test_service_state_is_the_worst_of_its_checks_on_service_hours(self) -> None:
+        web = ("up", [(vn(2026, 5, 5, 11), "down"), (vn(2026, 5, 5, 11, 15), "up")])
+        kiosk = ("up", [(vn(2026, 5, 5, 11, 10), "down"), (vn(2026, 5, 5, 14), "up")])
+        init, merged = worst_timeline([web, kiosk])
+        s = summarise(init, merged, vn(2026, 5, 5), vn(2026, 5, 6), OFFICE)
+        assert s.downtime_minutes == 30 + 30
+        assert s.incidents == 1
