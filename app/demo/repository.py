@@ -1,0 +1,52 @@
+"""The few reads the demo console needs: units by state, open incidents, result count."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Check, Incident, ProbeResult, Unit
+
+# Worst first; a unit is as bad as its worst enabled critical check.
+_RANK = {"down": 4, "degraded": 3, "up": 2, "maintenance": 1, "unknown": 0}
+
+
+@dataclass(slots=True)
+class Snapshot:
+    units_by_state: Counter[str] = field(default_factory=Counter)
+    down_units: list[str] = field(default_factory=list)
+    open_incidents: int = 0
+    results: int = 0
+
+
+def worst(states: list[str]) -> str:
+    return max(states, key=lambda s: _RANK.get(s, 0)) if states else "unknown"
+
+
+async def snapshot(session: AsyncSession) -> Snapshot:
+    rows = await session.execute(
+        select(Unit.code, Unit.name, Check.state)
+        .join(Check, Check.unit_id == Unit.id)
+        .where(Check.enabled.is_(True), Check.critical.is_(True), Check.retired_at.is_(None))
+        .order_by(Unit.code)
+    )
+    states: dict[tuple[str, str], list[str]] = {}
+    for code, name, state in rows:
+        states.setdefault((code, name), []).append(state)
+    snap = Snapshot()
+    for (_, name), unit_states in states.items():
+        state = worst(unit_states)
+        snap.units_by_state[state] += 1
+        if state == "down":
+            snap.down_units.append(name)
+    snap.open_incidents = await _count(session, Incident.id, Incident.ended_at.is_(None))
+    snap.results = await _count(session, ProbeResult.id)
+    return snap
+
+
+async def _count(session: AsyncSession, column: object, *where: object) -> int:
+    stmt = select(func.count(column)).where(*where)  # type: ignore[arg-type]
+    return int((await session.execute(stmt)).scalar_one())
