@@ -38,7 +38,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
-        except BaseException:
+        except Exception:
             await session.rollback()
             raise
         else:

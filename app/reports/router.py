@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 from app.deps import SessionDep
 from app.reports import service
 from app.reports.schemas import AvailabilityRead, StatusRead
+from app.reports.service import ClockName
 
 router = APIRouter(tags=["reports"])
 
@@ -31,10 +32,15 @@ async def availability(
     until: Annotated[
         AwareDatetime | None, Query(description="window end; default now, clipped to now")
     ] = None,
+    clock: Annotated[
+        ClockName, Query(description="24/7, or the unit's service hours (its calendar)")
+    ] = "24/7",
 ) -> AvailabilityRead:
-    """Availability on the 24/7 clock, computed from flips (DESIGN.md §2).
+    """Availability computed from flips (DESIGN.md §2), on the 24/7 clock by default.
 
     Give exactly one of ``check`` or ``unit``. A unit's timeline is the worst
     state of its enabled critical checks at each instant.
     """
-    return await service.availability(session, check=check, unit=unit, since=since, until=until)
+    return await service.availability(
+        session, check=check, unit=unit, since=since, until=until, clock=clock
+    )

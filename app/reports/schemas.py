@@ -21,10 +21,10 @@ class RulesRead(BaseModel):
 
 class AvailabilityRead(BaseModel):
     check: str | None = Field(description="check key, when asked for one check")
-    unit: str | None = Field(description="unit code, when asked for a unit")
+    unit: str = Field(description="unit code (of the check's unit when asked for a check)")
     since: datetime
     until: datetime = Field(description="end of the window, clipped to now")
-    clock: str = Field(description="24/7")
+    clock: str = Field(description="24/7 or service_hours")
     up_seconds: float = Field(description="up and degraded time")
     degraded_seconds: float = Field(description="the degraded part of up_seconds")
     down_seconds: float

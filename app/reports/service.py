@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +16,12 @@ from app.models import Unit
 from app.models.base import utcnow
 from app.reports import availability as core
 from app.reports import repository
+from app.reports.calendar import service_hours
 from app.reports.repository import CheckRow
 from app.reports.schemas import AvailabilityRead, RulesRead, StatusRead
 
 DEFAULT_WINDOW = timedelta(hours=24)
+ClockName = Literal["24/7", "service_hours"]
 
 # Worst first wins; unknown only when nothing is known (DESIGN.md §2).
 STATE_RANK = {"unknown": 0, "maintenance": 1, "up": 2, "degraded": 3, "down": 4}
@@ -191,6 +194,15 @@ async def _timeline(
     return initial, await repository.flips_between(session, check_id, start, end)
 
 
+def _clock(name: ClockName, unit: Unit) -> core.Clock:
+    if name == "24/7":
+        return core.ALWAYS
+    try:
+        return service_hours(unit.settings.get("calendar"))
+    except ValueError as exc:  # a calendar the inventory loader should have refused
+        raise Unprocessable(f"Lịch làm việc của đơn vị {unit.code} không hợp lệ: {exc}") from exc
+
+
 def _window(
     since: datetime | None, until: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -210,15 +222,18 @@ async def availability(
     unit: str | None,
     since: datetime | None,
     until: datetime | None,
+    clock: ClockName = "24/7",
     now: datetime | None = None,
 ) -> AvailabilityRead:
     """Availability of one check, or of a unit (the worst state of its enabled
-    critical checks at each instant), on the 24/7 clock, from flips."""
+    critical checks at each instant), from flips, on the 24/7 clock or on the
+    unit's service hours (its ``calendar`` setting)."""
     if (check is None) == (unit is None):
         raise Unprocessable("Cần đúng một trong hai tham số `check` hoặc `unit`.")
     start, end = _window(since, until, now or utcnow())
     if check is not None:
         found = await get_check(session, check)
+        unit_row, _ = await get_unit(session, found[1])
         initial, flips = await _timeline(session, found[0].id, start, end)
     else:
         unit_row, _ = await get_unit(session, unit or "")
@@ -226,13 +241,13 @@ async def availability(
         initial, flips = core.worst_timeline(
             [await _timeline(session, check_id, start, end) for check_id in ids]
         )
-    summary = core.summarise(initial, flips, start, end, core.ALWAYS)
+    summary = core.summarise(initial, flips, start, end, _clock(clock, unit_row))
     return AvailabilityRead(
         check=None if check is None else found[0].key,
-        unit=unit,
+        unit=unit_row.code,
         since=start,
         until=end,
-        clock="24/7",
+        clock=clock,
         up_seconds=summary.up_seconds + summary.degraded_seconds,
         degraded_seconds=summary.degraded_seconds,
         down_seconds=summary.down_seconds,

@@ -138,3 +138,21 @@ async def test_unknown_check_or_unit_is_404(
 ) -> None:
     assert (await _get(client, check="nope")).status_code == 404
     assert (await _get(client, unit="99999")).status_code == 404
+
+
+async def test_service_hours_clock_counts_only_office_hours(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
+) -> None:
+    # T0 is Monday 15:00 in Hà Nội; default office hours end at 17:00 (10:00 UTC).
+    gw = inventory.gateway
+    await add_flips(sm, gw, (T0 - H, "up"), (T0 + 90 * M, "down"), (T0 + 150 * M, "up"))
+    window = {"check": gw.key, "since": _iso(T0), "until": _iso(T0 + 3 * H)}
+    always = (await _get(client, **window)).json()
+    assert always["availability"] == pytest.approx(2 / 3)
+    office = (await _get(client, **window, clock="service_hours")).json()
+    assert office["clock"] == "service_hours"
+    assert office["unit"] == "12337"
+    assert office["down_seconds"] == pytest.approx(30 * 60)
+    assert office["up_seconds"] == pytest.approx(90 * 60)
+    assert office["availability"] == pytest.approx(0.75)
+    assert (await _get(client, **window, clock="office")).status_code == 422
