@@ -174,14 +174,28 @@ def _ordered(initial: str, flips: Sequence[Flip]) -> list[Flip]:
     return sorted(flips, key=itemgetter(0))  # stable: same-instant flips keep their order
 
 
+def _settled(initial: str, flips: Sequence[Flip]) -> list[Flip]:
+    """Real changes only: the last of same-instant flips, and only if the state changes."""
+    out: list[Flip] = []
+    state = initial
+    for at, new in _ordered(initial, flips):
+        if out and out[-1][0] == at:
+            out.pop()
+            state = out[-1][1] if out else initial
+        if new != state:
+            out.append((at, new))
+            state = new
+    return out
+
+
 def _pieces(initial: str, flips: Sequence[Flip], start: datetime, end: datetime) -> list[Piece]:
     """Constant-state pieces that exactly cover ``[start, end)``, neighbours differing."""
     _require_aware(start, end)
     state, cursor, pieces = initial, start, []
-    for at, new in _ordered(initial, flips):
+    for at, new in _settled(initial, flips):
         if at >= end:
             break
-        if at > start and new != state:
+        if at > start:
             pieces.append((cursor, at, state))
             cursor = at
         state = new
@@ -237,7 +251,7 @@ def _down_runs(
     """Maximal down runs over the whole history; ``None`` = beyond what the flips show."""
     runs: list[tuple[datetime | None, datetime | None]] = []
     is_down, since = initial == DOWN, None
-    for at, new in _ordered(initial, flips):
+    for at, new in _settled(initial, flips):
         if new == DOWN and not is_down:
             is_down, since = True, at
         elif new != DOWN and is_down:

@@ -121,6 +121,12 @@ class TestOutages:
             Outage(h(3), h(5), 2 * HOUR, False, True),
         ]
 
+    def test_same_instant_flips_do_not_split_an_outage(self) -> None:
+        flips = [(h(1), "down"), (h(2), "up"), (h(2), "down"), (h(3), "up"), (h(3), "up")]
+        got = outages("up", flips, h(0), h(5))
+        assert got == [Outage(h(1), h(3), 2 * HOUR, False, False)]
+        assert summarise("up", flips, h(0), h(5)).incidents == 1
+
     def test_down_to_unknown_ends_the_outage(self) -> None:
         flips = [(h(1), "down"), (h(2), "unknown"), (h(3), "down"), (h(4), "up")]
         got = outages("up", flips, h(0), h(5))
