@@ -103,3 +103,20 @@ async def test_reads_need_a_token_when_configured(
     assert good.status_code == 200
     assert (await client.get("/api/v1/status", headers=AUTH)).status_code == 200
     assert (await client.get("/healthz")).status_code == 200  # health stays open
+
+
+async def test_the_request_session_commits_on_success_and_rolls_back_on_error(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
+) -> None:
+    async def last_used() -> object:
+        async with sm() as s:
+            stmt = select(ApiToken.last_used_at).where(ApiToken.name == "bootstrap")
+            return (await s.execute(stmt)).scalar_one()
+
+    closed = await add_incident(sm, inventory.portal, T0, ended_at=T0.replace(hour=9))
+    failed = await client.post(f"/api/v1/incidents/{closed}/ack", headers=AUTH)
+    assert failed.status_code == 409
+    assert await last_used() is None  # the token's touch went with the rollback
+    open_ = await add_incident(sm, inventory.gateway, T0)
+    assert (await client.post(f"/api/v1/incidents/{open_}/ack", headers=AUTH)).status_code == 200
+    assert await last_used() is not None

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.errors import ConfigError
 from app.main import create_app
 from tests.api.conftest import AUTH
 
@@ -18,15 +19,18 @@ from tests.api.conftest import AUTH
 class _Monitor:
     """Stands in for app.runtime.Monitor: only the attributes the API reads."""
 
-    def __init__(self, ready: bool) -> None:
+    def __init__(self, ready: bool, errors: list[str] | None = None) -> None:
         self.ready = ready
         self.reloads = 0
+        self.errors = errors
 
     async def stop(self) -> None:
         self.ready = False
 
     async def reload(self) -> dict[str, Any]:
         self.reloads += 1
+        if self.errors:
+            raise ConfigError(self.errors)
         return {"added": 2, "removed": 1, "changed": 0}
 
 
@@ -112,3 +116,13 @@ async def test_reload_passes_the_monitor_summary_through(
     assert response.status_code == 200
     assert response.json() == {"added": 2, "removed": 1, "changed": 0}
     assert app.state.monitor.reloads == 1
+
+
+async def test_reload_of_a_bad_inventory_is_422_naming_the_line(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    problem = "inventory.yaml:12: units[3].code: trường bắt buộc"
+    app.state.monitor = _Monitor(ready=True, errors=[problem])
+    response = await client.post("/api/v1/inventory/reload", headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["detail"] == problem
