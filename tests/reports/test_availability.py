@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -325,3 +326,9 @@ class TestServiceHoursScenarios:
         s = summarise(init, merged, vn(2026, 5, 5), vn(2026, 5, 6), OFFICE)
         assert s.downtime_minutes == 30 + 30
         assert s.incidents == 1
+
+
+def test_docs_carry_the_rules_verbatim() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "accounting.md").read_text(encoding="utf-8")
+    assert RULES_VI in doc
+    assert RULES_EN in doc
