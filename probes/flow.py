@@ -139,7 +139,8 @@ class _FlowRun:
 
     async def all_steps(self) -> ProbeResult:
         degraded: ProbeResult | None = None
-        for self.index, step in enumerate(self.config.steps):
+        for index, step in enumerate(self.config.steps):
+            self.index = index
             result = await self.step(step)
             self.log.append(
                 {
