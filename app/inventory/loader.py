@@ -8,9 +8,9 @@ pydantic error location such as ``("units", 3, "services", 0, "checks", 1,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -19,9 +19,11 @@ from app.errors import ConfigError
 from app.inventory.flat import FlatInventory
 from app.inventory.problems import Loc, Problem, describe_error, render
 from app.inventory.resolve import resolve
-from app.inventory.schema import Inventory
+from app.inventory.schema import Inventory, NationalDef, ProvinceDef, TemplateDef, UnitDef
 
 __all__ = ["flatten", "load_inventory", "parse_inventory"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -39,14 +41,18 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     locate = _Locator(document)
     if document is None:
         raise ConfigError([f"{source}:1: (top level): the file is empty"])
+    plain = _plain(document)
     try:
-        inventory = Inventory.model_validate(_plain(document))
+        inventory = Inventory.model_validate(plain)
     except ValidationError as exc:
         problems = [Problem(tuple(e["loc"]), describe_error(e)) for e in exc.errors()]
-        raise ConfigError(render(problems, source, locate)) from None
+        salvaged = _salvage(plain)
+        if salvaged is not None:  # report whole-file problems of the valid parts too
+            problems += resolve(*salvaged)[1]
+        raise ConfigError(_render_sorted(problems, source, locate)) from None
     _, problems = resolve(inventory)
     if problems:
-        raise ConfigError(render(problems, source, locate))
+        raise ConfigError(_render_sorted(problems, source, locate))
     return inventory
 
 
@@ -56,6 +62,40 @@ def flatten(inv: Inventory) -> FlatInventory:
     if problems:
         raise ConfigError(render(problems))
     return flat
+
+
+def _render_sorted(problems: list[Problem], source: str, locate: _Locator) -> list[str]:
+    return render(sorted(problems, key=lambda p: locate(p.path)), source, locate)
+
+
+def _salvage(plain: Any) -> tuple[Inventory, list[int]] | None:
+    """The parts of an invalid file that are valid on their own, and their unit indexes."""
+    if not isinstance(plain, dict):
+        return None
+    province = _valid(ProvinceDef, plain.get("province"))
+    if province is None:
+        return None
+    units: list[UnitDef] = []
+    index: list[int] = []
+    raw_units = plain.get("units")
+    for i, raw in enumerate(raw_units if isinstance(raw_units, list) else []):
+        if (unit := _valid(UnitDef, raw)) is not None:
+            units.append(unit)
+            index.append(i)
+    inventory = Inventory(
+        province=province,
+        national=_valid(NationalDef, plain.get("national")),
+        commune_template=_valid(TemplateDef, plain.get("commune_template")),
+        units=units,
+    )
+    return inventory, index
+
+
+def _valid(model: type[M], raw: Any) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 def _parse_yaml(text: str, source: str) -> Any:

@@ -33,8 +33,12 @@ def format_path(path: Loc) -> str:
     return out or "(top level)"
 
 
-def describe_error(err: Any) -> str:
-    """A pydantic error dict as a short sentence, with the offending value."""
+def describe_error(err: Any, *, show_value: bool = True) -> str:
+    """A pydantic error dict as a short sentence, with the offending value.
+
+    Template problems leave the value out: it differs per unit, and one line
+    should stand for all the units the template failed for.
+    """
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key"
@@ -42,7 +46,7 @@ def describe_error(err: Any) -> str:
         return "required field is missing"
     message = str(err.get("msg", "")).removeprefix("Value error, ")
     value = err.get("input")
-    if isinstance(value, str | int | float | bool) and "(got " not in message:
+    if show_value and isinstance(value, str | int | float | bool) and "(got " not in message:
         message += f" (got {value!r})"
     return message
 

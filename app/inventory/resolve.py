@@ -85,14 +85,24 @@ def display_target(kind: str, config: dict[str, Any]) -> str:
     return kind
 
 
-def resolve(inv: Inventory) -> tuple[FlatInventory, list[Problem]]:
-    """Apply defaults and templates; return the flat inventory and every problem found."""
-    return _Resolver(inv).run()
+def resolve(
+    inv: Inventory, unit_index: list[int] | None = None
+) -> tuple[FlatInventory, list[Problem]]:
+    """Apply defaults and templates; return the flat inventory and every problem found.
+
+    ``unit_index`` is for a partial inventory salvaged from a file that failed
+    validation: it maps ``inv.units[i]`` to its index in the file, and
+    references (``parent``, ``depends_on``) are not checked, because what they
+    point at may be among the parts left out.
+    """
+    return _Resolver(inv, unit_index).run()
 
 
 class _Resolver:
-    def __init__(self, inv: Inventory) -> None:
+    def __init__(self, inv: Inventory, unit_index: list[int] | None) -> None:
         self.inv = inv
+        self.partial = unit_index is not None
+        self.unit_index = unit_index or list(range(len(inv.units)))
         self.problems: list[Problem] = []
         self.units: list[UnitSpec] = []
         self.services: list[ServiceSpec] = []
@@ -105,7 +115,8 @@ class _Resolver:
         layers = list(self._layers())
         for layer in layers:
             self._unit(layer)
-        self._check_parents(layers)
+        if not self.partial:
+            self._check_parents(layers)
         for layer in layers:
             self._services_of(layer)
         checks = self._link_dependencies()
@@ -119,7 +130,8 @@ class _Resolver:
         yield _Layer(inv.province.code, "province", None, inv.province, ("province",), False)
         for i, unit in enumerate(inv.units):
             parent = unit.parent or inv.province.code
-            yield _Layer(unit.code, unit.kind, parent, unit, ("units", i), unit.template)
+            path: Loc = ("units", self.unit_index[i])
+            yield _Layer(unit.code, unit.kind, parent, unit, path, unit.template)
 
     def _unit(self, layer: _Layer) -> None:
         code_path = (*layer.path, "code")
@@ -176,7 +188,8 @@ class _Resolver:
             return ServiceDef.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                self.problems.append(Problem((*path, *err["loc"]), describe_error(err), layer.code))
+                message = describe_error(err, show_value=False)
+                self.problems.append(Problem((*path, *err["loc"]), message, layer.code))
             return None
 
     def _service(
@@ -268,7 +281,8 @@ class _Resolver:
             for err in exc.errors():
                 loc = tuple(err["loc"])
                 base = origin.get(str(loc[0]), (*path, "options")) if loc else (*path, "options")
-                self.problems.append(Problem((*base, *loc), describe_error(err), unit))
+                message = describe_error(err, show_value=unit is None)
+                self.problems.append(Problem((*base, *loc), message, unit))
             return None
         dumped: dict[str, Any] = parsed.model_dump(mode="json", exclude_defaults=False)
         return dumped
@@ -294,6 +308,8 @@ class _Resolver:
             resolved: list[str] = []
             for i, ref in enumerate(item.refs):
                 full = qualify(ref, item.spec.key)
+                if self.partial and full != item.spec.key:
+                    continue
                 if full not in self.check_paths or full == item.spec.key:
                     what = f"unknown check key {full!r}"
                     if full == item.spec.key:
