@@ -16,6 +16,7 @@ from app.models import Unit
 from app.models.base import utcnow
 from app.reports import availability as core
 from app.reports import repository
+from app.reports.availability import SEVERITY
 from app.reports.calendar import service_hours
 from app.reports.repository import CheckRow
 from app.reports.schemas import AvailabilityRead, RulesRead, StatusRead
@@ -23,15 +24,13 @@ from app.reports.schemas import AvailabilityRead, RulesRead, StatusRead
 DEFAULT_WINDOW = timedelta(hours=24)
 ClockName = Literal["24/7", "service_hours"]
 
-# Worst first wins; unknown only when nothing is known (DESIGN.md §2).
-STATE_RANK = {"unknown": 0, "maintenance": 1, "up": 2, "degraded": 3, "down": 4}
 
 StateRow = tuple[int, int, bool, str]  # unit_id, service_id, critical, state
 
 
 def worst_state(states: Iterable[str]) -> str:
-    """down > degraded > up > maintenance > unknown; ``unknown`` for no states."""
-    return max(states, key=lambda s: STATE_RANK.get(s, 0), default="unknown")
+    """The worst by :data:`SEVERITY` (the same order reports use); ``unknown`` for none."""
+    return max(states, key=lambda s: SEVERITY.get(s, SEVERITY["unknown"]), default="unknown")
 
 
 def _zero_counts() -> dict[str, int]:

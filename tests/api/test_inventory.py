@@ -32,7 +32,7 @@ async def test_units_carry_the_worst_critical_state_and_counts(
     assert sum(units["12340"]["checks_by_state"].values()) == 0
 
 
-async def test_state_ranking_down_degraded_up_then_unknown(
+async def test_state_ranking_follows_report_severity(
     client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
 ) -> None:
     async with sm() as s, s.begin():
@@ -52,7 +52,8 @@ async def test_state_ranking_down_degraded_up_then_unknown(
             ]
         )
     units = {u["code"]: u["state"] for u in (await client.get("/api/v1/units")).json()["items"]}
-    assert units == {"33": "degraded", "12337": "down", "12340": "up"}
+    # one severity order everywhere (availability.SEVERITY): unknown is worse than up
+    assert units == {"33": "degraded", "12337": "down", "12340": "unknown"}
     services = (await client.get("/api/v1/services", params={"unit": "33"})).json()["items"]
     assert [(x["key"], x["state"]) for x in services] == [
         ("33.portal", "degraded"),
