@@ -116,18 +116,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from app.auth.service import create_token
+    from app.auth.service import create_token, revoke
     from app.db import make_engine, make_sessionmaker
+    from app.errors import AppError
 
     async def run() -> str:
         engine = make_engine(_settings(args).database_url)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
-                return await create_token(session, args.name, scope=args.scope)
+                if args.action == "create":
+                    return await create_token(session, args.name, scope=args.scope)
+                await revoke(session, args.name)
+                return f"revoked: {args.name}"
         finally:
             await engine.dispose()
 
-    print(asyncio.run(run()))
+    try:
+        print(asyncio.run(run()))
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -197,7 +205,8 @@ def _parser_db(sub: Sub) -> None:
 
 
 def _parser_token(sub: Sub) -> None:
-    p = _cmd(sub, "token", cmd_token, "create an API token (printed once)")
+    p = _cmd(sub, "token", cmd_token, "create (printed once) or revoke an API token")
+    p.add_argument("action", choices=["create", "revoke"])
     p.add_argument("name")
     p.add_argument("--scope", choices=["read", "write"], default="write")
     p.add_argument("--db", dest="database_url")
