@@ -61,3 +61,15 @@ def test_check_config_summarises_the_example() -> None:
     english = io.StringIO()
     assert check_config(EXAMPLE, english, lang="en") == EXIT_OK
     assert "Units: 106" in english.getvalue()
+
+
+def test_the_example_is_what_the_generator_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_hung_yen", ROOT / "scripts/gen_hung_yen.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    out = tmp_path / "hung-yen.yaml"
+    assert gen.main(["gen", str(CSV), str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
