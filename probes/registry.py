@@ -67,4 +67,13 @@ def _load_builtin() -> None:
 
 
 # One module per kind; adding a kind means adding its module name here.
-BUILTIN_MODULES: tuple[str, ...] = ("http",)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "http",
+    "tls",
+    "dns",
+    "tcp",
+    "icmp",
+    "heartbeat",
+    "flow",
+    "freshness",
+)

@@ -1,0 +1,210 @@
+"""The freshness probe against a real SQLite file, the real PostgreSQL and a JSON endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from pydantic import ValidationError
+
+from probes.base import ErrorKind, Status
+from probes.freshness import FreshnessConfig, dispose_engines, evaluate_value, probe_freshness
+from tests.probes.conftest import MakeCtx, MakeHttp
+from tests.probes.servers import Reply, closed_port
+
+PG = os.environ.get("THONGSUOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)
+SYNCED = NOW - timedelta(minutes=10)
+
+
+@pytest.fixture
+async def sql_source(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """(URL, table) holding dossier rows: two synced, three waiting."""
+    if backend == "sqlite":
+        import sqlite3
+
+        path = tmp_path / "sync.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE dossier (id INTEGER, synced_at TEXT, pending INTEGER)")
+            db.executemany("INSERT INTO dossier VALUES (?, ?, ?)", _rows(str))
+        yield f"sqlite:///{path}", "dossier"
+    else:
+        schema = f"probe_fresh_{os.getpid()}"
+        conn = await asyncpg.connect(PG)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        await conn.execute(
+            f"CREATE TABLE {schema}.dossier (id int, synced_at timestamptz, pending int)"
+        )
+        await conn.executemany(f"INSERT INTO {schema}.dossier VALUES ($1, $2, $3)", _rows())
+        try:
+            yield PG.replace("postgresql://", "postgresql+asyncpg://"), f"{schema}.dossier"
+        finally:
+            await dispose_engines()
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            await conn.close()
+    await dispose_engines()
+
+
+def _rows(conv: object = None) -> list[tuple[object, ...]]:
+    stamps = [SYNCED - timedelta(hours=1), SYNCED, None, None, None]
+    out = []
+    for i, at in enumerate(stamps):
+        value = at if conv is None or at is None else at.isoformat()
+        out.append((i, value, 0 if at else 1))
+    return out
+
+
+def sql(url: str, query: str, **kw: object) -> FreshnessConfig:
+    return FreshnessConfig.model_validate({"source": "sql", "url": url, "query": query, **kw})
+
+
+async def test_sql_lag_up_degraded_down(sql_source: tuple[str, str], make_ctx: MakeCtx) -> None:
+    url, table = sql_source
+    ctx = make_ctx(clock=lambda: NOW)
+    query = f"SELECT max(synced_at) FROM {table}"
+    up = await probe_freshness(sql(url, query, lag_degraded_s=900, lag_down_s=3600), ctx)
+    assert (up.status, up.details["lag_s"]) == (Status.UP, 600.0)
+    deg = await probe_freshness(sql(url, query, lag_degraded_s=300, lag_down_s=3600), ctx)
+    assert (deg.status, deg.error_kind) == (Status.DEGRADED, ErrorKind.STALE)
+    down = await probe_freshness(sql(url, query, lag_down_s=600), ctx)
+    assert (down.status, down.error_kind) == (Status.DOWN, ErrorKind.STALE)
+
+
+async def test_sql_counts_and_query_errors(sql_source: tuple[str, str], make_ctx: MakeCtx) -> None:
+    url, table = sql_source
+    ctx = make_ctx()
+    backlog = f"SELECT count(*) FROM {table} WHERE pending = 1"
+    up = await probe_freshness(sql(url, backlog, value="count", count_degraded=5), ctx)
+    assert (up.status, up.details["count"]) == (Status.UP, 3)
+    deg = await probe_freshness(sql(url, backlog, value="count", count_degraded=3), ctx)
+    assert (deg.status, deg.error_kind) == (Status.DEGRADED, ErrorKind.STALE)
+    down = await probe_freshness(
+        sql(url, backlog, value="count", count_degraded=1, count_down=2), ctx
+    )
+    assert (down.status, down.error_kind) == (Status.DOWN, ErrorKind.STALE)
+    broken = await probe_freshness(sql(url, "SELECT nope FROM missing", lag_down_s=1), ctx)
+    assert (broken.status, broken.error_kind) == (Status.DOWN, ErrorKind.QUERY)
+    empty = f"SELECT max(synced_at) FROM {table} WHERE id > 99"
+    null = await probe_freshness(sql(url, empty, lag_down_s=1), ctx)
+    assert (null.error_kind, null.message) == (
+        ErrorKind.QUERY,
+        "the query returned no value (NULL)",
+    )
+
+
+async def test_sql_is_read_only(sql_source: tuple[str, str], make_ctx: MakeCtx) -> None:
+    url, table = sql_source
+    write = f"DELETE FROM {table} RETURNING id" if "postgresql" in url else f"DELETE FROM {table}"
+    result = await probe_freshness(sql(url, write, value="count", count_down=1), make_ctx())
+    assert result.error_kind is ErrorKind.QUERY
+    assert "read" in result.message.lower()  # "read-only transaction" / "readonly database"
+    count = await probe_freshness(
+        sql(url, f"SELECT count(*) FROM {table}", value="count", count_down=99), make_ctx()
+    )
+    assert count.details["count"] == 5
+
+
+async def test_postgres_statement_timeout(backend: str, make_ctx: MakeCtx) -> None:
+    if backend != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's")
+    url = PG.replace("postgresql://", "postgresql+asyncpg://")
+    result = await probe_freshness(sql(url, "SELECT pg_sleep(3)", lag_down_s=1), make_ctx(0.4))
+    await dispose_engines()
+    assert (result.status, result.error_kind) == (Status.DOWN, ErrorKind.TIMEOUT)
+    assert result.latency < 0.4
+
+
+async def test_password_and_url_from_secrets(make_ctx: MakeCtx) -> None:
+    refused = f"postgresql://sync:{{}}@127.0.0.1:{closed_port()}/x"
+    config = FreshnessConfig(
+        source="sql",
+        url=refused.replace(":{}", ""),
+        password_secret="SYNC_DB_PASSWORD",
+        query="SELECT 1",
+        value="count",
+        count_down=5,
+    )
+    missing = await probe_freshness(config, make_ctx(secrets={}))
+    assert (missing.error_kind, "SYNC_DB_PASSWORD" in missing.message) == (ErrorKind.CONFIG, True)
+    result = await probe_freshness(config, make_ctx(secrets={"SYNC_DB_PASSWORD": "bí-mật"}))
+    assert (result.error_kind, "bí-mật" in result.message) == (ErrorKind.CONNECT, False)
+    assert "bí-mật" not in config.model_dump_json()
+    via_url = FreshnessConfig(
+        source="sql", url_secret="SYNC_DB_URL", query="SELECT 1", value="count", count_down=5
+    )
+    ok = await probe_freshness(via_url, make_ctx(secrets={"SYNC_DB_URL": "sqlite://"}))
+    assert (ok.status, ok.details["count"]) == (Status.UP, 1)
+    await dispose_engines()
+
+
+async def test_http_source(make_http: MakeHttp, make_ctx: MakeCtx) -> None:
+    doc = {"lastSync": SYNCED.isoformat(), "epoch": int(SYNCED.timestamp()) * 1000, "queue": 12}
+    srv = await make_http(
+        {
+            "/sync": Reply(200, json.dumps(doc), {"Content-Type": "application/json"}),
+            "/gone": Reply(502, "bad gateway"),
+            "/html": Reply(200, "<html>"),
+        }
+    )
+    ctx = make_ctx(clock=lambda: NOW)
+
+    def http(path: str, json_path: str, **kw: object) -> FreshnessConfig:
+        raw = {"source": "http", "url": srv.url(path), "json_path": json_path, **kw}
+        return FreshnessConfig.model_validate(raw)
+
+    iso = await probe_freshness(http("/sync", "$.lastSync", lag_down_s=3600), ctx)
+    assert (iso.status, iso.details["lag_s"]) == (Status.UP, 600.0)
+    epoch = await probe_freshness(http("/sync", "$.epoch", lag_degraded_s=60), ctx)
+    assert (epoch.status, epoch.details["lag_s"]) == (Status.DEGRADED, 600.0)
+    queue = await probe_freshness(http("/sync", "$.queue", value="count", count_down=10), ctx)
+    assert (queue.status, queue.details["count"]) == (Status.DOWN, 12)
+    missing = await probe_freshness(http("/sync", "$.nothing", lag_down_s=1), ctx)
+    assert missing.error_kind is ErrorKind.QUERY
+    status = await probe_freshness(http("/gone", "$.x", lag_down_s=1), ctx)
+    assert (status.error_kind, status.details["http_status"]) == (ErrorKind.HTTP_STATUS, 502)
+    html = await probe_freshness(http("/html", "$.x", lag_down_s=1), ctx)
+    assert (html.error_kind, html.message.startswith("body is not JSON")) == (ErrorKind.QUERY, True)
+
+
+def test_timestamp_forms_and_zones() -> None:
+    config = FreshnessConfig(
+        source="http", url="http://x/", json_path="$.t", lag_down_s=60, timezone="Asia/Ho_Chi_Minh"
+    )
+    naive_vn = datetime(2026, 5, 4, 10, 0)  # 03:00 UTC
+    assert evaluate_value(config, naive_vn, NOW, 0).details["lag_s"] == 0
+    assert evaluate_value(config, "1777863600", NOW, 0).details["lag_s"] == 0
+    assert evaluate_value(config, "hôm qua", NOW, 0).error_kind is ErrorKind.QUERY
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"source": "sql", "url": "sqlite://", "lag_down_s": 1}, "needs a query"),
+        (
+            {"source": "sql", "url": "postgresql://u:pw@h/db", "query": "q", "lag_down_s": 1},
+            "password_secret",
+        ),
+        ({"source": "sql", "query": "q", "lag_down_s": 1}, "exactly one of url or url_secret"),
+        ({"source": "http", "url": "http://x", "lag_down_s": 1}, "needs url and json_path"),
+        ({"source": "http", "url": "http://x", "json_path": "$.a"}, "lag_degraded"),
+        (
+            {
+                "source": "http",
+                "url": "http://x",
+                "json_path": "$.a",
+                "value": "count",
+                "count_degraded": 9,
+                "count_down": 3,
+            },
+            "must not exceed",
+        ),
+    ],
+)
+def test_config_errors(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        FreshnessConfig.model_validate(raw)
