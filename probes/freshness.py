@@ -156,7 +156,8 @@ async def probe_freshness(config: FreshnessConfig, ctx: ProbeContext) -> ProbeRe
 
 # http ------------------------------------------------------------------------
 async def _from_http(config: FreshnessConfig, ctx: ProbeContext) -> Any:
-    assert config.url is not None and config.json_path is not None
+    assert config.url is not None
+    assert config.json_path is not None
     headers = request_headers(config.headers, config.auth, ctx.secrets)
     start = ctx.monotonic()
     try:

@@ -52,7 +52,7 @@ async def sql_source(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, s
 
 def _rows(conv: object = None) -> list[tuple[object, ...]]:
     stamps = [SYNCED - timedelta(hours=1), SYNCED, None, None, None]
-    out = []
+    out: list[tuple[object, ...]] = []
     for i, at in enumerate(stamps):
         value = at if conv is None or at is None else at.isoformat()
         out.append((i, value, 0 if at else 1))
