@@ -89,7 +89,9 @@ class Defaults(_Model):
 
 class CheckDef(_Model):
     name: LocalKey
-    title: str | None = Field(default=None, description="human-readable name; default: name")
+    title: str | None = Field(
+        default=None, min_length=1, max_length=200, description="human name; default: name"
+    )
     kind: str
     options: dict[str, Any] = Field(default_factory=dict)
     interval: Interval | None = None
@@ -125,7 +127,7 @@ class CheckDef(_Model):
 class ServiceDef(_Model):
     key: LocalKey | None = Field(default=None, description="unique in its unit; default: kind")
     kind: ServiceKind
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     contacts: list[Contact] = Field(default_factory=list)
     defaults: Defaults = Field(default_factory=Defaults)
     checks: list[CheckDef] = Field(default_factory=list)
@@ -136,7 +138,7 @@ class ServiceDef(_Model):
 
 
 class UnitBase(_Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     contacts: list[Contact] = Field(default_factory=list)
     calendar: dict[str, Any] | None = None
     defaults: Defaults = Field(default_factory=Defaults)
@@ -147,7 +149,7 @@ class NationalDef(UnitBase):
     """The national shared services, kept as a unit of kind ``national``."""
 
     code: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$")] = "VN"
-    name: str = Field(default="Dịch vụ dùng chung quốc gia", min_length=1)
+    name: str = Field(default="Dịch vụ dùng chung quốc gia", min_length=1, max_length=200)
 
 
 class ProvinceDef(UnitBase):

@@ -254,3 +254,10 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
 def test_missing_province(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nunits: []\n")
     _assert_reported(path, 1, "province", "required field is missing")
+
+
+def test_names_longer_than_the_columns_are_refused(tmp_path: Path) -> None:
+    long_name = "x" * 201
+    text = BASE.replace("name: TTPVHCC Hoàng Hoa Thám", f"name: {long_name}")
+    path = write(tmp_path, text)
+    _assert_reported(path, line_of(text, long_name), "units[0].services[0].name", "200")
