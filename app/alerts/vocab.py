@@ -31,6 +31,10 @@ ERROR_KINDS: dict[str, tuple[str, str]] = {
     "reported_down": ("được báo cáo ngừng hoạt động", "reported as down"),
     "query": ("truy vấn kiểm tra thất bại", "the check query failed"),
     "permission": ("bị từ chối quyền truy cập", "access was denied"),
+    "config": (
+        "cấu hình của hệ thống giám sát chưa đầy đủ (ví dụ thiếu khóa bí mật)",
+        "the monitor's own configuration is incomplete (e.g. a secret is not set)",
+    ),
     "internal": ("lỗi nội bộ của hệ thống giám sát", "internal error of the monitor"),
 }
 

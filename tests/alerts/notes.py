@@ -36,3 +36,8 @@ def make_note(**overrides: Any) -> Notification:
     }
     fields.update(overrides)
     return Notification(**fields)
+
+
+def no_secrets(name: str) -> str:
+    """A secret resolver with nothing set."""
+    raise LookupError(f"secret {name!r} is not set")

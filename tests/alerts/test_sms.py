@@ -14,7 +14,7 @@ from app.alerts.channels import SmsChannel, build_channel
 from app.alerts.channels.sms_presets import ESMS_VN_JSON
 from app.alerts.sms_text import encoding_of, segments_needed
 from tests.alerts.fakes import FakeEsms, FakeHttpServer, Handler, Recorded, Reply
-from tests.alerts.notes import make_note
+from tests.alerts.notes import make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 ESMS_SECRETS = {"ESMS_API_KEY": "api-key-1", "ESMS_SECRET_KEY": 'secret-"key"-2'}
@@ -119,7 +119,7 @@ async def test_form_body_is_form_encoded(serve: Serve, http_client: httpx.AsyncC
             "max_segments": 4,
         }
     )
-    channel = build_channel(config, http_client, {}.__getitem__)
+    channel = build_channel(config, http_client, no_secrets)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok
     req = server.requests[0]
@@ -145,7 +145,7 @@ async def test_json_escaping_survives_quotes_in_names(
 async def test_missing_secret_is_permanent(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(FakeEsms("a", "b"))
     config = parse_channel_config({**ESMS_VN_JSON, "url": server.url + FakeEsms.PATH})
-    channel = build_channel(config, http_client, {}.__getitem__)
+    channel = build_channel(config, http_client, no_secrets)
     assert isinstance(channel, SmsChannel)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)

@@ -7,7 +7,7 @@ import httpx
 from app.alerts import parse_channel_config, render
 from app.alerts.channels import TelegramChannel, build_channel
 from tests.alerts.fakes import FakeHttpServer, FakeTelegram, Handler
-from tests.alerts.notes import UNIT_NAME, make_note
+from tests.alerts.notes import UNIT_NAME, make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 TOKEN = "123456:AAE-thongsuot-test-token"
@@ -113,7 +113,7 @@ async def test_wrong_token_is_permanent_and_not_leaked(
 
 async def test_missing_secret_is_permanent(serve: Serve, http_client: httpx.AsyncClient) -> None:
     channel, _, server = await _channel(serve, http_client)
-    channel._secrets = {}.__getitem__
+    channel._secrets = no_secrets
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)
     assert "TG_BOT_TOKEN" in outcome.detail

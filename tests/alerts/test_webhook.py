@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from app.alerts import parse_channel_config, render
+from app.alerts import ChannelConfig, parse_channel_config, render
 from app.alerts.channels import build_channel
 from app.alerts.channels.webhook import (
     SIGNATURE_HEADER,
@@ -15,7 +15,7 @@ from app.alerts.channels.webhook import (
     verify_signature,
 )
 from tests.alerts.fakes import FakeHttpServer, Handler, Recorded, Reply
-from tests.alerts.notes import SERVICE_NAME, UNIT_NAME, make_note
+from tests.alerts.notes import SERVICE_NAME, UNIT_NAME, make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 KEY = "khóa-bí-mật-chia-sẻ"
@@ -35,7 +35,7 @@ class Receiver:
         return Reply(self.status if self.verified[-1] else 401, body=b"")
 
 
-def _config(url: str, secret: str | None = "HOOK_KEY", timeout: float = 5.0) -> object:
+def _config(url: str, secret: str | None = "HOOK_KEY", timeout: float = 5.0) -> ChannelConfig:
     return parse_channel_config(
         {
             "type": "webhook",
@@ -53,7 +53,7 @@ async def test_signed_payload_verifies_server_side(
     receiver = Receiver()
     server = await serve(receiver)
     config = _config(server.url)
-    channel = build_channel(config, http_client, SECRETS)  # type: ignore[arg-type]
+    channel = build_channel(config, http_client, SECRETS)
     assert isinstance(channel, WebhookChannel)
     channel._clock = lambda: 1_778_604_300.0
     note = make_note(delivery_id="out-7")
@@ -93,7 +93,7 @@ async def test_tampered_body_fails_verification() -> None:
 
 async def test_unsigned_when_no_secret(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(lambda req: Reply(200))
-    channel = build_channel(_config(server.url, secret=None), http_client, SECRETS)  # type: ignore[arg-type]
+    channel = build_channel(_config(server.url, secret=None), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok
     assert SIGNATURE_HEADER.lower() not in server.requests[0].headers
@@ -107,14 +107,14 @@ async def test_status_classification(
     serve: Serve, http_client: httpx.AsyncClient, status: int, permanent: bool
 ) -> None:
     server = await serve(lambda req: Reply(status, body="lỗi".encode()))
-    channel = build_channel(_config(server.url), http_client, SECRETS)  # type: ignore[arg-type]
+    channel = build_channel(_config(server.url), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, permanent, status)
 
 
 async def test_timeout_is_transient(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(lambda req: Reply(200, delay=1.0))
-    channel = build_channel(_config(server.url, timeout=0.2), http_client, SECRETS)  # type: ignore[arg-type]
+    channel = build_channel(_config(server.url, timeout=0.2), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, False)
     assert outcome.detail.startswith("timeout")
@@ -124,7 +124,7 @@ async def test_missing_key_is_permanent_and_sends_nothing(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
     server = await serve(lambda req: Reply(200))
-    channel = build_channel(_config(server.url), http_client, {}.__getitem__)  # type: ignore[arg-type]
+    channel = build_channel(_config(server.url), http_client, no_secrets)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)
     assert server.requests == []
@@ -143,6 +143,6 @@ async def test_key_from_file_via_env_secret(
     monkeypatch.setenv("HOOK_KEY_FILE", str(path))
     receiver = Receiver()
     server = await serve(receiver)
-    channel = build_channel(_config(server.url), http_client, env_secret)  # type: ignore[arg-type]
+    channel = build_channel(_config(server.url), http_client, env_secret)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok and receiver.verified == [True]

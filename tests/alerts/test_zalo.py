@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from app.alerts import parse_channel_config, render
+from app.alerts import Channel, parse_channel_config, render
 from app.alerts.channels import build_channel
 from tests.alerts.fakes import FakeHttpServer, FakeZalo, Handler
 from tests.alerts.notes import UNIT_NAME, make_note
@@ -16,7 +16,7 @@ FOLLOWER = "2468458835296197922"
 
 async def _setup(
     serve: Serve, client: httpx.AsyncClient, token: str = TOKEN, **extra: object
-) -> tuple[object, FakeZalo, FakeHttpServer]:
+) -> tuple[Channel, FakeZalo, FakeHttpServer]:
     fake = FakeZalo(TOKEN, {FOLLOWER})
     server = await serve(fake)
     config = parse_channel_config(
@@ -34,7 +34,7 @@ async def _setup(
 async def test_delivers_text_with_diacritics(serve: Serve, http_client: httpx.AsyncClient) -> None:
     channel, fake, server = await _setup(serve, http_client)
     note = make_note()
-    outcome = await channel.send(note, render(note))  # type: ignore[attr-defined]
+    outcome = await channel.send(note, render(note))
     assert outcome.ok and outcome.detail == "message_id=mid1", outcome
     [req] = server.requests
     assert req.path == "/v3.0/oa/message/cs"
@@ -48,7 +48,7 @@ async def test_delivers_text_with_diacritics(serve: Serve, http_client: httpx.As
 
 async def test_invalid_token_is_permanent(serve: Serve, http_client: httpx.AsyncClient) -> None:
     channel, _, _ = await _setup(serve, http_client, token="expired")
-    outcome = await channel.send(make_note(), render(make_note()))  # type: ignore[attr-defined]
+    outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)
     assert "-216" in outcome.detail and "expired" not in outcome.detail
 
@@ -57,7 +57,7 @@ async def test_configured_error_code_is_transient(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
     channel, _, _ = await _setup(serve, http_client, user_id="1", retry_on_errors=[-213])
-    outcome = await channel.send(make_note(), render(make_note()))  # type: ignore[attr-defined]
+    outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, False)
     assert "zalo error -213" in outcome.detail
 
@@ -65,7 +65,7 @@ async def test_configured_error_code_is_transient(
 async def test_server_error_is_transient(serve: Serve, http_client: httpx.AsyncClient) -> None:
     channel, fake, _ = await _setup(serve, http_client)
     fake.mode = "down"
-    outcome = await channel.send(make_note(), render(make_note()))  # type: ignore[attr-defined]
+    outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, False, 503)
 
 
@@ -73,6 +73,6 @@ async def test_long_text_is_cut_to_zalo_limit(serve: Serve, http_client: httpx.A
     channel, fake, _ = await _setup(serve, http_client)
     note = make_note(message="x" * 5000)
     rendered = render(note)
-    outcome = await channel.send(note, rendered)  # type: ignore[attr-defined]
+    outcome = await channel.send(note, rendered)
     assert outcome.ok
     assert len(fake.delivered[0]["message"]["text"]) == 2000
