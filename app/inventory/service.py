@@ -135,6 +135,7 @@ def _check_values(spec: CheckSpec, unit_id: int, service_id: int) -> dict[str, A
         "recovery_threshold": spec.recovery_threshold,
         "critical": spec.critical,
         "enabled": spec.enabled,
+        "depends_on": list(spec.depends_on),
     }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps
@@ -32,6 +32,8 @@ class Check(Timestamps, Base):
     critical: Mapped[bool] = mapped_column(default=True)
     enabled: Mapped[bool] = mapped_column(default=True)
     retired_at: Mapped[datetime | None]
+    depends_on: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    push_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     # Derived state (DESIGN.md §2); the flip table is the history of it.
     state: Mapped[str] = mapped_column(String(16), default="unknown")

@@ -160,3 +160,15 @@ async def test_the_hung_yen_example_syncs(session: AsyncSession) -> None:
     assert len(await active_checks(session)) == len(flat.checks)
     report = await sync_inventory(session, flat, T0)
     assert report.checks.unchanged == len(flat.checks)
+
+
+async def test_depends_on_is_stored_as_full_keys(session: AsyncSession) -> None:
+    text = TEXT.replace(
+        '- {name: web, kind: http, options: {url: "http://127.0.0.1:9/xa/{code}"}}',
+        '- {name: web, kind: http, options: {url: "http://127.0.0.1:9/xa/{code}"},\n'
+        "           depends_on: [33.provincial_system.backoffice]}",
+    )
+    await sync_inventory(session, _flat(text), T0)
+    rows = await _rows(session)
+    assert rows["12337.centre.web"].depends_on == ["33.provincial_system.backoffice"]
+    assert rows["12337.centre.sync"].depends_on == []
