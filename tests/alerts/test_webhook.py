@@ -146,3 +146,26 @@ async def test_key_from_file_via_env_secret(
     channel = build_channel(_config(server.url), http_client, env_secret)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok and receiver.verified == [True]
+
+
+def test_documented_payload_has_the_same_shape() -> None:
+    import re
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from app.alerts.channels.webhook import webhook_payload
+
+    docs = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    match = re.search(r"```json\n(.*?)```", docs, re.S)
+    assert match is not None
+    documented = json.loads(match.group(1))
+    note = make_note(delivery_id="out-7")
+    actual = webhook_payload(note, render(note), datetime(2026, 5, 12, 16, 45, tzinfo=UTC))
+
+    def shape(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        return type(value).__name__
+
+    assert shape(documented) == shape(actual)
+    assert documented["unit"] == actual["unit"] and documented["error"] == actual["error"]
