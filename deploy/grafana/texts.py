@@ -1,0 +1,120 @@
+"""What people read on the dashboards: Vietnamese by default, English available."""
+
+from __future__ import annotations
+
+LANGS = ("vi", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # dashboards
+    "d.overview": ("thongsuot · Tổng quan toàn tỉnh", "thongsuot · Province overview"),
+    "d.unit": ("thongsuot · Đơn vị", "thongsuot · Unit"),
+    "d.national": (
+        "thongsuot · Hệ thống dùng chung quốc gia",
+        "thongsuot · National shared services",
+    ),
+    "d.sla": ("thongsuot · Mức độ khả dụng (SLA)", "thongsuot · Availability (SLA)"),
+    "d.monitor": ("thongsuot · Máy giám sát", "thongsuot · The monitor itself"),
+    "links": ("Bảng điều khiển", "Dashboards"),
+    "var.unit": ("Đơn vị", "Unit"),
+    # states
+    "state.up": ("Hoạt động", "Up"),
+    "state.degraded": ("Chậm", "Degraded"),
+    "state.maintenance": ("Bảo trì", "Maintenance"),
+    "state.unknown": ("Không rõ", "Unknown"),
+    "state.down": ("Gián đoạn", "Down"),
+    # panels
+    "p.unit_grid": ("Trạng thái các đơn vị", "State of every unit"),
+    "p.checks_by_state": ("Số kiểm tra theo trạng thái", "Checks by state"),
+    "p.open_incidents": ("Sự cố đang mở", "Open incidents"),
+    "p.open_incidents_list": ("Danh sách sự cố đang mở", "Open incidents, oldest first"),
+    "p.avail_today": ("Khả dụng hôm nay (24/7)", "Availability today (24/7)"),
+    "p.avail_month": ("Khả dụng tháng này (24/7)", "Availability this month (24/7)"),
+    "p.worst_units": ("10 đơn vị khả dụng thấp nhất (24 giờ)", "10 least available units (24 h)"),
+    "p.certs": ("Chứng thư số sắp hết hạn (ngày)", "Certificates expiring (days)"),
+    "p.unit_state": ("Trạng thái đơn vị", "Unit state"),
+    "p.unit_avail": ("Khả dụng 1 giờ", "Availability, 1 h"),
+    "p.unit_avail_1d": ("Khả dụng 24 giờ", "Availability, 24 h"),
+    "p.unit_avail_30d": ("Khả dụng 30 ngày", "Availability, 30 days"),
+    "p.check_states": ("Trạng thái các kiểm tra", "State of every check"),
+    "p.check_timeline": ("Diễn biến trạng thái", "State over time"),
+    "p.latency": ("Thời gian phản hồi", "Response time"),
+    "p.result_age": ("Thời gian từ kết quả cuối", "Age of the last result"),
+    "p.check_avail": (
+        "Khả dụng từng kiểm tra (24 giờ, 30 ngày)",
+        "Availability per check (24 h, 30 d)",
+    ),
+    "p.http_status": ("Mã trạng thái HTTP gần nhất", "Last HTTP status"),
+    "p.flips": ("Các lần đổi trạng thái", "State changes"),
+    "p.national_state": ("Trạng thái hệ thống dùng chung", "State of the shared services"),
+    "p.national_avail_1d": (
+        "Khả dụng 24 giờ theo loại dịch vụ",
+        "Availability, 24 h, by service kind",
+    ),
+    "p.national_avail_30d": (
+        "Khả dụng 30 ngày theo loại dịch vụ",
+        "Availability, 30 days, by service kind",
+    ),
+    "p.sla_units": (
+        "Khả dụng theo đơn vị trong kỳ (24/7)",
+        "Availability per unit in the period (24/7)",
+    ),
+    "p.sla_incidents": ("Sự cố theo đơn vị trong kỳ", "Incidents per unit in the period"),
+    "p.probes_rate": ("Số phép đo mỗi giây", "Probes per second"),
+    "p.errors_rate": ("Lỗi theo loại mỗi giây", "Failures per second by kind"),
+    "p.lateness": ("Độ trễ lập lịch", "Scheduling lateness"),
+    "p.jobs": ("Kiểm tra được lập lịch, phép đo đang chạy", "Scheduled checks, probes in flight"),
+    "p.buffer": ("Hàng đợi kết quả chưa ghi", "Results waiting to be written"),
+    "p.db_write": ("Thời gian ghi một lô vào CSDL", "Time to write one batch"),
+    "p.rows": ("Số dòng ghi vào CSDL mỗi giây", "Rows written per second"),
+    "p.flips_rate": ("Số lần đổi trạng thái mỗi giây", "State changes per second"),
+    "p.scrape_up": ("Prometheus lấy được số liệu", "Prometheus can scrape it"),
+    "p.build": ("Phiên bản", "Version"),
+    # legends
+    "l.jobs": ("kiểm tra được lập lịch", "scheduled checks"),
+    "l.in_flight": ("đang chạy", "in flight"),
+    "l.buffer": ("đang chờ ghi", "waiting"),
+    "l.dropped": ("bị bỏ mỗi giây", "dropped per second"),
+    "l.write_errors": ("lỗi ghi mỗi giây", "write errors per second"),
+    # descriptions
+    "desc.status_grid": (
+        "Trạng thái xấu nhất trong các kiểm tra của mỗi đơn vị: gián đoạn > không rõ > "
+        "bảo trì > chậm > hoạt động.",
+        "The worst state among each unit's checks: down > unknown > maintenance > degraded > up.",
+    ),
+    "desc.avail_247": (
+        "Đồng hồ 24/7 từ Prometheus: thời gian hoạt động / (hoạt động + gián đoạn); thời gian "
+        "bảo trì và không rõ không tính. Số liệu chính thức: bảng SLA và báo cáo.",
+        "24/7 clock from Prometheus: up time / (up + down time); maintenance and unknown time "
+        "are left out. Official figures: the SLA dashboard and the reports.",
+    ),
+    "desc.worst_units": (
+        "Đơn vị được coi là gián đoạn khi có ít nhất một kiểm tra gián đoạn.",
+        "A unit counts as down while at least one of its checks is down.",
+    ),
+    "desc.certs": (
+        "Chứng thư số hết hạn trong 30 ngày tới; cảnh báo dưới 14 ngày, nghiêm trọng dưới 3 ngày.",
+        "Certificates expiring within 30 days; warning under 14 days, critical under 3.",
+    ),
+    "desc.sla": (
+        "Tính từ bảng flip (lịch sử đổi trạng thái) theo đồng hồ 24/7. Trạng thái đơn vị là "
+        "trạng thái xấu nhất của các kiểm tra trọng yếu đang bật (gián đoạn > chậm > hoạt động > "
+        "bảo trì > không rõ). Khả dụng = hoạt động / (hoạt động + gián đoạn); thời gian bảo trì "
+        "và không rõ báo riêng, không bị ẩn. Đồng hồ giờ phục vụ: xem báo cáo.",
+        "Computed from the flip table (the history of state changes) on the 24/7 clock. A unit's "
+        "state is the worst state of its enabled critical checks (down > degraded > up > "
+        "maintenance > unknown). Availability = up / (up + down); maintenance and unknown time "
+        "are reported apart, never hidden. Service-hours clock: see the reports.",
+    ),
+    "desc.sla_incidents": (
+        "Sự cố bắt đầu trong kỳ; sự cố chưa đóng tính đến hiện tại. MTTR: thời gian khắc phục "
+        "trung bình.",
+        "Incidents that started in the period; open ones count until now. MTTR: mean time to "
+        "repair.",
+    ),
+}
+
+
+def tr(lang: str, key: str) -> str:
+    """The text ``key`` in ``lang`` (``vi`` or ``en``)."""
+    vi, en = TEXTS[key]
+    return vi if lang == "vi" else en
