@@ -173,12 +173,13 @@ async def test_wrong_password_is_permanent(
     assert smtp_starttls.mailbox.messages == []
 
 
-async def test_untrusted_certificate_is_not_delivered(
+async def test_untrusted_certificate_is_permanent(
     smtp_starttls: SmtpServer, http_client: httpx.AsyncClient
 ) -> None:
     channel = _channel(smtp_starttls.port, http_client, security="starttls")
     outcome = await channel.send(make_note(), render(make_note()))
-    assert outcome.ok is False
+    assert (outcome.ok, outcome.permanent) == (False, True)
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.detail
     assert smtp_starttls.mailbox.messages == []
 
 

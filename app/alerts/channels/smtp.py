@@ -47,9 +47,18 @@ def _outcome_for_smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryOutcome:
         if 400 <= exc.code < 500 or exc.code < 0:
             return DeliveryOutcome.transient(detail, exc.code)
         return DeliveryOutcome.failed(detail, exc.code)
+    return _outcome_for_os_error(exc)
+
+
+def _outcome_for_os_error(exc: Exception) -> DeliveryOutcome:
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
+        exc.__cause__, ssl.SSLCertVerificationError
+    ):
+        return DeliveryOutcome.failed(detail)  # trust must be fixed by a person (ca_file)
     if isinstance(exc, OSError):  # connect, timeout, disconnect
-        return DeliveryOutcome.transient(f"{type(exc).__name__}: {exc}")
-    return DeliveryOutcome.failed(f"{type(exc).__name__}: {exc}")  # e.g. no STARTTLS
+        return DeliveryOutcome.transient(detail)
+    return DeliveryOutcome.failed(detail)  # e.g. the relay offers no STARTTLS
 
 
 class EmailChannel:
@@ -86,7 +95,7 @@ class EmailChannel:
         except aiosmtplib.SMTPException as exc:
             return _outcome_for_smtp_error(exc)
         except OSError as exc:
-            return DeliveryOutcome.transient(f"{type(exc).__name__}: {exc}")
+            return _outcome_for_os_error(exc)
         refused = f"; refused: {', '.join(sorted(errors))}" if errors else ""
         return DeliveryOutcome.delivered(f"{response}{refused}", 250)
 
