@@ -22,6 +22,7 @@ from probes.base import (
 )
 from probes.http import USER_AGENT, classify_error, read_capped, tls_facts
 from probes.http_assert import HttpAssertions, check_regex, evaluate_response, json_values
+from probes.netutil import IpVersion, pin_url
 from probes.registry import register
 
 ERROR_KINDS: frozenset[ErrorKind] = frozenset(
@@ -84,6 +85,7 @@ class FlowConfig(ProbeConfig):
     degraded_total_ms: float | None = Field(default=None, gt=0)
     verify_tls: bool = True
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    ip_version: IpVersion = "any"
 
     @model_validator(mode="after")
     def _variables_defined_before_use(self) -> FlowConfig:
@@ -204,13 +206,15 @@ class _FlowRun:
             **{k: fill(v, self.values) for k, v in step.headers.items()},
         }
         body = fill(step.body, self.values) if step.body is not None else None
+        url, pinned, extensions = await pin_url(fill(step.url, self.values), self.config.ip_version)
         timeout = max(0.001, self.deadline - self.ctx.monotonic())
         request = client.build_request(
             step.method,
-            fill(step.url, self.values),
-            headers=headers,
+            url,
+            headers={**headers, **pinned},
             content=body,
             timeout=timeout,
+            extensions=extensions,
         )
         for _ in range(step.max_redirects + 1):
             request.headers.pop("Cookie", None)

@@ -28,6 +28,10 @@ class HeartbeatConfig(ProbeConfig):
     cron: str | None = Field(default=None, description="e.g. '*/5 7-17 * * 1-5'")
     timezone: str = "Asia/Ho_Chi_Minh"
     grace_s: float = Field(default=60, ge=0)
+    token_secret: str | None = Field(
+        default=None,
+        description="environment variable (or NAME_FILE) holding the device's push token",
+    )
 
     @field_validator("cron")
     @classmethod
