@@ -1,0 +1,81 @@
+"""One-off probing from the console: targets, options, formatting."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from probes.base import ErrorKind, ProbeResult, Status
+from probes.cli import build_config, format_result, parse_options, run_once
+from tests.probes.servers import Reply, ScriptedHTTP, closed_port
+
+
+@pytest.fixture
+def web() -> Iterator[ScriptedHTTP]:
+    """A loopback server on its own loop: ``run_once`` runs its own ``asyncio.run``."""
+    loop = asyncio.new_event_loop()
+    server = ScriptedHTTP({"/": Reply(200, "Cổng dịch vụ công"), "/down": Reply(503)})
+    loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield server
+    asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_run_once_http(web: ScriptedHTTP) -> None:
+    ok = run_once("http", web.url("/"), {"keyword": "dịch vụ công"}, 2.0)
+    assert ok.status is Status.UP
+    down = run_once("http", web.url("/down"), {"valid_status_codes": "[200, 204]"}, 2.0)
+    assert (down.error_kind, down.details["http_status"]) == (ErrorKind.HTTP_STATUS, 503)
+
+
+def test_run_once_tcp_and_tls_targets() -> None:
+    port = closed_port()
+    assert run_once("tcp", f"127.0.0.1:{port}", {}, 1.0).error_kind is ErrorKind.CONNECT
+    assert run_once("tls", f"[::1]:{port}", {}, 1.0).error_kind is ErrorKind.CONNECT
+
+
+def test_targets_and_option_values(tmp_path: Path) -> None:
+    assert build_config("tls", "dichvucong.gov.vn", {}).port == 443
+    dns = build_config("dns", "hungyen.gov.vn", {"record_type": "MX", "expected": '["mx.vn"]'})
+    assert (dns.name, dns.expected) == ("hungyen.gov.vn", ["mx.vn"])
+    sql = build_config("freshness", "sqlite:///x.db", {"query": "SELECT 1", "lag_down_s": "60"})
+    assert (sql.source, sql.lag_down_s) == ("sql", 60)
+    flow_file = tmp_path / "flow.yaml"
+    flow_file.write_text("kind: flow\nsteps:\n  - name: home\n    url: http://127.0.0.1/\n")
+    assert build_config("flow", str(flow_file), {"budget_s": "5"}).budget_s == 5
+    with pytest.raises(ValueError, match="needs a port"):
+        build_config("tcp", "127.0.0.1", {})
+    with pytest.raises(ValueError, match="pushed"):
+        build_config("heartbeat", "x", {})
+    with pytest.raises(ValidationError):
+        build_config("http", "http://x/", {"colour": "red"})
+    assert parse_options(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(ValueError, match="key=value"):
+        parse_options(["novalue"])
+
+
+def test_format_result_languages() -> None:
+    result = ProbeResult.down(ErrorKind.CONNECT, "ConnectError: refused", 0.012, ip="127.0.0.1")
+    assert format_result(result).splitlines() == [
+        "GIÁN ĐOẠN · không kết nối được (connect) · 12 ms",
+        "ConnectError: refused",
+        "  ip: 127.0.0.1",
+    ]
+    assert format_result(ProbeResult.up(0.5, "HTTP 200"), lang="en").startswith("UP · 500 ms")
+
+
+def test_every_status_and_error_kind_has_words() -> None:
+    from probes.labels import ERROR_KIND_LABELS, STATUS_LABELS
+
+    for lang in ("vi", "en"):
+        assert set(ERROR_KIND_LABELS[lang]) == set(ErrorKind)
+        assert set(STATUS_LABELS[lang]) == set(Status)
