@@ -83,11 +83,11 @@ def build_config(kind: str, target: str, options: dict[str, str]) -> Any:
     return get(kind).config_model.model_validate(raw)
 
 
-async def run_once_async(  # noqa: ASYNC109 - the probe's own timeout, passed in ctx
+async def run_once_async(
     kind: str,
     target: str,
     options: dict[str, str],
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - the probe's own budget, handed to it in ctx
     *,
     extra_ca_file: str | None = None,
 ) -> ProbeResult:
