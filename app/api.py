@@ -15,6 +15,7 @@ from app.deps import require_read
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
 from app.reports.router import router as reports_router
+from app.results.push import router as push_router
 from app.results.router import router as results_router
 
 READY_TIMEOUT_S = 3.0
@@ -25,6 +26,7 @@ for _router in (inventory_router, results_router, incidents_router, reports_rout
 
 api_router = APIRouter(lifespan=bootstrap_lifespan)
 api_router.include_router(v1)
+api_router.include_router(push_router)  # devices authenticate by the path token
 
 
 @api_router.get("/healthz", tags=["health"])

@@ -139,6 +139,32 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push_token(args: argparse.Namespace) -> int:
+    from app.db import make_engine, make_sessionmaker
+    from app.errors import AppError
+    from app.results.push_service import push_url, rotate_push_token
+
+    settings = _settings(args)
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                _, token = await rotate_push_token(session, args.check)
+                return token
+        finally:
+            await engine.dispose()
+
+    try:
+        token = asyncio.run(run())
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(push_url(settings.public_url, token))
+    print("(reload the monitor — kill -HUP or POST /api/v1/inventory/reload — to accept it)")
+    return 0
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -154,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_probe(sub)
     _parser_db(sub)
     _parser_token(sub)
+    p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
+    p.add_argument("check", help="check key")
+    p.add_argument("--db", dest="database_url")
     return parser
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.service import hash_token
 from app.config import Settings
 from app.metrics.collector import CheckStateCollector
 from app.metrics.process import ProcessMetrics
@@ -25,10 +26,11 @@ from app.results.pipeline import ResultPipeline
 from app.scheduling.checks import RuntimeCheck, state_from_row
 from app.scheduling.repository import active_checks_with_labels
 from app.scheduling.scheduler import CheckScheduler
-from probes import ErrorKind, ProbeContext, ProbeResult
+from probes import ErrorKind, ProbeContext, ProbeResult, Status
 from probes import get as get_probe
 from probes.base import HttpClientProvider
 from probes.clients import ClientPool
+from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class Monitor:
         self._idle = asyncio.Event()
         self._idle.set()
         self._reload_lock = asyncio.Lock()
+        self._tokens: dict[str, int] = {}
 
     # lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -168,6 +171,7 @@ class Monitor:
         for gone in set(self.states) - set(checks):
             del self.states[gone]
         self.checks = checks
+        self._tokens = {rc.push_token_hash: rc.id for rc in checks.values() if rc.push_token_hash}
 
     def _merge_state(self, check: Any, rc: RuntimeCheck) -> None:
         cs = self.states.get(rc.id)
@@ -203,14 +207,53 @@ class Monitor:
             if not self._in_flight:
                 self._idle.set()
             self.metrics.in_flight.dec()
+        if rc.kind == "heartbeat" and result.status is not Status.DOWN:
+            return None  # an on-time rhythm adds no sample: the beat itself was one
+        return self._record(rc, cs, result, at)
+
+    def _record(
+        self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
+    ) -> Outcome:
         outcome = apply_result(cs, result, at)
         self.pipeline.put(outcome)
         self._count(rc, result, outcome)
         return outcome
 
+    def check_for_push_token(self, token: str) -> int | None:
+        """The heartbeat check whose push token this is, or None."""
+        return self._tokens.get(hash_token(token))
+
+    def set_push_token(self, check_id: int, token_hash: str) -> None:
+        self._tokens = {h: c for h, c in self._tokens.items() if c != check_id}
+        self._tokens[token_hash] = check_id
+
+    def record_beat(self, check_id: int, status: str | None, message: str) -> Outcome | None:
+        """A device pushed a beat: it is a result (up, or down if the device says so)."""
+        rc, cs = self.checks.get(check_id), self.states.get(check_id)
+        if rc is None or cs is None or not isinstance(rc.config, HeartbeatConfig):
+            return None
+        now = datetime.now(UTC)
+        cs.last_beat_at, cs.last_beat_status, cs.last_beat_message = now, status, message
+        result = evaluate_heartbeat(rc.config, now, status, message, now, rc.created_at)
+        result.details["source"] = "push"
+        return self._record(rc, cs, result, now)
+
+    def _extra(self, rc: RuntimeCheck) -> dict[str, Any]:
+        cs = self.states.get(rc.id)
+        if rc.kind != "heartbeat" or cs is None:
+            return {}
+        return {
+            "last_beat_at": cs.last_beat_at,
+            "last_beat_status": cs.last_beat_status,
+            "last_beat_message": cs.last_beat_message,
+            "created_at": rc.created_at,
+        }
+
     async def _probe(self, rc: RuntimeCheck) -> ProbeResult:
         assert self._clients is not None
-        ctx = ProbeContext(clients=self._clients, timeout=rc.timeout_s, key=rc.key)
+        ctx = ProbeContext(
+            clients=self._clients, timeout=rc.timeout_s, key=rc.key, extra=self._extra(rc)
+        )
         try:
             async with asyncio.timeout(rc.timeout_s + 1.0):
                 return await get_probe(rc.kind).run(rc.config, ctx)

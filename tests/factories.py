@@ -67,3 +67,39 @@ async def http_check(
     session.add(row)
     await session.flush()
     return row
+
+
+async def check(
+    session: AsyncSession,
+    kind: str,
+    config: dict[str, Any],
+    *,
+    key: str,
+    unit_code: str = "12337",
+    interval_s: int = 30,
+    timeout_s: float = 2.0,
+    failure_threshold: int = 2,
+    recovery_threshold: int = 1,
+    push_token_hash: str | None = None,
+) -> Check:
+    """Any probe kind; ``config`` is stored as the inventory sync would store it."""
+    u = await unit(session, unit_code)
+    s = await service(session, u)
+    row = Check(
+        key=key,
+        service_id=s.id,
+        unit_id=u.id,
+        name=key.rsplit(".", 1)[-1],
+        kind=kind,
+        target=str(config.get("url") or config.get("host") or kind),
+        config=config,
+        config_hash=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest(),
+        interval_s=interval_s,
+        timeout_s=timeout_s,
+        failure_threshold=failure_threshold,
+        recovery_threshold=recovery_threshold,
+        push_token_hash=push_token_hash,
+    )
+    session.add(row)
+    await session.flush()
+    return row

@@ -1,4 +1,4 @@
-"""check depends_on and push token
+"""check depends_on, heartbeat push token and last beat
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +28,9 @@ def upgrade() -> None:
                 server_default=sa.text("'[]'"),
             )
         )
+        batch_op.add_column(
+            sa.Column("last_beat_at", app.models.base.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("push_token_hash", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(
             batch_op.f("uq_check_push_token_hash"), ["push_token_hash"]
@@ -38,4 +41,5 @@ def downgrade() -> None:
     with op.batch_alter_table("check", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_check_push_token_hash"), type_="unique")
         batch_op.drop_column("push_token_hash")
+        batch_op.drop_column("last_beat_at")
         batch_op.drop_column("depends_on")

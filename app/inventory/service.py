@@ -9,15 +9,20 @@ The caller commits; this module only flushes (STYLE.md convention 3).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.service import hash_token
 from app.inventory import repository
 from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.models import Check, Service, Unit
+from probes.base import env_secret
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["added", "changed", "revived", "unchanged"]
 
@@ -111,8 +116,10 @@ async def _sync_checks(
         "revived": report.checks_revived,
         "unchanged": [],
     }
+    tokens: set[str] = set()
     for spec in specs:
         values = _check_values(spec, units[spec.unit_code].id, services[spec.service_key].id)
+        _one_check_per_token(spec, values, tokens)
         outcome = _upsert(session, rows, spec.key, Check, {"key": spec.key}, values)
         report.checks.tally(outcome)
         lists[outcome].append(spec.key)
@@ -136,7 +143,37 @@ def _check_values(spec: CheckSpec, unit_id: int, service_id: int) -> dict[str, A
         "critical": spec.critical,
         "enabled": spec.enabled,
         "depends_on": list(spec.depends_on),
+        **_push_token(spec),
     }
+
+
+def _one_check_per_token(spec: CheckSpec, values: dict[str, Any], seen: set[str]) -> None:
+    token_hash = values.get("push_token_hash")
+    if token_hash is None:
+        return
+    if token_hash in seen:  # e.g. a template naming one secret for every commune
+        log.error(
+            "check %s: its push token is already another check's; use {code} in "
+            "token_secret so each device has its own",
+            spec.key,
+        )
+        del values["push_token_hash"]
+        return
+    seen.add(token_hash)
+
+
+def _push_token(spec: CheckSpec) -> dict[str, Any]:
+    """A heartbeat's ``token_secret`` names the env var holding its push token;
+    only the token's SHA-256 is stored. Without one, a token made with
+    ``thongsuot push-token`` (or the API) is kept as it is."""
+    name = spec.config.get("token_secret") if spec.kind == "heartbeat" else None
+    if not name:
+        return {}
+    try:
+        return {"push_token_hash": hash_token(env_secret(str(name)))}
+    except LookupError as exc:
+        log.error("check %s: %s; its pushes will be refused", spec.key, exc)
+        return {}
 
 
 def _upsert(

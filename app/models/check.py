@@ -42,5 +42,6 @@ class Check(Timestamps, Base):
     streak_count: Mapped[int] = mapped_column(default=0)
     streak_started_at: Mapped[datetime | None]
     last_result_at: Mapped[datetime | None]
+    last_beat_at: Mapped[datetime | None]  # heartbeat checks: the last push
 
     __table_args__ = (Index("ix_check_enabled_retired", "enabled", "retired_at"),)

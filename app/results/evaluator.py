@@ -31,6 +31,9 @@ class CheckState:
     streak_started_at: datetime | None = None
     last_result: ProbeResult | None = None
     last_result_at: datetime | None = None
+    last_beat_at: datetime | None = None
+    last_beat_status: str | None = None
+    last_beat_message: str = ""
 
     def snapshot(self) -> dict[str, Any]:
         """The columns of ``check`` that mirror this state."""
@@ -42,6 +45,7 @@ class CheckState:
             "streak_count": self.streak_count,
             "streak_started_at": self.streak_started_at,
             "last_result_at": self.last_result_at,
+            "last_beat_at": self.last_beat_at,
         }
 
 

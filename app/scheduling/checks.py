@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import probes
 from app.models import Check
@@ -24,6 +25,8 @@ class RuntimeCheck:
     failure_threshold: int
     recovery_threshold: int
     config_hash: str
+    created_at: datetime
+    push_token_hash: str | None = None
 
     @classmethod
     def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:
@@ -40,6 +43,8 @@ class RuntimeCheck:
             failure_threshold=check.failure_threshold,
             recovery_threshold=check.recovery_threshold,
             config_hash=check.config_hash,
+            created_at=check.created_at,
+            push_token_hash=check.push_token_hash,
         )
 
     def schedule_key(self) -> tuple[int, str]:
@@ -59,4 +64,5 @@ def state_from_row(check: Check) -> CheckState:
         streak_count=check.streak_count,
         streak_started_at=check.streak_started_at,
         last_result_at=check.last_result_at,
+        last_beat_at=check.last_beat_at,
     )

@@ -6,6 +6,7 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -172,3 +173,26 @@ async def test_depends_on_is_stored_as_full_keys(session: AsyncSession) -> None:
     rows = await _rows(session)
     assert rows["12337.centre.web"].depends_on == ["33.provincial_system.backoffice"]
     assert rows["12337.centre.sync"].depends_on == []
+
+
+async def test_heartbeat_token_secret_is_stored_hashed(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.auth.service import hash_token
+
+    monkeypatch.setenv("KIOSK_12337", "may-lay-so-12337")
+    monkeypatch.setenv("KIOSK_12364", "may-lay-so-12364")
+    monkeypatch.setenv("SHARED", "one-for-all")
+    text = TEXT.replace(
+        '- {name: sync, kind: http, options: {url: "http://127.0.0.1:9/xa/{code}/sync"}}',
+        '- {name: kiosk, kind: heartbeat, options: {period_s: 300, token_secret: "KIOSK_{code}"}}\n'
+        "        - {name: queue, kind: heartbeat, options: {period_s: 300, token_secret: SHARED}}",
+    )
+    await sync_inventory(session, _flat(text), T0)
+    rows = await _rows(session)
+    assert rows["12337.centre.kiosk"].push_token_hash == hash_token("may-lay-so-12337")
+    assert rows["12364.centre.kiosk"].push_token_hash == hash_token("may-lay-so-12364")
+    assert "may-lay-so" not in str(rows["12337.centre.kiosk"].config)
+    # one secret for every commune is refused for all but the first, not a crash
+    shared = [rows[f"{c}.centre.queue"].push_token_hash for c in ("12337", "12364")]
+    assert shared == [hash_token("one-for-all"), None]
