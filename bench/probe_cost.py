@@ -1,0 +1,186 @@
+"""CPU cost per probe of the http, tls, tcp and dns probes against loopback servers.
+
+The servers run in a separate process, so only the probing process's CPU is
+counted (``resource.getrusage(RUSAGE_SELF)``). Bounded: at most ``--n`` probes per
+kind, at most ``--max-seconds`` per kind, ``--concurrency`` in flight.
+
+    .venv/bin/python bench/probe_cost.py --n 2000 --concurrency 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import resource
+import ssl
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from probes.base import ProbeContext, ProbeResult
+from probes.clients import ClientPool
+from probes.dns import DnsConfig, probe_dns
+from probes.http import HttpConfig, probe_http
+from probes.tcp import TcpConfig, probe_tcp
+from probes.tls import TlsConfig, probe_tls
+
+BODY = b"<html>Cong dich vu cong</html>"
+
+
+# servers (child process) -------------------------------------------------------
+async def _http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+            + str(len(BODY)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + BODY
+        )
+        await writer.drain()
+    except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"220 bench ESMTP\r\n")
+    try:
+        await writer.drain()
+        await reader.read(1)
+    except OSError:
+        pass
+    writer.close()
+
+
+class _Dns(asyncio.DatagramProtocol):
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        from dnslib import RR, DNSRecord
+
+        request = DNSRecord.parse(data)
+        reply = request.reply()
+        reply.add_answer(*RR.fromZone(f"{request.q.qname} 60 IN A 10.33.0.10"))
+        self.transport.sendto(reply.pack(), addr)
+
+
+async def _serve(conn: Connection, ca_path: str) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(ca_path)
+    tls_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(tls_ctx)
+    http = await asyncio.start_server(_http, "127.0.0.1", 0, backlog=1024)
+    https = await asyncio.start_server(_http, "127.0.0.1", 0, ssl=tls_ctx, backlog=1024)
+    tcp = await asyncio.start_server(_tcp, "127.0.0.1", 0, backlog=1024)
+    loop = asyncio.get_running_loop()
+    dns, _ = await loop.create_datagram_endpoint(_Dns, local_addr=("127.0.0.1", 0))
+    conn.send(
+        {
+            "http": http.sockets[0].getsockname()[1],
+            "https": https.sockets[0].getsockname()[1],
+            "tcp": tcp.sockets[0].getsockname()[1],
+            "dns": dns.get_extra_info("sockname")[1],
+        }
+    )
+    await loop.run_in_executor(None, conn.recv)  # until the parent says stop
+
+
+def _server_main(conn: Connection, ca_path: str) -> None:
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_serve(conn, ca_path))
+
+
+# probing (this process) ----------------------------------------------------------
+Run = Callable[[ProbeContext], Awaitable[ProbeResult]]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _measure(
+    run: Run, ctx: ProbeContext, n: int, conc: int, limit_s: float
+) -> dict[str, Any]:
+    for _ in range(20):  # warm up: imports, SSL contexts, resolver objects
+        await run(ctx)
+    deadline = time.monotonic() + limit_s
+    done = ok = 0
+    sem = asyncio.Semaphore(conc)
+
+    async def one() -> None:
+        nonlocal done, ok
+        async with sem:
+            if time.monotonic() > deadline:
+                return
+            result = await run(ctx)
+            done += 1
+            ok += result.success
+
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+    return {"n": done, "ok": ok, "cpu_ms": cpu * 1000 / max(done, 1), "rate": done / wall}
+
+
+async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) -> None:
+    pool = ClientPool(shards=4, extra_ca_file=ca_path)
+    ctx = ProbeContext(clients=pool, timeout=5.0, key="bench")
+    kinds: dict[str, Run] = {
+        "http": lambda c: probe_http(HttpConfig(url=f"http://127.0.0.1:{ports['http']}/"), c),
+        "https (http probe)": lambda c: probe_http(
+            HttpConfig(url=f"https://127.0.0.1:{ports['https']}/"), c
+        ),
+        "tls": lambda c: probe_tls(
+            TlsConfig(host="127.0.0.1", port=ports["https"], ca_file=ca_path), c
+        ),
+        "tcp (banner)": lambda c: probe_tcp(
+            TcpConfig(host="127.0.0.1", port=ports["tcp"], expect_regex="^220"), c
+        ),
+        "dns": lambda c: probe_dns(
+            DnsConfig(name="dichvucong.hungyen.gov.vn", resolver=f"127.0.0.1:{ports['dns']}"), c
+        ),
+    }
+    print(f"{'kind':<20}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
+    for name, run in kinds.items():
+        r = await _measure(run, ctx, args.n, args.concurrency, args.max_seconds)
+        print(f"{name:<20}{r['n']:>8}{r['ok']:>8}{r['cpu_ms']:>14.2f}{r['rate']:>10.0f}")
+    await pool.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="probes per kind")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--max-seconds", type=float, default=12.0, help="per kind")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ca_path = f"{tmp}/ca.pem"
+        parent, child = mp.Pipe()
+        server = mp.get_context("spawn").Process(target=_server_main, args=(child, ca_path))
+        server.start()
+        try:
+            ports = parent.recv()
+            asyncio.run(_bench(ports, ca_path, args))
+        finally:
+            parent.send("stop")
+            server.join(5)
+            if server.is_alive():
+                server.terminate()
+
+
+if __name__ == "__main__":
+    main()
