@@ -8,7 +8,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
-COPY pyproject.toml alembic.ini README.m[d] ./
+COPY pyproject.toml alembic.ini README.md ./
 COPY app ./app
 COPY probes ./probes
 COPY alembic ./alembic
