@@ -79,3 +79,17 @@ def test_every_status_and_error_kind_has_words() -> None:
     for lang in ("vi", "en"):
         assert set(ERROR_KIND_LABELS[lang]) == set(ErrorKind)
         assert set(STATUS_LABELS[lang]) == set(Status)
+
+
+def test_probes_stay_pure() -> None:
+    """Loading every probe kind pulls in neither the app nor FastAPI (DESIGN.md §3)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, probes; probes.kinds(); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('app', 'fastapi')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

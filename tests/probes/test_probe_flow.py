@@ -139,3 +139,18 @@ def test_placeholders_must_be_defined_first() -> None:
     }
     with pytest.raises(ValidationError, match=r"step 1 \(a\) uses later"):
         FlowConfig.model_validate(raw)
+
+
+async def test_slow_step_degrades_the_flow(make_http: MakeHttp, make_ctx: MakeCtx) -> None:
+    srv = await make_http({"/": Reply(200, "ok"), "/slow": Reply(200, "ok", delay=0.1)})
+    config = FlowConfig.model_validate(
+        {
+            "steps": [
+                {"name": "nhanh", "url": srv.url("/")},
+                {"name": "chậm", "url": srv.url("/slow"), "degraded_latency_ms": 20},
+            ]
+        }
+    )
+    result = await probe_flow(config, make_ctx())
+    assert (result.status, result.error_kind) == (Status.DEGRADED, ErrorKind.LATENCY)
+    assert result.message.startswith("step 'chậm': slow")
