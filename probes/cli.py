@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from probes.clients import ClientPool
 from probes.labels import Lang, error_kind_label, status_label
 from probes.registry import get
 
-__all__ = ["build_config", "format_result", "parse_options", "run_once", "run_once_async"]
+__all__ = ["build_config", "format_result", "parse_options", "run_once"]
 
 
 def parse_options(pairs: list[str]) -> dict[str, str]:
@@ -79,11 +78,12 @@ def _load_file(path: Path) -> dict[str, Any]:
 
 def build_config(kind: str, target: str, options: dict[str, str]) -> Any:
     """The validated config (raises ``pydantic.ValidationError`` / ``ValueError``)."""
+    model = get(kind).config_model  # an unknown kind: KeyError naming the known ones
     raw = {**_target_fields(kind, target), **{k: _value(v) for k, v in options.items()}}
-    return get(kind).config_model.model_validate(raw)
+    return model.model_validate(raw)
 
 
-async def run_once_async(
+async def run_once(
     kind: str,
     target: str,
     options: dict[str, str],
@@ -91,6 +91,11 @@ async def run_once_async(
     *,
     extra_ca_file: str | None = None,
 ) -> ProbeResult:
+    """Probe once, e.g. ``asyncio.run(run_once("http", url, {}, 10))`` from the console.
+
+    Misconfiguration raises ``ValueError`` (``pydantic.ValidationError`` is one) or
+    ``KeyError`` for an unknown kind; target failures are results.
+    """
     config = build_config(kind, target, options)
     pool = ClientPool(shards=1, extra_ca_file=extra_ca_file)
     try:
@@ -101,19 +106,6 @@ async def run_once_async(
         from probes.freshness import dispose_engines
 
         await dispose_engines()
-
-
-def run_once(
-    kind: str,
-    target: str,
-    options: dict[str, str],
-    timeout: float,
-    *,
-    extra_ca_file: str | None = None,
-) -> ProbeResult:
-    """Probe once from a console (no running event loop). Misconfiguration raises
-    ``ValueError`` / ``pydantic.ValidationError``; target failures are results."""
-    return asyncio.run(run_once_async(kind, target, options, timeout, extra_ca_file=extra_ca_file))
 
 
 def format_result(result: ProbeResult, lang: Lang = "vi") -> str:

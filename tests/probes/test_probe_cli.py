@@ -17,7 +17,7 @@ from tests.probes.servers import Reply, ScriptedHTTP, closed_port
 
 @pytest.fixture
 def web() -> Iterator[ScriptedHTTP]:
-    """A loopback server on its own loop: ``run_once`` runs its own ``asyncio.run``."""
+    """A loopback server on its own loop, as the console calls ``asyncio.run(run_once(...))``."""
     loop = asyncio.new_event_loop()
     server = ScriptedHTTP({"/": Reply(200, "Cổng dịch vụ công"), "/down": Reply(503)})
     loop.run_until_complete(server.start())
@@ -31,16 +31,20 @@ def web() -> Iterator[ScriptedHTTP]:
 
 
 def test_run_once_http(web: ScriptedHTTP) -> None:
-    ok = run_once("http", web.url("/"), {"keyword": "dịch vụ công"}, 2.0)
+    ok = asyncio.run(run_once("http", web.url("/"), {"keyword": "dịch vụ công"}, 2.0))
     assert ok.status is Status.UP
-    down = run_once("http", web.url("/down"), {"valid_status_codes": "[200, 204]"}, 2.0)
+    down = asyncio.run(
+        run_once("http", web.url("/down"), {"valid_status_codes": "[200, 204]"}, 2.0)
+    )
     assert (down.error_kind, down.details["http_status"]) == (ErrorKind.HTTP_STATUS, 503)
 
 
 def test_run_once_tcp_and_tls_targets() -> None:
     port = closed_port()
-    assert run_once("tcp", f"127.0.0.1:{port}", {}, 1.0).error_kind is ErrorKind.CONNECT
-    assert run_once("tls", f"[::1]:{port}", {}, 1.0).error_kind is ErrorKind.CONNECT
+    assert (
+        asyncio.run(run_once("tcp", f"127.0.0.1:{port}", {}, 1.0)).error_kind is ErrorKind.CONNECT
+    )
+    assert asyncio.run(run_once("tls", f"[::1]:{port}", {}, 1.0)).error_kind is ErrorKind.CONNECT
 
 
 def test_targets_and_option_values(tmp_path: Path) -> None:
@@ -58,6 +62,8 @@ def test_targets_and_option_values(tmp_path: Path) -> None:
         build_config("heartbeat", "x", {})
     with pytest.raises(ValidationError):
         build_config("http", "http://x/", {"colour": "red"})
+    with pytest.raises(KeyError, match="unknown probe kind"):
+        build_config("gopher", "x", {})
     assert parse_options(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
     with pytest.raises(ValueError, match="key=value"):
         parse_options(["novalue"])
