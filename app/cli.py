@@ -72,7 +72,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     options = dict(_split_option(o) for o in args.option or [])
     try:
-        result = asyncio.run(run_once(args.kind, args.target, options, args.timeout))
+        result = asyncio.run(
+            run_once(
+                args.kind,
+                args.target,
+                options,
+                args.timeout,
+                extra_ca_file=Settings().extra_ca_file,
+            )
+        )
     except (KeyError, ValueError) as exc:
         print(f"lỗi cấu hình / configuration error: {exc}", file=sys.stderr)
         return 2

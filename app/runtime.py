@@ -30,6 +30,7 @@ from probes import ErrorKind, ProbeContext, ProbeResult, Status
 from probes import get as get_probe
 from probes.base import HttpClientProvider
 from probes.clients import ClientPool
+from probes.freshness import dispose_engines
 from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Monitor:
         await self.pipeline.stop()
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
+        await dispose_engines()  # freshness probes cache one engine per database
 
     async def reload(self) -> dict[str, Any]:
         """Sync the inventory file into SQL (if configured) and rebuild the jobs."""
