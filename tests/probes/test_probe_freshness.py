@@ -109,9 +109,8 @@ async def test_sql_is_read_only(sql_source: tuple[str, str], make_ctx: MakeCtx) 
     assert count.details["count"] == 5
 
 
+@pytest.mark.postgres
 async def test_postgres_statement_timeout(backend: str, make_ctx: MakeCtx) -> None:
-    if backend != "postgresql":
-        pytest.skip("statement_timeout is PostgreSQL's")
     url = PG.replace("postgresql://", "postgresql+asyncpg://")
     result = await probe_freshness(sql(url, "SELECT pg_sleep(3)", lag_down_s=1), make_ctx(0.4))
     await dispose_engines()
