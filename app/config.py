@@ -21,7 +21,7 @@ def normalise_db_url(url: str) -> str:
         ("sqlite://", "sqlite+aiosqlite://"),
     ):
         if url.startswith(prefix):
-            return driver + url[len(prefix):]
+            return driver + url[len(prefix) :]
     return url
 
 
@@ -33,7 +33,7 @@ def _read_secret_files(data: Any) -> Any:
         return data
     for key, value in os.environ.items():
         if key.startswith("THONGSUOT_") and key.endswith("_FILE"):
-            field = key[len("THONGSUOT_"):-len("_FILE")].lower()
+            field = key[len("THONGSUOT_") : -len("_FILE")].lower()
             if field in Settings.model_fields and field not in data:
                 data[field] = Path(value).read_text(encoding="utf-8").strip()
     return data

@@ -48,7 +48,8 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, AppError)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse(
-            {"error": exc.code, "detail": exc.message}, status_code=exc.status_code,
+            {"error": exc.code, "detail": exc.message},
+            status_code=exc.status_code,
             headers=headers,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -53,19 +54,30 @@ async def test_metrics_carry_check_state_and_pass_promtool(
         for fam in text_string_to_metric_families(text)
         for s in fam.samples
     }
-    labels = (("check", "12337.centre.bad"), ("probe_kind", "http"),
-              ("service_kind", "commune_centre"), ("unit", "12337"))
+    labels = (
+        ("check", "12337.centre.bad"),
+        ("probe_kind", "http"),
+        ("service_kind", "commune_centre"),
+        ("unit", "12337"),
+    )
     assert samples[("thongsuot_probe_success", labels)] == 0.0
     assert samples[("thongsuot_probe_http_status_code", labels)] == 503.0
     assert samples[("thongsuot_check_state", tuple(sorted((*labels, ("state", "down")))))] == 1.0
     ok = (("check", "12337.centre.ok"), *labels[1:])
     assert samples[("thongsuot_probe_success", ok)] == 1.0
-    counted = ("thongsuot_probe_results_total",
-               (("error_kind", "http_status"), ("probe_kind", "http"), ("status", "down")))
+    counted = (
+        "thongsuot_probe_results_total",
+        (("error_kind", "http_status"), ("probe_kind", "http"), ("status", "down")),
+    )
     assert samples[counted] == 1.0
     assert "url" not in text.lower().replace("thongsuot", "")  # no URL ever becomes a label
     promtool = shutil.which("promtool")
     assert promtool, "promtool missing: scripts/install-test-deps.sh installs it"
-    proc = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True,
-                          check=False)
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [promtool, "check", "metrics"],
+        input=text.encode(),
+        capture_output=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()

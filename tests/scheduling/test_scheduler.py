@@ -12,9 +12,18 @@ from probes.http import HttpConfig
 
 def _rc(i: int, interval: int = 30, h: str = "a") -> RuntimeCheck:
     return RuntimeCheck(
-        id=i, key=f"u{i}.centre.http", unit_id=1, unit_code="12337", service_kind="commune_centre",
-        kind="http", config=HttpConfig(url="http://127.0.0.1:9/"), interval_s=interval,
-        timeout_s=5, failure_threshold=2, recovery_threshold=1, config_hash=h,
+        id=i,
+        key=f"u{i}.centre.http",
+        unit_id=1,
+        unit_code="12337",
+        service_kind="commune_centre",
+        kind="http",
+        config=HttpConfig(url="http://127.0.0.1:9/"),
+        interval_s=interval,
+        timeout_s=5,
+        failure_threshold=2,
+        recovery_threshold=1,
+        config_hash=h,
         created_at=datetime(2026, 11, 1, tzinfo=UTC),
     )
 
