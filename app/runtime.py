@@ -126,11 +126,14 @@ class Monitor:
 
     async def stop(self) -> None:
         self.ready = False
-        self.scheduler.shutdown()
-        try:  # let running probes finish so their results are not lost
+        # Stop submitting, let started runs finish (shutdown would cancel them and
+        # their results would be lost), then shut the scheduler down.
+        self.scheduler.pause()
+        try:
             await asyncio.wait_for(self._idle.wait(), 15)
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
+        self.scheduler.shutdown()
         await self.pipeline.stop()
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
@@ -186,11 +189,18 @@ class Monitor:
     # probing ---------------------------------------------------------------
     async def _scheduled_run(self, check_id: int) -> None:
         self.stats.probes_started += 1
-        async with self._sem:
-            late = self.scheduler.lateness(check_id, time.time())
-            self.metrics.lateness.observe(late)
-            self.stats.add_lateness(late)
-            await self.run_check(check_id)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self._sem:
+                late = self.scheduler.lateness(check_id, time.time())
+                self.metrics.lateness.observe(late)
+                self.stats.add_lateness(late)
+                await self.run_check(check_id)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
     async def run_check(self, check_id: int) -> Outcome | None:
         """Probe one check now, evaluate it and queue its outcome."""
@@ -199,15 +209,10 @@ class Monitor:
         if rc is None or cs is None:
             return None
         at = datetime.now(UTC)
-        self._in_flight += 1
-        self._idle.clear()
         self.metrics.in_flight.inc()
         try:
             result = await self._probe(rc)
         finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
             self.metrics.in_flight.dec()
         if rc.kind == "heartbeat" and result.status is not Status.DOWN:
             return None  # an on-time rhythm adds no sample: the beat itself was one

@@ -44,6 +44,11 @@ class CheckScheduler:
     def start(self) -> None:
         self._sched.start()
 
+    def pause(self) -> None:
+        """Submit no more runs; runs already started go on."""
+        if self._sched.running:
+            self._sched.pause()
+
     def shutdown(self) -> None:
         if self._sched.running:
             self._sched.shutdown(wait=False)
