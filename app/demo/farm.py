@@ -3,7 +3,11 @@
 Paths:
 
 - ``GET /u/{code}/{service}/health``: a commune centre's service, as scripted;
-- ``GET /province/tthc/health``: the provincial TTHC system;
+- ``GET /province/{service}/health``: the provincial TTHC system (``tthc``) and
+  its portal (``portal``), all following the ``province`` script;
+- ``GET /national/{service}/health``: national shared services (``national``);
+- ``GET /province/sync/status``: JSON ``{"last_synced_at": ..., "pending": n}``,
+  the provincial system's sync to the national portal, lagging on the script;
 - ``POST /_control/down/{name}?mode=503|reset|hang``, ``POST /_control/up/{name}``,
   ``POST /_control/script/{name}``: force a unit (or ``province``) down or up at
   runtime, or hand it back to the script;
@@ -11,7 +15,8 @@ Paths:
 
 It is a bare ``asyncio.Protocol`` rather than an ASGI app because the national
 bench needs well over 570 answers a second from one core, with the farm's CPU
-kept out of the monitor's. Run it alone with
+kept out of the monitor's. With an ``ssl.SSLContext`` it also serves the same
+paths over HTTPS on a second port (``tls_port``). Run it alone with
 ``python -m app.demo.farm --port 0 --units 3400``; it prints ``{"port": P}``.
 """
 
@@ -23,14 +28,16 @@ import contextlib
 import json
 import signal
 import socket
+import ssl
 import struct
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote
 
-from app.demo.script import PROVINCE, Answer, FarmScript, Mode
+from app.demo.script import NATIONAL, PROVINCE, Answer, FarmScript, Mode
 
 MAX_HEAD = 16_384
 _REASONS = {
@@ -59,16 +66,23 @@ class Farm:
         self.script = script
         started = time.monotonic()
         self.clock = clock or (lambda: time.monotonic() - started)
+        self.epoch = time.time() - self.clock()  # wall time of script time 0
         self.host = "127.0.0.1"
         self.port = 0
+        self.tls_port: int | None = None
         self.stats: Counter[str] = Counter()
         self._forced: dict[str, Answer] = {}
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._conns: set[_HttpProtocol] = set()
 
     # public surface -----------------------------------------------------------
-    def url(self, path: str = "/") -> str:
+    def url(self, path: str = "/", *, tls: bool = False) -> str:
+        """``http://`` (or, with ``tls``, ``https://``) URL of ``path`` on the farm."""
         host = f"[{self.host}]" if ":" in self.host else self.host
+        if tls:
+            if self.tls_port is None:
+                raise RuntimeError("the farm was started without TLS")
+            return f"https://{host}:{self.tls_port}{path}"
         return f"http://{host}:{self.port}{path}"
 
     def unit_url(self, code: str, service: str = "dvc") -> str:
@@ -88,14 +102,25 @@ class Farm:
     def answer(self, name: str) -> Answer:
         return self._forced.get(name) or self.script.decide(name, self.clock())
 
+    def sync_status(self) -> dict[str, object]:
+        """What ``/province/sync/status`` says now (wall-clock ISO-8601, UTC)."""
+        t = self.clock()
+        synced = self.script.last_synced(t)
+        at = datetime.fromtimestamp(self.epoch + synced, UTC)
+        return {
+            "system": "Hệ thống thông tin giải quyết TTHC tỉnh (mô phỏng)",
+            "last_synced_at": at.isoformat(timespec="seconds"),
+            "pending": int((t - synced) // self.script.sync_every_s),
+        }
+
     async def close(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
         for conn in list(self._conns):
             conn.abort()
-        await self._server.wait_closed()
-        self._server = None
+        for server in servers:
+            await server.wait_closed()
 
     # request handling -------------------------------------------------------
     def route(self, method: str, target: str) -> Reply:
@@ -107,8 +132,12 @@ class Farm:
             return Reply(405, b"method not allowed\n", "text/plain; charset=utf-8")
         if len(parts) == 4 and parts[0] == "u" and parts[3] == "health":
             return self._service(parts[1], parts[2])
-        if parts == ["province", "tthc", "health"]:
-            return self._service(PROVINCE, "tthc")
+        if parts == ["province", "sync", "status"]:
+            self.stats["sync"] += 1
+            body = json.dumps(self.sync_status(), ensure_ascii=False).encode()
+            return Reply(200, body, "application/json")
+        if len(parts) == 3 and parts[0] in (PROVINCE, NATIONAL) and parts[2] == "health":
+            return self._service(parts[0], parts[1])
         if not parts:
             return Reply(200, _INDEX)
         return Reply(404, b"not found\n", "text/plain; charset=utf-8")
@@ -144,8 +173,14 @@ class Farm:
         return Reply(200, json.dumps({"name": name, "action": action}).encode(), "application/json")
 
 
+_WHO = {
+    PROVINCE: "Hệ thống thông tin giải quyết TTHC tỉnh",
+    NATIONAL: "Hệ thống dùng chung quốc gia",
+}
+
+
 def _up_page(name: str, service: str) -> bytes:
-    who = "Hệ thống thông tin giải quyết TTHC tỉnh" if name == PROVINCE else f"Đơn vị {name}"
+    who = _WHO.get(name, f"Đơn vị {name}")
     return (
         f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         f"<title>Dịch vụ công - {who}</title></head><body><h1>Dịch vụ công trực tuyến</h1>"
@@ -161,7 +196,8 @@ def _down_page(name: str, service: str) -> bytes:
 _INDEX = (
     "<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>Trang trại mô phỏng"
     "</title></head><body><h1>Trang trại mô phỏng các trung tâm phục vụ hành chính công</h1>"
-    "<p>/u/{mã}/{dịch vụ}/health, /province/tthc/health, /_control/stats</p></body></html>"
+    "<p>/u/{mã}/{dịch vụ}/health, /province/tthc/health, /national/portal/health, "
+    "/province/sync/status, /_control/stats</p></body></html>"
 ).encode()
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
@@ -288,15 +324,26 @@ async def start_farm(
     *,
     clock: Callable[[], float] | None = None,
     backlog: int = 4096,
+    tls: ssl.SSLContext | None = None,
 ) -> Farm:
-    """Start the farm on ``host:port`` (0 picks a free port, read it from ``.port``)."""
+    """Start the farm on ``host:port`` (0 picks a free port, read it from ``.port``).
+
+    With ``tls`` the same paths are served over HTTPS too, on a free port (``.tls_port``).
+    """
     farm = Farm(script, clock)
     loop = asyncio.get_running_loop()
-    farm._server = await loop.create_server(
+    plain = await loop.create_server(
         lambda: _HttpProtocol(farm), host, port, backlog=backlog, reuse_address=True
     )
+    farm._servers.append(plain)
     farm.host = host
-    farm.port = farm._server.sockets[0].getsockname()[1]
+    farm.port = plain.sockets[0].getsockname()[1]
+    if tls is not None:
+        secure = await loop.create_server(
+            lambda: _HttpProtocol(farm), host, 0, backlog=backlog, ssl=tls, reuse_address=True
+        )
+        farm._servers.append(secure)
+        farm.tls_port = secure.sockets[0].getsockname()[1]
     return farm
 
 

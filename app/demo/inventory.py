@@ -7,12 +7,17 @@ through the same loader, sync and scheduler as a real deployment.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from app.demo.units import PROVINCE_CODE, PROVINCE_NAME, demo_units
 
 KEYWORD = "Dịch vụ công"
 PROVINCE_CHECK_KEY = f"{PROVINCE_CODE}.provincial_system.tthc"
+NATIONAL_CODE = "VN"
+HEARTBEAT_CHECK = "heartbeat"  # the kiosk's heartbeat check, in each kiosk unit's centre
+SYNC_CHECK_KEY = f"{PROVINCE_CODE}.provincial_system.sync"
+TLS_CHECK_KEY = f"{PROVINCE_CODE}.provincial_portal.tls"
 # Paths on the farm; a unit's services share its scripted behaviour.
 SERVICE_PATHS = ("dvc", "tiepnhan", "motcua", "kiosk", "danhgia", "xephang", "mang", "lienthong")
 _TITLES = {
@@ -27,6 +32,37 @@ _TITLES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class DemoExtras:
+    """The demo's checks beyond plain HTTP: each probe kind at work on the farm.
+
+    - the national shared services (unit ``VN``): the portal over HTTPS, the SSO;
+    - the provincial portal over HTTPS and a ``tls`` check of its certificate
+      (``tls_base`` and ``ca_file`` come from the farm's TLS listener; without
+      them these checks are left out);
+    - a ``freshness`` check of the provincial system's sync to the national portal;
+    - ``heartbeat`` checks for the kiosks of the first ``kiosks`` units.
+
+    Heartbeat and freshness checks run every ``fast_interval_s``.
+    """
+
+    tls_base: str | None = None
+    ca_file: str | None = None
+    cert_warn_days: float = 14.0
+    cert_critical_days: float = 3.0
+    kiosks: int = 3
+    beat_period_s: float = 5.0
+    beat_grace_s: float = 5.0
+    sync_lag_degraded_s: float = 20.0
+    sync_lag_down_s: float = 40.0
+    fast_interval_s: int = 5
+
+
+def heartbeat_key(code: str) -> str:
+    """The key of unit ``code``'s kiosk heartbeat check."""
+    return f"{code}.commune_centre.{HEARTBEAT_CHECK}"
+
+
 def demo_inventory(
     base_url: str,
     units: int = 12,
@@ -37,6 +73,7 @@ def demo_inventory(
     recovery_threshold: int = 1,
     degraded_latency_ms: float = 1000.0,
     checks_per_unit: int = 1,
+    extras: DemoExtras | None = None,
 ) -> str:
     """A YAML inventory of ``units`` demo units plus the provincial system.
 
@@ -55,6 +92,7 @@ def demo_inventory(
             recovery_threshold=recovery_threshold,
             degraded_latency_ms=degraded_latency_ms,
             checks_per_unit=checks_per_unit,
+            extras=extras,
         )
     )
 
@@ -69,6 +107,7 @@ def demo_inventory_data(
     recovery_threshold: int = 1,
     degraded_latency_ms: float = 1000.0,
     checks_per_unit: int = 1,
+    extras: DemoExtras | None = None,
 ) -> dict[str, Any]:
     """The same inventory as plain data (for tests and for callers that edit it)."""
     if not 1 <= checks_per_unit <= len(SERVICE_PATHS):
@@ -76,7 +115,7 @@ def demo_inventory_data(
     base = base_url.rstrip("/")
     options = {"keyword": KEYWORD, "degraded_latency_ms": degraded_latency_ms}
     province_check = _check("tthc", "Trang TTHC", f"{base}/province/tthc/health", options)
-    return {
+    data: dict[str, Any] = {
         "version": 1,
         "province": {
             "code": PROVINCE_CODE,
@@ -99,6 +138,80 @@ def demo_inventory_data(
             _unit(u.code, u.name, u.kind, base, options, checks_per_unit) for u in demo_units(units)
         ],
     }
+    if extras is not None:
+        _add_extras(data, base, options, extras)
+    return data
+
+
+def _add_extras(
+    data: dict[str, Any], base: str, options: dict[str, Any], extras: DemoExtras
+) -> None:
+    tls_base = extras.tls_base.rstrip("/") if extras.tls_base else None
+    portal_url = f"{tls_base or base}/national/portal/health"
+    data["national"] = {
+        "code": NATIONAL_CODE,
+        "name": "Dịch vụ dùng chung quốc gia (mô phỏng)",
+        "services": [
+            _service("national_portal", "Cổng Dịch vụ công quốc gia (mô phỏng)", [
+                _check("home", "Trang chủ", portal_url, options)]),
+            _service("national_sso", "Hệ thống xác thực tập trung (mô phỏng)", [
+                _check("login", "Trang đăng nhập", f"{base}/national/sso/health", options)]),
+        ],
+    }  # fmt: skip
+    province = data["province"]
+    province["services"][0]["checks"].append(_sync_check(base, extras))
+    if tls_base is not None:
+        province["services"].append(_portal_service(tls_base, options, extras))
+    for unit in data["units"][: extras.kiosks]:
+        unit["services"][0]["checks"].append(_heartbeat_check(extras))
+
+
+def _sync_check(base: str, extras: DemoExtras) -> dict[str, Any]:
+    return {
+        "name": "sync",
+        "title": "Đồng bộ hồ sơ lên Cổng DVC quốc gia",
+        "kind": "freshness",
+        "interval": extras.fast_interval_s,
+        "options": {
+            "source": "http",
+            "url": f"{base}/province/sync/status",
+            "json_path": "$.last_synced_at",
+            "lag_degraded_s": extras.sync_lag_degraded_s,
+            "lag_down_s": extras.sync_lag_down_s,
+        },
+    }
+
+
+def _portal_service(tls_base: str, options: dict[str, Any], extras: DemoExtras) -> dict[str, Any]:
+    host, _, port = tls_base.split("://", 1)[1].rpartition(":")
+    tls = {
+        "name": "tls",
+        "title": "Chứng thư số của cổng",
+        "kind": "tls",
+        "options": {
+            "host": host.strip("[]"),
+            "port": int(port),
+            "ca_file": extras.ca_file,
+            "warn_days": extras.cert_warn_days,
+            "critical_days": extras.cert_critical_days,
+        },
+    }
+    https = _check("home", "Trang chủ (HTTPS)", f"{tls_base}/province/portal/health", options)
+    return _service("provincial_portal", "Cổng thông tin điện tử tỉnh (mô phỏng)", [https, tls])
+
+
+def _heartbeat_check(extras: DemoExtras) -> dict[str, Any]:
+    return {
+        "name": HEARTBEAT_CHECK,
+        "title": "Ki-ốt tra cứu (heartbeat)",
+        "kind": "heartbeat",
+        "interval": extras.fast_interval_s,
+        "options": {"period_s": extras.beat_period_s, "grace_s": extras.beat_grace_s},
+    }
+
+
+def _service(kind: str, name: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": kind, "name": name, "checks": checks}
 
 
 def _check(name: str, title: str, url: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ class Snapshot:
     down_units: list[str] = field(default_factory=list)
     open_incidents: int = 0
     results: int = 0
+    checks_by_kind: dict[str, Counter[str]] = field(default_factory=dict)  # kind → state → n
 
 
 def worst(states: list[str]) -> str:
@@ -28,15 +29,17 @@ def worst(states: list[str]) -> str:
 
 async def snapshot(session: AsyncSession) -> Snapshot:
     rows = await session.execute(
-        select(Unit.code, Unit.name, Check.state)
+        select(Unit.code, Unit.name, Check.state, Check.kind, Check.critical)
         .join(Check, Check.unit_id == Unit.id)
-        .where(Check.enabled.is_(True), Check.critical.is_(True), Check.retired_at.is_(None))
+        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
         .order_by(Unit.code)
     )
     states: dict[tuple[str, str], list[str]] = {}
-    for code, name, state in rows:
-        states.setdefault((code, name), []).append(state)
     snap = Snapshot()
+    for code, name, state, kind, critical in rows:
+        snap.checks_by_kind.setdefault(kind, Counter())[state] += 1
+        if critical:
+            states.setdefault((code, name), []).append(state)
     for (_, name), unit_states in states.items():
         state = worst(unit_states)
         snap.units_by_state[state] += 1

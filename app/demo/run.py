@@ -6,22 +6,20 @@ import asyncio
 import sys
 import tempfile
 import time
-from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.config import DEFAULT_DB, Settings, normalise_db_url
-from app.demo.farm import Farm, start_farm
-from app.demo.inventory import demo_inventory
+from app.config import Settings
+from app.demo.inventory import DemoExtras
 from app.demo.repository import Snapshot, snapshot
-from app.demo.script import FarmScript
+from app.demo.stack import DemoStack, demo_stack
 
 _LABELS = {
     "vi": {
         "up": "hoạt động",
-        "degraded": "chậm",
+        "degraded": "suy giảm",
         "down": "gián đoạn",
         "maintenance": "bảo trì",
         "unknown": "chưa rõ",
@@ -52,67 +50,20 @@ async def run_demo(
     out: TextIO | None = None,
     summary_every: float = 10.0,
 ) -> None:
-    """Run the farm and the full app until ``duration`` seconds pass (or forever/Ctrl-C).
+    """Run the farm, the full app and the kiosks until ``duration`` seconds pass
+    (or forever/Ctrl-C), printing a banner and then a summary every ``summary_every``.
 
     The database is a temporary SQLite file unless ``settings.database_url`` was
     set to something other than the default; the inventory is always a temporary file.
     """
-    import uvicorn
-
     out = out or sys.stdout
-    farm = await start_farm(FarmScript.for_units(units))
     with tempfile.TemporaryDirectory(prefix="thongsuot-demo-") as tmp:
-        try:
-            demo_settings = await _prepare(settings, farm, units, Path(tmp))
-            from app.main import create_app
-
-            app = create_app(demo_settings)
-            config = uvicorn.Config(
-                app, host=demo_settings.host, port=demo_settings.port, log_level="warning"
+        async with demo_stack(settings, units, Path(tmp), extras=DemoExtras()) as stack:
+            out.write(banner(stack, units))
+            out.flush()
+            await _summaries(
+                stack.app, stack.settings, stack.server_task, duration, out, summary_every
             )
-            server = uvicorn.Server(config)
-            await _serve(server, app, demo_settings, farm, units, duration, out, summary_every)
-        finally:
-            await farm.close()
-
-
-async def _prepare(settings: Settings, farm: Farm, units: int, tmp: Path) -> Settings:
-    from app import migrate
-
-    inventory = tmp / "demo-inventory.yaml"
-    inventory.write_text(demo_inventory(farm.url(), units), encoding="utf-8")
-    update: dict[str, Any] = {"inventory": inventory}
-    if settings.database_url == normalise_db_url(DEFAULT_DB):  # never touch ./thongsuot.db
-        update["database_url"] = f"sqlite+aiosqlite:///{tmp / 'demo.db'}"
-    demo_settings = settings.model_copy(update=update)
-    await asyncio.to_thread(migrate.upgrade, demo_settings.database_url)
-    return demo_settings
-
-
-async def _serve(
-    server: Any,
-    app: Any,
-    settings: Settings,
-    farm: Farm,
-    units: int,
-    duration: float | None,
-    out: TextIO,
-    every: float,
-) -> None:
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # re-raises why the server could not start
-                raise RuntimeError("the web server stopped before it started")
-            await asyncio.sleep(0.05)
-        out.write(banner(settings, farm, units))
-        out.flush()
-        await _summaries(app, settings, task, duration, out, every)
-    finally:
-        server.should_exit = True
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 async def _summaries(
@@ -137,27 +88,103 @@ async def _summaries(
         out.flush()
 
 
-def banner(settings: Settings, farm: Farm, units: int) -> str:
-    base = f"http://{settings.host}:{settings.port}"
-    if settings.lang == "en":
-        return (
-            f"thongsuot demo: {units} simulated commune centres + the provincial system\n"
-            f"  farm (simulated targets): {farm.url()}\n"
-            f"  units and their state:    {base}/api/v1/units\n"
-            f"  Prometheus metrics:       {base}/metrics\n"
-            f"  API documentation:        {base}/docs\n"
-            "Some units go down for 40 s every 100 s; watch them go down and come back.\n"
-            "Press Ctrl-C to stop.\n"
+def banner(stack: DemoStack, units: int) -> str:
+    settings, farm, base = stack.settings, stack.farm, stack.base_url
+    en = settings.lang == "en"
+    lines = [
+        f"thongsuot demo: {units} simulated commune centres + the provincial system"
+        if en
+        else f"thongsuot demo: {units} trung tâm cấp xã mô phỏng + hệ thống TTHC cấp tỉnh",
+        f"  {_t(en, 'farm')}{farm.url()}",
+    ]
+    if farm.tls_port is not None:
+        lines.append(f"  {_t(en, 'farm_tls')}{farm.url('/', tls=True)}")
+    lines += [
+        f"  {_t(en, 'units_url')}{base}/api/v1/units",
+        f"  {_t(en, 'incidents_url')}{base}/api/v1/incidents?state=all",
+        f"  {_t(en, 'metrics')}{base}/metrics",
+        f"  {_t(en, 'docs')}{base}/docs",
+        _t(en, "outages"),
+    ]
+    lines += _kind_notes(stack, en)
+    lines.append(_t(en, "stop"))
+    return "\n".join(lines) + "\n"
+
+
+_BANNER = {
+    "farm": ("trang trại mô phỏng:       ", "farm (simulated targets): "),
+    "farm_tls": ("trang trại qua HTTPS:      ", "farm over HTTPS:          "),
+    "units_url": ("đơn vị và trạng thái:      ", "units and their state:    "),
+    "incidents_url": ("sự cố:                     ", "incidents:                "),
+    "metrics": ("chỉ số Prometheus:         ", "Prometheus metrics:       "),
+    "docs": ("tài liệu API:              ", "API documentation:        "),
+    "outages": (
+        "Một số đơn vị gián đoạn 40 giây trong mỗi 100 giây; hãy xem chúng mất và có lại.",
+        "Some units go down for 40 s every 100 s; watch them go down and come back.",
+    ),
+    "tls": (
+        "- tls: chứng thư số tự ký của cổng tỉnh còn {days} ngày, dưới ngưỡng cảnh báo "
+        "{warn:g} ngày: kiểm tra TLS ở mức suy giảm (cert_expiry).",
+        "- tls: the provincial portal's self-signed certificate has {days} days left, under "
+        "the {warn:g}-day warning: the TLS check is degraded (cert_expiry).",
+    ),
+    "no_tls": (
+        "- tls: chưa cài gói cryptography nên không có HTTPS trong bản chạy thử.",
+        "- tls: the cryptography package is not installed, so the demo has no HTTPS.",
+    ),
+    "heartbeat": (
+        "- heartbeat: {n} ki-ốt gửi tín hiệu mỗi {beat:g} giây; ki-ốt của đơn vị {code} "
+        "im lặng {pause:g} giây trong mỗi {cycle:g} giây, từ giây {at:g} (missed_heartbeat).",
+        "- heartbeat: {n} kiosks beat every {beat:g} s; unit {code}'s kiosk falls silent "
+        "for {pause:g} s in every {cycle:g} s, from second {at:g} (missed_heartbeat).",
+    ),
+    "freshness": (
+        "- freshness: đồng bộ hồ sơ lên Cổng DVC quốc gia ngừng {stall:g} giây trong mỗi "
+        "{cycle:g} giây, từ giây {at:g}: trễ > {deg:g} giây là suy giảm, > {down:g} giây là "
+        "gián đoạn (stale).",
+        "- freshness: the sync to the national portal stalls for {stall:g} s in every "
+        "{cycle:g} s, from second {at:g}: a lag over {deg:g} s is degraded, over {down:g} s "
+        "down (stale).",
+    ),
+    "stop": ("Nhấn Ctrl-C để dừng.", "Press Ctrl-C to stop."),
+}
+
+
+def _t(en: bool, key: str) -> str:
+    return _BANNER[key][1 if en else 0]
+
+
+def _kind_notes(stack: DemoStack, en: bool) -> list[str]:
+    extras, script = stack.extras, stack.farm.script
+    if extras is None:
+        return []
+    notes = []
+    if stack.cert is not None:
+        days = (stack.cert.not_after - datetime.now(UTC)).days
+        notes.append(_t(en, "tls").format(days=days, warn=extras.cert_warn_days))
+    else:
+        notes.append(_t(en, "no_tls"))
+    if stack.sender is not None:
+        notes.append(
+            _t(en, "heartbeat").format(
+                n=len(stack.sender.tokens),
+                beat=script.beat_s,
+                code=script.silent_kiosk,
+                pause=script.beat_pause_s,
+                cycle=script.beat_cycle_s,
+                at=script.beat_pause_at_s,
+            )
         )
-    return (
-        f"thongsuot demo: {units} trung tâm cấp xã mô phỏng + hệ thống TTHC cấp tỉnh\n"
-        f"  trang trại mô phỏng:       {farm.url()}\n"
-        f"  đơn vị và trạng thái:      {base}/api/v1/units\n"
-        f"  chỉ số Prometheus:         {base}/metrics\n"
-        f"  tài liệu API:              {base}/docs\n"
-        "Một số đơn vị gián đoạn 40 giây trong mỗi 100 giây; hãy xem chúng mất và có lại.\n"
-        "Nhấn Ctrl-C để dừng.\n"
+    notes.append(
+        _t(en, "freshness").format(
+            stall=script.sync_stall_s,
+            cycle=script.sync_cycle_s,
+            at=script.sync_stall_at_s,
+            deg=extras.sync_lag_degraded_s,
+            down=extras.sync_lag_down_s,
+        )
     )
+    return notes
 
 
 def summary_line(snap: Snapshot, settings: Settings) -> str:
@@ -169,6 +196,13 @@ def summary_line(snap: Snapshot, settings: Settings) -> str:
         f"[{now}] {labels['units']}: {counts} | {labels['incidents']}: {snap.open_incidents}"
         f" | {labels['results']}: {snap.results}"
     )
+    kinds = [
+        f"{kind}: " + ", ".join(f"{n} {labels[s]}" for s, n in sorted(states.items()))
+        for kind, states in sorted(snap.checks_by_kind.items())
+        if kind != "http"
+    ]
+    if kinds:
+        line += " | " + "; ".join(kinds)
     if snap.down_units:
         shown = ", ".join(snap.down_units[:5]) + (" …" if len(snap.down_units) > 5 else "")
         line += f" | {labels['down_list']}: {shown}"

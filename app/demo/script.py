@@ -8,6 +8,7 @@ tests can replace, so a 100 s outage cycle is checked without waiting for it.
 from __future__ import annotations
 
 import enum
+import math
 import random
 import zlib
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 PROVINCE = "province"
+NATIONAL = "national"
 
 
 class Behaviour(enum.StrEnum):
@@ -75,12 +77,29 @@ class FarmScript:
     province_period_s: float | None = None
     province_down_s: float = 0.0
     overrides: Mapping[str, UnitPlan] = field(default_factory=dict)
+    # Heartbeats: demo kiosks beat every beat_s; the first one (``silent_kiosk``)
+    # falls silent for beat_pause_s in every beat_cycle_s, from beat_pause_at_s.
+    beat_s: float = 2.0
+    beat_cycle_s: float = 100.0
+    beat_pause_at_s: float = 20.0
+    beat_pause_s: float = 40.0
+    # Sync to the national portal: a healthy sync runs every sync_every_s; for
+    # sync_stall_s in every sync_cycle_s, from sync_stall_at_s, it stalls and the
+    # newest synced record grows old.
+    sync_every_s: float = 5.0
+    sync_cycle_s: float = 120.0
+    sync_stall_at_s: float = 30.0
+    sync_stall_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 < self.down_s < self.period_s:
             raise ValueError("down_s must be positive and shorter than period_s")
         if self.slow_fraction + self.outage_fraction + self.flapping_fraction > 1:
             raise ValueError("the behaviour fractions add up to more than 1")
+        if not 0 <= self.beat_pause_s < self.beat_cycle_s:
+            raise ValueError("beat_pause_s must be shorter than beat_cycle_s")
+        if not 0 <= self.sync_stall_s < self.sync_cycle_s or self.sync_every_s <= 0:
+            raise ValueError("sync_stall_s must be shorter than sync_cycle_s")
 
     @classmethod
     def for_units(cls, units: int, **kwargs: object) -> FarmScript:
@@ -116,6 +135,8 @@ class FarmScript:
             return plan
         if name == PROVINCE:
             return self._province_plan()
+        if name == NATIONAL:
+            return UnitPlan(Behaviour.HEALTHY)
         if (plan := self.plans.get(name)) is not None:
             return plan
         return self._hashed_plan(name)
@@ -161,3 +182,22 @@ class FarmScript:
     def down_codes(self, t: float) -> list[str]:
         """The listed codes that are down at ``t`` (for banners and tests)."""
         return [c for c in self.codes if self.decide(c, t).down]
+
+    # heartbeats and sync -------------------------------------------------------
+    @property
+    def silent_kiosk(self) -> str | None:
+        """The kiosk that stops beating on the script: the first unit's."""
+        return self.codes[0] if self.codes else None
+
+    def kiosk_beats(self, code: str, t: float) -> bool:
+        """Whether the kiosk of unit ``code`` sends its beats at script time ``t``."""
+        if code != self.silent_kiosk:
+            return True
+        return (t - self.beat_pause_at_s) % self.beat_cycle_s >= self.beat_pause_s
+
+    def last_synced(self, t: float) -> float:
+        """Script time of the newest record synced to the national portal at ``t``."""
+        phase = (t - self.sync_stall_at_s) % self.sync_cycle_s
+        if phase < self.sync_stall_s and t >= self.sync_stall_at_s:
+            return t - phase  # stalled since the stall began
+        return math.floor(t / self.sync_every_s) * self.sync_every_s
