@@ -175,6 +175,9 @@ def cmd_push_token(args: argparse.Namespace) -> int:
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # one line per job run or request would drown what operators need to see
+    for name in ("apscheduler", "httpx", "httpcore", "alembic"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   spec="."
   [ -n "$extras" ] && spec=".[${extras}]"
   echo "==> installing thongsuot ${spec} into .venv" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" 2>&1 \
-    | grep -v "^WARNING: Location" >&2 || true
+  log=".venv/pip-install.log"
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "pip install failed (log above, also in $log)" >&2
+    exit 1
+  fi
   .venv/bin/python -c "import app, probes" # fail loudly if the install did not work
   echo "$want" > "$stamp"
 fi
