@@ -7,7 +7,7 @@ PY="${PYTHON:-python3}"
 extras="${1:-}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 fi
 stamp=".venv/.installed-${extras:-base}"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
