@@ -5,8 +5,26 @@ from app.models.base import Base
 from app.models.check import Check
 from app.models.flip import Flip
 from app.models.incident import Incident
+from app.models.maintenance_window import MaintenanceWindow
+from app.models.monitor_run import MonitorRun
 from app.models.probe_result import ProbeResult
+from app.models.rollup import OutageDay, RollupDay, RollupMonth, RollupStale
 from app.models.service import Service
 from app.models.unit import Unit
 
-__all__ = ["ApiToken", "Base", "Check", "Flip", "Incident", "ProbeResult", "Service", "Unit"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Check",
+    "Flip",
+    "Incident",
+    "MaintenanceWindow",
+    "MonitorRun",
+    "OutageDay",
+    "ProbeResult",
+    "RollupDay",
+    "RollupMonth",
+    "RollupStale",
+    "Service",
+    "Unit",
+]
