@@ -47,26 +47,17 @@ async def http_check(
     recovery_threshold: int = 1,
     **options: Any,
 ) -> Check:
-    u = await unit(session, unit_code)
-    s = await service(session, u)
-    config = {"url": url, **options}
-    row = Check(
-        key=key or f"{u.code}.centre.{len(url)}-{abs(hash(url)) % 10_000}",
-        service_id=s.id,
-        unit_id=u.id,
-        name="http",
-        kind="http",
-        target=url,
-        config=config,
-        config_hash=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest(),
+    return await check(
+        session,
+        "http",
+        {"url": url, **options},
+        key=key or f"{unit_code}.centre.{len(url)}-{abs(hash(url)) % 10_000}",
+        unit_code=unit_code,
         interval_s=interval_s,
         timeout_s=timeout_s,
         failure_threshold=failure_threshold,
         recovery_threshold=recovery_threshold,
     )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def check(
