@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     retention_days: int = Field(default=30, ge=1)
 
+    # notifications (docs/notifications.md)
+    secret_key: SecretStr | None = None  # signs one-click acknowledgement links
+    ack_link_ttl_s: int = Field(default=7 * 86_400, ge=60)
+    notify_enabled: bool = True
+    notify_tick_s: float = Field(default=5.0, gt=0, le=300)
+    notify_lease_s: float = Field(default=120.0, gt=0)
+    notify_retry_base_s: float = Field(default=30.0, gt=0)
+    notify_retry_max_s: float = Field(default=3_600.0, gt=0)
+    notify_max_attempts: int = Field(default=12, ge=1)
+    notify_concurrency: int = Field(default=20, ge=1, le=500)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "thongsuot@localhost"
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password_secret: str | None = None  # the NAME of the env var (or NAME_FILE)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")
@@ -85,6 +102,8 @@ class Settings(BaseSettings):
         exposed = self.host not in ("127.0.0.1", "::1", "localhost")
         if exposed and self.api_token is not None and len(self.api_token.get_secret_value()) < 16:
             raise ValueError("THONGSUOT_API_TOKEN must be at least 16 characters when exposed")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("THONGSUOT_SECRET_KEY must be at least 16 characters")
         return self
 
     @property

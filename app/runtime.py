@@ -21,7 +21,8 @@ from app.auth.service import hash_token
 from app.config import Settings
 from app.metrics.collector import CheckStateCollector
 from app.metrics.process import ProcessMetrics
-from app.results.evaluator import CheckState, Outcome, apply_result
+from app.notify.service import Notifier
+from app.results.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.results.pipeline import ResultPipeline
 from app.scheduling.checks import RuntimeCheck, state_from_row
 from app.scheduling.repository import active_checks_with_labels
@@ -113,6 +114,7 @@ class Monitor:
         self._idle.set()
         self._reload_lock = asyncio.Lock()
         self._tokens: dict[str, int] = {}
+        self.notifier = Notifier(settings, sessionmaker) if settings.notify_enabled else None
 
     # lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -120,6 +122,8 @@ class Monitor:
             self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
         await self.reload()
         self.pipeline.start()
+        if self.notifier is not None:
+            self.notifier.start()
         self.scheduler.start()
         self.ready = True
         log.info("monitor started with %d checks", len(self.checks))
@@ -135,6 +139,8 @@ class Monitor:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
         await self.pipeline.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
         await dispose_engines()  # freshness probes cache one engine per database
@@ -146,6 +152,8 @@ class Monitor:
             if self.settings.inventory is not None:
                 report["inventory"] = await self._sync_inventory()
             await self._load_checks()
+            if self.notifier is not None:
+                await self.notifier.reload()
             report["jobs"] = self.scheduler.sync(self.checks)
             report["checks"] = len(self.checks)
             self.metrics.jobs.set(self.scheduler.job_count)
@@ -156,9 +164,13 @@ class Monitor:
         from app.inventory.service import sync_inventory
 
         assert self.settings.inventory is not None
-        flat = flatten(load_inventory(self.settings.inventory))
+        from app.notify.service import sync_policy
+
+        inventory = load_inventory(self.settings.inventory)
+        flat = flatten(inventory)
         async with self._sm() as session, session.begin():
             sync_report = await sync_inventory(session, flat, datetime.now(UTC))
+            await sync_policy(session, inventory)
         return _as_dict(sync_report)
 
     async def _load_checks(self) -> None:
@@ -221,10 +233,22 @@ class Monitor:
     def _record(
         self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
     ) -> Outcome:
-        outcome = apply_result(cs, result, at)
+        outcome = self._evaluate(rc, cs, result, at)
         self.pipeline.put(outcome)
         self._count(rc, result, outcome)
         return outcome
+
+    def _evaluate(
+        self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
+    ) -> Outcome:
+        """While the monitor is blind (canaries or a storm), a failure is ``unknown``."""
+        guard = self.notifier.guard if self.notifier is not None else None
+        if guard is None:
+            return apply_result(cs, result, at)
+        failed = result.status is Status.DOWN
+        if guard.observe(rc.id, failed, at) and failed and not guard.is_canary(rc.id):
+            return apply_unknown(cs, result, at, f"monitor connectivity: {guard.reason}")
+        return apply_result(cs, result, at)
 
     def check_for_push_token(self, token: str) -> int | None:
         """The heartbeat check whose push token this is, or None."""

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from app.notify.policy import NotifyPolicyDoc
 from probes import registry
 
 ServiceKind = Literal[
@@ -101,6 +102,11 @@ class CheckDef(_Model):
     critical: bool | None = None
     enabled: bool | None = None
     depends_on: list[str] = Field(default_factory=list)
+    canary: bool = Field(
+        default=False,
+        description="the monitor's own path (gateway, reference host): when canaries fail, "
+        "failures are the monitor's, not the targets'",
+    )
 
     @field_validator("kind")
     @classmethod
@@ -176,3 +182,4 @@ class Inventory(_Model):
     province: ProvinceDef
     commune_template: TemplateDef | None = None
     units: list[UnitDef] = Field(default_factory=list)
+    notifications: NotifyPolicyDoc | None = None

@@ -7,6 +7,7 @@ from app.models.flip import Flip
 from app.models.incident import Incident
 from app.models.maintenance_window import MaintenanceWindow
 from app.models.monitor_run import MonitorRun
+from app.models.notification import NotifyPolicy, OutboxNotification
 from app.models.probe_result import ProbeResult
 from app.models.rollup import OutageDay, RollupDay, RollupMonth, RollupStale
 from app.models.service import Service
@@ -20,7 +21,9 @@ __all__ = [
     "Incident",
     "MaintenanceWindow",
     "MonitorRun",
+    "NotifyPolicy",
     "OutageDay",
+    "OutboxNotification",
     "ProbeResult",
     "RollupDay",
     "RollupMonth",

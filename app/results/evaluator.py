@@ -148,6 +148,35 @@ def _incident_ops(
         outcome.incident_close = {"check_id": cs.check_id, "ended_at": at}
 
 
+def apply_unknown(cs: CheckState, result: ProbeResult, at: datetime, reason: str) -> Outcome:
+    """Record ``result`` as observed but move the state to ``unknown`` at ``at``.
+
+    Used while the monitor cannot trust its own view (its canaries fail, or too
+    many checks fail at once): the raw result is kept for drill-down, the check
+    is neither down nor up, and availability excludes the time (DESIGN.md §2).
+    """
+    _reset_streak(cs)
+    cs.last_result, cs.last_result_at = result, at
+    row = _result_row(cs.check_id, result, at)
+    row["details"] = {**result.details, "unknown": reason}
+    outcome = Outcome(result_row=row, check_row=cs.snapshot())
+    if cs.state == "unknown":
+        return outcome
+    old, new, flip_at = _flip(cs, "unknown", at)
+    outcome.check_row = cs.snapshot()
+    outcome.flip_row = {
+        "uid": new_uid(),
+        "check_id": cs.check_id,
+        "at": flip_at,
+        "old_state": old,
+        "new_state": new,
+        "reason": reason[:500],
+        "error_kind": None,
+    }
+    _incident_ops(cs, outcome, old, new, flip_at, result)
+    return outcome
+
+
 def _result_row(check_id: int, result: ProbeResult, at: datetime) -> dict[str, Any]:
     return {
         "uid": new_uid(),

@@ -19,6 +19,13 @@ def _insert(session: AsyncSession, model: type[Any]) -> Any:
     return module.insert(model)
 
 
+def _close_of(outcome: Outcome) -> dict[str, Any]:
+    """The close, with the state the closing flip went to (up, unknown, ...)."""
+    assert outcome.incident_close is not None
+    closed_by = outcome.flip_row["new_state"] if outcome.flip_row is not None else None
+    return {**outcome.incident_close, "closed_by": closed_by}
+
+
 async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[str, int]:
     """Write results, flips, incident changes and check states of ``batch``.
 
@@ -29,7 +36,7 @@ async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[s
     results = [o.result_row for o in batch]
     flips = [o.flip_row for o in batch if o.flip_row is not None]
     opens = [o.incident_open for o in batch if o.incident_open is not None]
-    closes = [o.incident_close for o in batch if o.incident_close is not None]
+    closes = [_close_of(o) for o in batch if o.incident_close is not None]
     latest = {o.check_row["id"]: o.check_row for o in batch}
     if results:
         await session.execute(
@@ -52,7 +59,7 @@ async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[s
                 Incident.ended_at.is_(None),
                 Incident.started_at <= close["ended_at"],
             )
-            .values(ended_at=close["ended_at"])
+            .values(ended_at=close["ended_at"], closed_by=close.get("closed_by"))
         )
     if latest:
         await session.execute(update(Check), list(latest.values()))

@@ -1,0 +1,159 @@
+"""The outbox sender: claim due rows, send outside any transaction, record outcomes.
+
+A row is claimed with a conditional UPDATE on ``claimed_until`` (rowcount 1 =
+ours), so several senders — threads, processes or replicas on one database —
+never send the same row. A transient failure is retried with exponential
+backoff (at least the far end's ``retry_after``) up to ``max_attempts``; a
+permanent one is recorded and shown through the API. A sender killed mid-send
+leaves its claim to expire after ``lease_s``; the ``X-Thongsuot-Delivery`` id
+lets a receiver drop that rare duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.alerts import DeliveryOutcome, Notification, SmtpConfig, parse_channel_config, render
+from app.alerts.channels import build_channel
+from app.models import OutboxNotification
+from app.notify import repository as repo
+from app.notify.links import ack_url
+from probes.base import SecretResolver, env_secret
+
+log = logging.getLogger(__name__)
+
+NO_ACK_EVENTS = frozenset({"up", "test", "monitor_connectivity"})
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    public_url: str
+    secret_key: str | None = None
+    ack_ttl_s: int = 7 * 86_400
+    lease_s: float = 120.0
+    retry_base_s: float = 30.0
+    retry_max_s: float = 3_600.0
+    max_attempts: int = 12
+    concurrency: int = 20
+    batch: int = 200
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        settings: DispatchSettings,
+        *,
+        smtp: SmtpConfig | None = None,
+        secrets: SecretResolver = env_secret,
+    ) -> None:
+        self._sm = sessionmaker
+        self._client = client
+        self.settings = settings
+        self._smtp = smtp
+        self._secrets = secrets
+        self._sem = asyncio.Semaphore(settings.concurrency)
+        self.sent = 0
+        self.failed = 0
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Send every due row this sender can claim; return how many it tried."""
+        now = now or datetime.now(UTC)
+        rows = await self._claim(now)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _claim(self, now: datetime) -> list[OutboxNotification]:
+        async with self._sm() as session, session.begin():
+            candidates = await repo.due(session, now, self.settings.batch)
+            return [
+                row
+                for row in candidates
+                if await repo.claim(session, row.id, now, self.settings.lease_s)
+            ]
+
+    async def _deliver(self, row: OutboxNotification) -> None:
+        async with self._sem:
+            outcome = await self._send(row)
+        values = self._result_values(row, outcome, datetime.now(UTC))
+        async with self._sm() as session, session.begin():
+            await repo.record(session, row.id, values)
+        if outcome.ok:
+            self.sent += 1
+        else:
+            self.failed += 1
+            log.warning("notification %s to %s: %s", row.id, row.recipient, outcome.detail)
+
+    async def _send(self, row: OutboxNotification) -> DeliveryOutcome:
+        try:
+            config = parse_channel_config(row.channel_config)
+            note = self.notification(row, datetime.now(UTC))
+            channel = build_channel(config, self._client, self._secrets, smtp=self._smtp)
+            return await channel.send(note, render(note))
+        except Exception as exc:  # a bug or a stored config that no longer validates
+            log.exception("notification %s could not be sent", row.id)
+            return DeliveryOutcome.failed(f"{type(exc).__name__}: {exc}")
+
+    def notification(self, row: OutboxNotification, now: datetime) -> Notification:
+        """The message of one outbox row, as of ``now``."""
+        p: dict[str, Any] = row.payload
+        incident_id = p.get("incident_id")
+        duration = p.get("duration_s")
+        base = self.settings.public_url.rstrip("/")
+        api = f"{base}/api/v1/incidents/{incident_id}" if incident_id is not None else None
+        return Notification(
+            event=row.event,  # type: ignore[arg-type]
+            unit_code=p["unit_code"],
+            unit_name=p["unit_name"],
+            service_kind=p["service_kind"],
+            service_name=p["service_name"],
+            check_key=p["check_key"],
+            check_name=p["check_name"],
+            probe_kind=p["probe_kind"],
+            started_at=datetime.fromisoformat(p["started_at"]),
+            now=datetime.fromisoformat(p["ended_at"]) if p.get("ended_at") else now,
+            error_kind=p.get("error_kind"),
+            message=p.get("message") or "",
+            duration=timedelta(seconds=duration) if duration is not None else None,
+            incident_id=incident_id,
+            incident_state=p.get("incident_state", "open"),
+            severity=p.get("severity", "critical"),
+            dashboard_url=api,
+            api_url=api,
+            ack_url=self._ack(row, incident_id, now),
+            lang="en" if row.lang == "en" else "vi",
+            delivery_id=f"thongsuot-{row.id}",
+        )
+
+    def _ack(self, row: OutboxNotification, incident_id: int | None, now: datetime) -> str | None:
+        key = self.settings.secret_key
+        if key is None or incident_id is None or row.event in NO_ACK_EVENTS:
+            return None
+        expires = int(now.timestamp()) + self.settings.ack_ttl_s
+        return ack_url(self.settings.public_url, key, incident_id, expires, row.recipient)
+
+    def _result_values(
+        self, row: OutboxNotification, outcome: DeliveryOutcome, now: datetime
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "last_error": "" if outcome.ok else outcome.detail[:500],
+            "status_code": outcome.status_code,
+            "claimed_until": now,
+        }
+        if outcome.ok:
+            return values | {"status": "delivered", "sent_at": now}
+        attempts = row.attempts + 1
+        if outcome.permanent or attempts >= self.settings.max_attempts:
+            return values | {"status": "failed"}
+        delay = min(self.settings.retry_base_s * 2 ** (attempts - 1), self.settings.retry_max_s)
+        delay = max(delay, outcome.retry_after or 0.0)
+        return values | {"next_attempt_at": now + timedelta(seconds=delay)}

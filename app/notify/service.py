@@ -1,0 +1,277 @@
+"""The notifier: owns the connectivity guard, the planner loop and the outbox sender.
+
+One ``Notifier`` per monitor process (the :class:`app.runtime.Monitor` makes
+it). Every ``notify_tick_s`` it plans (one transaction: incident decisions →
+outbox rows) and then sends what is due (claims, network I/O outside any
+transaction, outcomes recorded). Everything it knows between ticks is in SQL,
+so a restarted process carries on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.alerts import SmtpConfig
+from app.config import Settings
+from app.notify import repository as repo
+from app.notify.dispatcher import Dispatcher, DispatchSettings
+from app.notify.guard import ConnectivityGuard, GuardTopology
+from app.notify.planner import PlanInput, PlanReport, dedupe_key, outbox_rows, plan
+from app.notify.policy import NotifyPolicyDoc, parse_policy
+from app.notify.routing import Facts, contact_recipients, unique
+from probes.base import SecretResolver, env_secret
+
+if TYPE_CHECKING:
+    from app.inventory.schema import Inventory
+
+log = logging.getLogger(__name__)
+
+MONITOR_WORDS = {"vi": ("Hệ thống giám sát", "kiểm tra"), "en": ("The monitor", "checks")}
+
+
+def canary_keys(inv: Inventory) -> list[str]:
+    """Check keys marked ``canary: true`` in the inventory's own (non-template) services."""
+    layers: list[Any] = [inv.province, *inv.units]
+    if inv.national is not None:
+        layers.insert(0, inv.national)
+    return [
+        f"{layer.code}.{service.local_key}.{check.name}"
+        for layer in layers
+        for service in layer.services
+        for check in service.checks
+        if check.canary
+    ]
+
+
+async def sync_policy(session: AsyncSession, inv: Inventory) -> bool:
+    """Store the inventory's ``notifications:`` section (canaries merged in); flush only."""
+    doc = inv.notifications or NotifyPolicyDoc()
+    canaries = sorted(set(doc.canaries) | set(canary_keys(inv)))
+    document = doc.model_dump(mode="json") | {"canaries": canaries}
+    return await repo.save_policy(session, document)
+
+
+def smtp_from_settings(settings: Settings) -> SmtpConfig | None:
+    if settings.smtp_host is None:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        from_addr=settings.smtp_from,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password_secret=settings.smtp_password_secret,
+    )
+
+
+def dispatch_settings(settings: Settings) -> DispatchSettings:
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    return DispatchSettings(
+        public_url=settings.public_url,
+        secret_key=key,
+        ack_ttl_s=settings.ack_link_ttl_s,
+        lease_s=settings.notify_lease_s,
+        retry_base_s=settings.notify_retry_base_s,
+        retry_max_s=settings.notify_retry_max_s,
+        max_attempts=settings.notify_max_attempts,
+        concurrency=settings.notify_concurrency,
+    )
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        client: httpx.AsyncClient | None = None,
+        secrets: SecretResolver = env_secret,
+    ) -> None:
+        self.settings = settings
+        self._sm = sessionmaker
+        self._client = client
+        self._own_client = client is None
+        self._secrets = secrets
+        self.policy = NotifyPolicyDoc()
+        self.canaries: set[int] = set()
+        self.guard = ConnectivityGuard(on_change=self._on_connectivity)
+        self.dispatcher: Dispatcher | None = None
+        self.last_report = PlanReport()
+        self.last_error = ""
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._side_tasks: set[asyncio.Task[Any]] = set()
+
+    # lifecycle -------------------------------------------------------------------
+    async def reload(self) -> None:
+        """Read the policy and the check topology from SQL; reconfigure the guard."""
+        async with self._sm() as session:
+            document = await repo.load_policy(session)
+            rows = await repo.check_topology(session)
+        try:
+            self.policy = parse_policy(document)
+        except ValueError as exc:  # stored by an older version: keep the last good one
+            log.error("stored notification policy is invalid, keeping the previous: %s", exc)
+        ids = {key: check_id for check_id, key, _ in rows}
+        topology = GuardTopology(
+            checks=set(ids.values()),
+            canaries={ids[k] for k in self.policy.canaries if k in ids},
+            parents={c: [ids[k] for k in deps if k in ids] for c, _, deps in rows if deps},
+            labels={c: k for k, c in ids.items()},
+        )
+        self.canaries = topology.canaries
+        self.guard.configure(self.policy.storm, topology)
+
+    def start(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=False)
+        self.dispatcher = Dispatcher(
+            self._sm,
+            self._client,
+            dispatch_settings(self.settings),
+            smtp=smtp_from_settings(self.settings),
+            secrets=self._secrets,
+        )
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="notifier")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the current tick (bounded by ``grace``), then stop."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._side_tasks:
+            await asyncio.wait(self._side_tasks, timeout=grace)
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, grace)
+            except TimeoutError:
+                log.error("notifier did not stop within %.0f s", grace)
+        await self._close_client()
+
+    async def abort(self) -> None:
+        """Stop at once, mid-send if need be (what a killed process does)."""
+        for task in [self._task, *self._side_tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._close_client()
+
+    async def _close_client(self) -> None:
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.tick()
+            except Exception as exc:  # the database went away: try again next tick
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("notifier tick failed: %s", self.last_error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.settings.notify_tick_s)
+            self._wakeup.clear()
+
+    async def tick(self, now: datetime | None = None) -> PlanReport:
+        """Plan (one transaction), then send what is due."""
+        now = now or datetime.now(UTC)
+        blind = self.guard.evaluate(now)
+        inp = PlanInput(now=now, policy=self.policy, canaries=self.canaries, blind=blind)
+        async with self._sm() as session, session.begin():
+            self.last_report = await plan(session, inp)
+        if self.dispatcher is not None:
+            await self.dispatcher.run_once()
+        return self.last_report
+
+    # the monitor's own connectivity -----------------------------------------------
+    def _on_connectivity(self, blind: bool, at: datetime, reason: str) -> None:
+        if blind:
+            log.warning("monitor connectivity lost: %s", reason)
+        else:
+            log.info("monitor connectivity restored")
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self.connectivity_notice(at, reason))
+        except RuntimeError:
+            return  # no loop (a synchronous caller in a test): nothing to send from
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def connectivity_notice(self, at: datetime, reason: str) -> int:
+        """Queue one "monitor connectivity" notice to the operators (once per episode)."""
+        async with self._sm() as session, session.begin():
+            province = await repo.province_unit(session)
+            contacts = repo._contacts(province)
+            policy = self.policy
+            recipients = contact_recipients(policy, contacts, policy.operators.contacts, "ops")
+            recipients += [r for name in policy.operators.channels for r in [_named(policy, name)]]
+            facts = self._monitor_facts(province, len(self.guard.topology.checks))
+            body = _connectivity_payload(facts, at, reason)
+            scope = f"monitor@{int(at.timestamp())}"
+            rows = outbox_rows(
+                scope,
+                "monitor_connectivity",
+                0,
+                0,
+                unique(recipients),
+                body,
+                policy.lang,
+                datetime.now(UTC),
+            )
+            queued = await repo.enqueue(session, rows)
+        self.wake()
+        return queued
+
+    def _monitor_facts(self, province: Any, checks: int) -> Facts:
+        monitor, noun = MONITOR_WORDS[self.policy.lang]
+        return Facts(
+            check_id=0,
+            check_key="monitor",
+            check_name=monitor,
+            probe_kind="canary",
+            critical=True,
+            unit_code=province.code if province is not None else "-",
+            unit_name=province.name if province is not None else "-",
+            service_kind="monitor",
+            service_name=f"{checks} {noun}",
+        )
+
+
+def _named(policy: NotifyPolicyDoc, name: str) -> Any:
+    from app.notify.routing import Recipient
+
+    return Recipient(f"ops:channel:{name}", name, policy.channels[name])
+
+
+def _connectivity_payload(facts: Facts, at: datetime, reason: str) -> dict[str, Any]:
+    return {
+        "unit_code": facts.unit_code,
+        "unit_name": facts.unit_name,
+        "service_kind": facts.service_kind,
+        "service_name": facts.service_name,
+        "check_key": facts.check_key,
+        "check_name": facts.check_name,
+        "probe_kind": facts.probe_kind,
+        "severity": "critical",
+        "started_at": at.isoformat(),
+        "error_kind": "connect",
+        "message": reason,
+        "incident_id": None,
+        "incident_state": "open",
+        "duration_s": None,
+    }
+
+
+__all__ = ["Notifier", "canary_keys", "dedupe_key", "sync_policy"]
