@@ -122,9 +122,15 @@ async def test_run_demo_serves_the_app_and_prints_summaries(tmp_path: Path) -> N
     assert f"http://127.0.0.1:{port}/api/v1/units" in text
     assert "/metrics" in text and "/docs" in text
     assert "Nhấn Ctrl-C để dừng" in text
+    assert "trang trại qua HTTPS:      https://127.0.0.1:" in text
+    assert "- heartbeat: 3 ki-ốt" in text and "ki-ốt của đơn vị 11977" in text
+    assert "- freshness:" in text and "- tls:" in text
     summaries = [line for line in text.splitlines() if "Đơn vị:" in line]
     assert len(summaries) >= 2
     assert "sự cố đang mở" in summaries[-1]
-    # 6 units + the province, each counted in exactly one state
+    # 6 units + the province + the national services, each counted in exactly one state
     counts = summaries[-1].split("Đơn vị: ")[1].split(" |")[0].split(", ")
-    assert sum(int(c.split(" ")[0]) for c in counts) == 7
+    assert sum(int(c.split(" ")[0]) for c in counts) == 8
+    # the checks of each kind other than http are shown with their states
+    assert "heartbeat: " in summaries[-1] and "freshness: " in summaries[-1]
+    assert "tls: 1 " in summaries[-1]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
+from app.demo.certs import make_demo_cert
 from app.demo.farm import Farm, start_farm
 from app.demo.script import Behaviour, FarmScript, Mode, UnitPlan
+from probes import ErrorKind, ProbeContext, Status
+from probes.clients import ClientPool
+from probes.tls import TlsConfig, probe_tls
 
 KEYWORD = "Dịch vụ công"
 
@@ -214,3 +221,81 @@ async def test_answers_at_least_1500_requests_per_cpu_second() -> None:
         await farm.close()
     assert sum(oks) == 3000
     assert 3000 / cpu >= 1500, f"{3000 / cpu:.0f} requests per CPU second"
+
+
+# ---- HTTPS, national services and the sync endpoint -----------------------------
+
+
+async def test_https_listener_serves_the_same_paths_with_the_demo_certificate(
+    tmp_path: Path,
+) -> None:
+    cert = make_demo_cert(tmp_path, days=10)
+    f = await start_farm(FarmScript(), tls=cert.server_context())
+    try:
+        assert f.tls_port is not None and f.tls_port != f.port
+        trusting = ssl.create_default_context(cafile=str(cert.cert_file))
+        async with httpx.AsyncClient(verify=trusting, timeout=3) as c:
+            r = await c.get(f.url("/national/portal/health", tls=True))
+            assert r.status_code == 200 and "Hệ thống dùng chung quốc gia" in r.text
+            assert (await c.get(f.url("/province/portal/health", tls=True))).status_code == 200
+        async with httpx.AsyncClient(timeout=3) as c:  # the system CAs do not know it
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await c.get(f.url("/province/portal/health", tls=True))
+    finally:
+        await f.close()
+
+
+async def test_tls_probe_sees_the_near_expiry_of_the_demo_certificate(tmp_path: Path) -> None:
+    cert = make_demo_cert(tmp_path, days=10)
+    f = await start_farm(FarmScript(), tls=cert.server_context())
+    try:
+        config = TlsConfig(
+            host="127.0.0.1", port=f.tls_port, ca_file=str(cert.cert_file), warn_days=14
+        )
+        result = await probe_tls(config, ProbeContext(clients=ClientPool(1), timeout=3))
+    finally:
+        await f.close()
+    assert result.status is Status.DEGRADED
+    assert result.error_kind is ErrorKind.CERT_EXPIRY
+    assert 9.9 < result.details["days_left"] <= 10.0
+    assert result.details["cert_expiry"] == cert.not_after.timestamp()
+
+
+def test_a_farm_without_tls_has_no_https_url() -> None:
+    farm = Farm(FarmScript())
+    with pytest.raises(RuntimeError, match="without TLS"):
+        farm.url("/", tls=True)
+
+
+async def test_national_services_are_healthy_unless_forced_down(
+    farm: Farm, client: httpx.AsyncClient
+) -> None:
+    url = farm.url("/national/sso/health")
+    assert (await client.get(url)).status_code == 200
+    farm.set_down("national")
+    assert (await client.get(url)).status_code == 503
+    farm.follow_script("national")
+    assert (await client.get(url)).status_code == 200
+
+
+async def test_sync_status_lags_on_the_script() -> None:
+    clock = FakeClock()
+    script = FarmScript(sync_every_s=5, sync_stall_at_s=30, sync_stall_s=60, sync_cycle_s=120)
+    f = await start_farm(script, clock=clock)
+    try:
+        async with httpx.AsyncClient(timeout=2) as c:
+
+            async def status(t: float) -> tuple[float, int]:
+                clock.t = t
+                r = await c.get(f.url("/province/sync/status"))
+                assert r.headers["content-type"] == "application/json"
+                body = r.json()
+                at = datetime.fromisoformat(body["last_synced_at"]).timestamp()
+                return round(at - f.epoch), body["pending"]
+
+            assert await status(12.0) == (10, 0)  # synced every 5 s
+            assert await status(75.0) == (30, 9)  # stalled since 30 s: 45 s behind
+            assert await status(95.0) == (95, 0)  # caught up
+            assert await status(160.0) == (150, 2)  # the next stall began at 150 s
+    finally:
+        await f.close()

@@ -62,3 +62,36 @@ def test_unknown_codes_get_a_stable_hashed_plan() -> None:
 def test_bad_script_is_refused() -> None:
     with pytest.raises(ValueError, match="down_s"):
         FarmScript(down_s=200)
+
+
+def test_only_the_first_kiosk_falls_silent_on_the_script() -> None:
+    script = FarmScript.for_units(6, beat_pause_at_s=20.0, beat_pause_s=40.0, beat_cycle_s=100.0)
+    silent = script.silent_kiosk
+    assert silent == "11977"
+    quiet = [t for t in range(300) if not script.kiosk_beats(silent, t)]
+    assert quiet == [*range(20, 60), *range(120, 160), *range(220, 260)]
+    assert all(script.kiosk_beats(c, t) for c in script.codes[1:] for t in range(300))
+    assert FarmScript().silent_kiosk is None
+
+
+def test_sync_lag_grows_during_a_stall_and_recovers() -> None:
+    script = FarmScript(sync_every_s=5, sync_stall_at_s=30, sync_stall_s=60, sync_cycle_s=120)
+    lag = {t: t - script.last_synced(t) for t in range(0, 400)}
+    assert max(lag[t] for t in range(0, 30)) < 5  # healthy: behind by under one sync
+    assert lag[89] == 59 and lag[90] == 0  # the longest lag ends with the stall
+    assert lag[150] == 0 and lag[209] == 59  # the next cycle
+    assert all(script.last_synced(t) <= t for t in range(400))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [("beat_pause_s", 100.0, "beat_pause_s"), ("sync_stall_s", 500.0, "sync_stall_s")],
+)
+def test_bad_beat_and_sync_scripts_are_refused(field: str, value: float, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        FarmScript(**{field: value})  # type: ignore[arg-type]
+
+
+def test_national_services_stay_healthy_whatever_the_hash() -> None:
+    for seed in range(50):
+        assert FarmScript(seed=seed).plan_for("national").behaviour is Behaviour.HEALTHY
