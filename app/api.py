@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app import __version__
 from app.auth.service import bootstrap_lifespan
 from app.deps import require_read
+from app.incidents.router import link_router as ack_link_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
 from app.reports.router import router as reports_router
@@ -27,6 +28,7 @@ for _router in (inventory_router, results_router, incidents_router, reports_rout
 api_router = APIRouter(lifespan=bootstrap_lifespan)
 api_router.include_router(v1)
 api_router.include_router(push_router)  # devices authenticate by the path token
+api_router.include_router(ack_link_router)  # the signed link is its own authentication
 
 
 @api_router.get("/healthz", tags=["health"])

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Check, Incident, Unit
+from app.models import Check, Incident, OutboxNotification, Unit
 
 IncidentRow = tuple[Incident, str, str]
 
@@ -31,9 +31,14 @@ async def list_incidents(
     until: datetime | None,
     limit: int,
     offset: int,
+    suppressed: bool | None = None,
 ) -> list[IncidentRow]:
     """Incidents overlapping ``[since, until)``, newest start first."""
     stmt = _stmt()
+    if suppressed is True:
+        stmt = stmt.where(Incident.notify_state == "suppressed")
+    elif suppressed is False:
+        stmt = stmt.where(Incident.notify_state != "suppressed")
     if state == "open":
         stmt = stmt.where(Incident.ended_at.is_(None))
     elif state == "closed":
@@ -72,3 +77,12 @@ async def acknowledge(session: AsyncSession, incident_id: int, at: datetime, by:
     )
     result: Any = await session.execute(stmt)
     return int(result.rowcount) == 1
+
+
+async def notifications_of(session: AsyncSession, incident_id: int) -> list[OutboxNotification]:
+    stmt = (
+        select(OutboxNotification)
+        .where(OutboxNotification.incident_id == incident_id)
+        .order_by(OutboxNotification.id)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -22,6 +22,34 @@ class IncidentRead(BaseModel):
     message: str
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    notify_state: str = Field(description="pending, paged, suppressed or done")
+    suppressed: bool
+    suppressed_reason: str | None = Field(
+        description="parent, flapping, connectivity or canary; null when not suppressed"
+    )
+    parent_incident_id: int | None
+    escalation_level: int
+    closed_by: str | None
+    notifications: list[NotificationRead] | None = Field(
+        default=None, description="only on GET /incidents/{id}"
+    )
+
+
+class NotificationRead(BaseModel):
+    """One message of the incident: whom, through what, when, and the outcome."""
+
+    id: int
+    event: str
+    level: int
+    recipient: str
+    channel_type: str
+    route: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str
+    status_code: int | None
 
 
 class IncidentAck(BaseModel):

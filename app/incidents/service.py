@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.config import Settings
+from app.errors import Conflict, NotFound, Unauthorized
 from app.incidents import repository
 from app.incidents.repository import IncidentRow
-from app.incidents.schemas import IncidentRead, IncidentState
+from app.incidents.schemas import IncidentRead, IncidentState, NotificationRead
 from app.models.base import utcnow
+from app.notify.links import verify_ack
 
 
 def to_read(row: IncidentRow) -> IncidentRead:
@@ -28,7 +31,31 @@ def to_read(row: IncidentRow) -> IncidentRead:
         message=incident.message,
         acknowledged_at=incident.acknowledged_at,
         acknowledged_by=incident.acknowledged_by,
+        notify_state=incident.notify_state,
+        suppressed=incident.notify_state == "suppressed",
+        suppressed_reason=incident.suppressed_reason,
+        parent_incident_id=incident.parent_incident_id,
+        escalation_level=incident.escalation_level,
+        closed_by=incident.closed_by,
     )
+
+
+async def incident_detail(session: AsyncSession, incident_id: int) -> IncidentRead:
+    """The incident with every notification it caused (404 if absent)."""
+    read = to_read(await get_incident(session, incident_id))
+    rows = await repository.notifications_of(session, incident_id)
+    read.notifications = [NotificationRead.model_validate(r, from_attributes=True) for r in rows]
+    return read
+
+
+async def acknowledge_by_link(
+    session: AsyncSession, settings: Settings, incident_id: int, exp: int, by: str, sig: str
+) -> IncidentRead:
+    """Acknowledge through a signed one-click link; 401 if the signature or expiry is wrong."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    if key is None or not verify_ack(key, incident_id, exp, by, sig, time.time()):
+        raise Unauthorized("Liên kết xác nhận không hợp lệ hoặc đã hết hạn.")
+    return await acknowledge(session, incident_id, f"{by} (liên kết)"[:200])
 
 
 async def list_incidents(
@@ -41,10 +68,12 @@ async def list_incidents(
     until: datetime | None,
     limit: int,
     offset: int,
+    suppressed: bool | None = None,
 ) -> list[IncidentRead]:
     rows = await repository.list_incidents(
         session,
         state=state,
+        suppressed=suppressed,
         unit_code=unit_code,
         check_key=check_key,
         since=since,
