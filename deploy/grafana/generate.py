@@ -28,7 +28,12 @@ Dashboard = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 PROM = {"type": "prometheus", "uid": "prometheus"}
 PG = {"type": "grafana-postgresql-datasource", "uid": "postgres"}
-NATIONAL = 'service_kind=~"national_.*"'
+# National shared services (DESIGN.md §1) are the services of the inventory's
+# national unit (code "VN" by default, app/inventory/schema.py). Their kinds do
+# not all start with "national_", and the service-kind ratios carry no unit
+# label, so the panels select the kinds by name.
+NATIONAL_KINDS = ("national_portal", "national_sso", "vneid", "paygov", "data_sharing", "emc")
+NATIONAL = f'service_kind=~"{"|".join(NATIONAL_KINDS)}"'
 UNIT = 'unit="$unit"'
 
 
