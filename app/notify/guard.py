@@ -44,7 +44,9 @@ class ConnectivityGuard:
         self.blind = False
         self.reason = ""
         self.since: datetime | None = None
-        self._failing: dict[int, datetime] = {}
+        self._failing: dict[int, datetime] = {}  # check → its latest failure
+        self._failing_since: dict[int, datetime] = {}  # check → first failure of the streak
+        self._ok_at: dict[int, datetime] = {}  # check → its latest success
         self._min_eval = min_eval_interval_s
         self._last_eval = 0.0
 
@@ -60,8 +62,11 @@ class ConnectivityGuard:
         """Note one result; return whether the monitor is blind now."""
         if failed:
             self._failing[check_id] = at
+            self._failing_since.setdefault(check_id, at)
         else:
             self._failing.pop(check_id, None)
+            self._failing_since.pop(check_id, None)
+            self._ok_at[check_id] = at
         canary = check_id in self.topology.canaries
         if canary or time.monotonic() - self._last_eval >= self._min_eval:
             self.evaluate(at)
@@ -73,6 +78,7 @@ class ConnectivityGuard:
         horizon = now - timedelta(seconds=self.storm.window_s)
         for check_id in [c for c, at in self._failing.items() if at < horizon]:
             del self._failing[check_id]
+            self._failing_since.pop(check_id, None)
         reason = self._canary_reason() or self._share_reason()
         blind = bool(reason)
         if blind != self.blind:
@@ -93,13 +99,18 @@ class ConnectivityGuard:
         total = len(self.topology.checks - self.topology.canaries)
         if total < self.storm.min_checks:
             return ""
-        parents = self.topology.parents
         unexplained = [
-            c
-            for c in self._failing
-            if c not in self.topology.canaries
-            and not any(p in self._failing for p in parents.get(c, ()))
+            c for c in self._failing if c not in self.topology.canaries and not self._explained(c)
         ]
         if len(unexplained) / total < self.storm.share:
             return ""
         return f"{len(unexplained)} of {total} checks failing at once"
+
+    def _explained(self, check_id: int) -> bool:
+        """A parent is failing, or has not been seen up since this check began failing."""
+        since = self._failing_since.get(check_id)
+        for parent in self.topology.parents.get(check_id, ()):
+            ok_at = self._ok_at.get(parent)
+            if parent in self._failing or ok_at is None or (since and ok_at < since):
+                return True
+        return False

@@ -171,14 +171,16 @@ async def flip_times(session: AsyncSession, check_id: int, since: datetime) -> l
 
 # outbox -----------------------------------------------------------------------------
 async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert outbox rows; a row whose ``dedupe_key`` exists is skipped."""
+    """Insert outbox rows; a row whose ``dedupe_key`` exists is skipped.
+
+    Returns how many rows were offered (drivers differ in reporting skips)."""
     if not rows:
         return 0
     stmt = _insert(session, OutboxNotification).on_conflict_do_nothing(
         index_elements=["dedupe_key"]
     )
-    result: Any = await session.execute(stmt, rows)
-    return max(int(result.rowcount or 0), 0)
+    await session.execute(stmt, rows)
+    return len(rows)
 
 
 async def recipients_of(session: AsyncSession, incident_id: int) -> list[OutboxNotification]:

@@ -148,8 +148,8 @@ class Notifier:
         self._stopping = True
         self._wakeup.set()
         if self._side_tasks:
-            await asyncio.wait(self._side_tasks, timeout=grace)
-        if self._task is not None:
+            await asyncio.wait(list(self._side_tasks), timeout=grace)
+        if self._task is not None and not self._task.done():
             try:
                 await asyncio.wait_for(self._task, grace)
             except TimeoutError:
@@ -163,6 +163,8 @@ class Notifier:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self._task = None
+        self._side_tasks.clear()
         await self._close_client()
 
     async def _close_client(self) -> None:

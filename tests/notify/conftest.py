@@ -1,0 +1,179 @@
+"""Every channel's loopback far end, a notification policy that uses them, and helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.models import OutboxNotification
+from tests.alerts.fakes import FakeEsms, FakeHttpServer, FakeTelegram, FakeZalo, Recorded, Reply
+from tests.alerts.test_email import Mailbox, _start
+
+TG_TOKEN, ZALO_TOKEN, ESMS_KEY, ESMS_SECRET = "123:tg-token", "zalo-oa-token", "ek", "es"
+WEBHOOK_KEY = "khoa-webhook-bi-mat"
+SECRET_KEY = "khoa-ky-lien-ket-xac-nhan-0123456789"
+FOCAL_CHAT, FOCAL_ZALO, FOCAL_MAIL = "-1001", "2468458835296197922", "cntt@xa.gov.vn"
+HEAD_PHONE, ONCALL_CHAT = "0912345678", "-1002"
+
+
+class Webhook:
+    """A webhook receiver that answers 200 (or ``status``) and keeps what it got."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[Recorded] = []
+
+    def __call__(self, req: Recorded) -> Reply:
+        if self.status != 200:
+            return Reply(self.status, body=b"busy")
+        self.received.append(req)
+        return Reply(200, json={"ok": True})
+
+    def events(self) -> list[str]:
+        return [r.json()["event"] for r in self.received]
+
+
+@dataclass
+class Far:
+    """The far ends: Telegram, Zalo, eSMS, SMTP and two webhooks."""
+
+    telegram: FakeTelegram
+    zalo: FakeZalo
+    esms: FakeEsms
+    mailbox: Mailbox
+    ioc: Webhook
+    ops: Webhook
+    urls: dict[str, str]
+    smtp_port: int
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "telegram": len(self.telegram.delivered),
+            "zalo": len(self.zalo.delivered),
+            "sms": len(self.esms.delivered),
+            "email": len(self.mailbox.messages),
+            "ioc": len(self.ioc.received),
+            "ops": len(self.ops.received),
+        }
+
+    def policy(self, **overrides: Any) -> dict[str, Any]:
+        u = self.urls
+        doc: dict[str, Any] = {
+            "lang": "vi",
+            "contact_channels": {
+                "telegram": {"bot_token_secret": "TS_TG_TOKEN", "base_url": u["telegram"]},
+                "zalo": {"access_token_secret": "TS_ZALO_TOKEN", "base_url": u["zalo"]},
+                "email": {},
+                "sms": {
+                    "url": u["esms"] + FakeEsms.PATH,
+                    "body": '{"ApiKey": "{secret:TS_ESMS_KEY}", "SecretKey": '
+                    '"{secret:TS_ESMS_SECRET}", "Phone": "{phone}", "Content": "{text}"}',
+                    "success_jsonpath": "$.CodeResult",
+                    "success_value": "100",
+                },
+            },
+            "channels": {
+                "ioc": {"type": "webhook", "url": u["ioc"], "secret": "TS_WEBHOOK_KEY"},
+                "ops": {"type": "webhook", "url": u["ops"]},
+                "tinh": {
+                    "type": "telegram",
+                    "chat_id": ONCALL_CHAT,
+                    "bot_token_secret": "TS_TG_TOKEN",
+                    "base_url": u["telegram"],
+                },
+            },
+            "escalation": {
+                "default": {
+                    "levels": [
+                        {"after_s": 0, "contacts": ["it_focal_point"]},
+                        {"after_s": 2, "contacts": ["head"]},
+                        {"after_s": 5, "channels": ["tinh"]},
+                    ]
+                }
+            },
+            "routes": [{"name": "ioc", "channels": ["ioc"], "events": ["down", "up"]}],
+            "operators": {"channels": ["ops"]},
+            "hold_s": 0,
+            "release_after_s": 60,
+        }
+        return doc | overrides
+
+
+COMMUNE_CONTACTS = [
+    {
+        "name": "Nguyễn Văn Tâm",
+        "role": "it_focal_point",
+        "telegram": FOCAL_CHAT,
+        "zalo": FOCAL_ZALO,
+        "email": FOCAL_MAIL,
+    },
+    {"name": "Trần Thị Hoa", "role": "head", "phone": HEAD_PHONE},
+]
+
+
+@pytest.fixture
+async def far(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Far]:
+    for name, value in {
+        "TS_TG_TOKEN": TG_TOKEN,
+        "TS_ZALO_TOKEN": ZALO_TOKEN,
+        "TS_ESMS_KEY": ESMS_KEY,
+        "TS_ESMS_SECRET": ESMS_SECRET,
+        "TS_WEBHOOK_KEY": WEBHOOK_KEY,
+    }.items():
+        monkeypatch.setenv(name, value)
+    telegram = FakeTelegram(TG_TOKEN, {FOCAL_CHAT, ONCALL_CHAT})
+    zalo = FakeZalo(ZALO_TOKEN, {FOCAL_ZALO})
+    esms = FakeEsms(ESMS_KEY, ESMS_SECRET)
+    ioc, ops = Webhook(), Webhook()
+    servers = [await FakeHttpServer(h).start() for h in (telegram, zalo, esms, ioc, ops)]
+    mailbox = Mailbox()
+    smtp = await _start(mailbox)
+    urls = dict(
+        zip(("telegram", "zalo", "esms", "ioc", "ops"), (s.url for s in servers), strict=True)
+    )
+    yield Far(telegram, zalo, esms, mailbox, ioc, ops, urls, smtp.sockets[0].getsockname()[1])
+    smtp.close()
+    for server in servers:
+        await server.aclose()
+
+
+def notify_settings(db_url: str, far: Far, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "flush_interval_s": 0.1,
+        "notify_tick_s": 0.2,
+        "notify_retry_base_s": 0.3,
+        "notify_lease_s": 2.0,
+        "secret_key": SECRET_KEY,
+        "public_url": "http://thongsuot.test",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": far.smtp_port,
+        "smtp_from": "canhbao@hungyen.gov.vn",
+        "spread_first_runs": False,
+    }
+    return Settings(**(values | extra))
+
+
+async def until(cond: Callable[[], Awaitable[bool] | bool], within: float = 8.0) -> None:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        value = cond()
+        if value if isinstance(value, bool) else await value:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def outbox(sm: async_sessionmaker[AsyncSession]) -> list[OutboxNotification]:
+    async with sm() as s:
+        return list(
+            (await s.scalars(select(OutboxNotification).order_by(OutboxNotification.id))).all()
+        )

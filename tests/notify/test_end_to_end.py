@@ -1,0 +1,151 @@
+"""A loopback target goes down: every channel's far end hears once; ack stops escalation;
+recovery is told once; a killed and restarted monitor sends nothing twice, loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.alerts.channels.webhook import verify_signature
+from app.config import Settings
+from app.main import create_app
+from app.models import Check
+from app.notify import repository as repo
+from app.runtime import Monitor
+from tests import factories
+from tests.loopback import LoopbackHTTP
+from tests.notify.conftest import (
+    COMMUNE_CONTACTS,
+    FOCAL_CHAT,
+    ONCALL_CHAT,
+    WEBHOOK_KEY,
+    Far,
+    notify_settings,
+    outbox,
+    until,
+)
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[LoopbackHTTP]:
+    server = await LoopbackHTTP().start()
+    server.routes["/health"] = (200, "Dịch vụ công", 0.0)
+    yield server
+    await server.close()
+
+
+async def _setup(sm: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far) -> Check:
+    async with sm() as s, s.begin():
+        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
+        unit.settings = {"contacts": COMMUNE_CONTACTS}
+        check = await factories.http_check(
+            s, web.url("/health"), key="12337.commune_centre.dvc", interval_s=1, timeout_s=0.5
+        )
+        await repo.save_policy(s, far.policy())
+    return check
+
+
+def _to_oncall(far: Far) -> int:
+    return sum(1 for m in far.telegram.delivered if m["chat_id"] == ONCALL_CHAT)
+
+
+async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, run_monitor=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://thongsuot.test") as c:
+            yield c
+
+
+async def test_down_escalate_ack_recover(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+) -> None:
+    await _setup(sessionmaker, web, far)
+    settings = notify_settings(db_url, far)
+    monitor = Monitor(settings, sessionmaker)
+    await monitor.start()
+    try:
+        await asyncio.sleep(1.2)
+        web.routes["/health"] = (503, "bảo trì", 0.0)
+        down = {"telegram": 1, "zalo": 1, "sms": 0, "email": 1, "ioc": 1, "ops": 0}
+        await until(lambda: far.counts() == down, 8)
+        # level 1 (the head, by SMS) two seconds after paging
+        await until(lambda: far.counts()["sms"] == 1, 5)
+        [sms] = far.esms.delivered
+        assert sms["Phone"] == "0912345678" and sms["Content"].startswith("[CHUYEN CAP]")
+        # acknowledge through the signed link in the webhook
+        [hook] = far.ioc.received
+        assert verify_signature(
+            WEBHOOK_KEY.encode(), hook.body, hook.headers["x-thongsuot-signature"]
+        )
+        link = hook.json()["links"]["ack"]
+        parts = urlsplit(link)
+        async for api in _api(settings):
+            forged = await api.get(parts.path + "?" + parts.query.replace("sig=", "sig=0"))
+            assert forged.status_code == 401
+            answer = await api.get(parts.path + "?" + parts.query)
+            assert answer.status_code == 200 and "Đã xác nhận" in answer.text
+        await asyncio.sleep(4.0)  # level 2 (provincial on-call) was due 5 s after paging
+        assert _to_oncall(far) == 0
+        web.routes["/health"] = (200, "Dịch vụ công", 0.0)
+        told = {"telegram": 2, "zalo": 2, "sms": 2, "email": 2, "ioc": 2, "ops": 0}
+        await until(lambda: far.counts() == told, 6)
+        await asyncio.sleep(1.0)
+        assert far.counts() == told  # one recovery notice each, no more
+    finally:
+        await monitor.stop()
+    # content: Vietnamese, the unit, the failure, the ack link; recovery after
+    first, last = far.telegram.delivered[0], far.telegram.delivered[-1]
+    assert first["chat_id"] == FOCAL_CHAT and "[GIÁN ĐOẠN]" in first["text"]
+    assert "Xã Hoàng Hoa Thám" in first["text"] and "mã trạng thái lỗi" in first["text"]
+    assert "/ack?" in first["text"] and "[KHÔI PHỤC]" in last["text"]
+    assert far.zalo.delivered[0]["message"]["text"].startswith("[GIÁN ĐOẠN]")
+    mail = far.mailbox.messages[0]
+    assert mail["To"] == "cntt@xa.gov.vn" and "GIÁN ĐOẠN" in str(mail["Subject"])
+    assert far.ioc.events() == ["down", "up"]
+    rows = await outbox(sessionmaker)
+    assert [r.status for r in rows] == ["delivered"] * len(rows) and len(rows) == 10
+    async for api in _api(settings):
+        [item] = (await api.get("/api/v1/incidents")).json()["items"]
+        detail = (await api.get(f"/api/v1/incidents/{item['id']}")).json()
+    assert detail["acknowledged_by"].endswith("(liên kết)") and detail["escalation_level"] == 1
+    assert {(n["event"], n["channel_type"], n["status"]) for n in detail["notifications"]} >= {
+        ("down", "telegram", "delivered"),
+        ("escalation", "sms", "delivered"),
+        ("up", "email", "delivered"),
+    }
+
+
+async def test_kill_and_restart_sends_nothing_twice_and_loses_nothing(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+) -> None:
+    await _setup(sessionmaker, web, far)
+    settings = notify_settings(db_url, far)
+    far.ioc.status = 503  # the provincial webhook is down: its notice stays in the outbox
+    first = Monitor(settings, sessionmaker)
+    await first.start()
+    try:
+        web.routes["/health"] = (503, "bảo trì", 0.0)
+        await until(lambda: far.counts()["telegram"] == 1 and far.counts()["email"] == 1, 8)
+    finally:
+        assert first.notifier is not None
+        await first.notifier.abort()  # killed: no drain, no goodbye
+        await first.stop()
+    pending = [r for r in await outbox(sessionmaker) if r.status == "pending"]
+    assert [r.channel_type for r in pending if r.event == "down"] == ["webhook"]
+    far.ioc.status = 200
+    second = Monitor(settings, sessionmaker)
+    await second.start()
+    try:
+        await until(lambda: far.counts()["ioc"] == 1 and far.counts()["sms"] == 1, 8)
+        await asyncio.sleep(1.0)
+    finally:
+        await second.stop()
+    assert far.counts() == {"telegram": 1, "zalo": 1, "sms": 1, "email": 1, "ioc": 1, "ops": 0}
+    rows = await outbox(sessionmaker)
+    assert len(rows) == 5 and all(r.status == "delivered" for r in rows)
