@@ -1,0 +1,77 @@
+"""The monitor's own path is cut (every target unreachable at once): one connectivity
+notice to the operators, no commune paged, and the period is ``unknown``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Flip, Incident
+from app.notify import repository as repo
+from app.reports.availability import availability, state_durations
+from app.runtime import Monitor
+from tests import factories
+from tests.loopback import LoopbackHTTP
+from tests.notify.conftest import Far, notify_settings, outbox, until
+
+CANARY = "33.provincial_wan.gateway"
+
+
+async def test_cut_path_is_unknown_with_one_connectivity_notice(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
+) -> None:
+    targets, gateway = await LoopbackHTTP().start(), await LoopbackHTTP().start()
+    gateway.routes["/"] = (200, "ok", 0.0)
+    async with sessionmaker() as s, s.begin():
+        await factories.unit(s, "33", "Tỉnh Hưng Yên", kind="province")
+        await factories.http_check(
+            s, gateway.url("/"), key=CANARY, unit_code="33", interval_s=1, timeout_s=0.5
+        )
+        for n in range(20):
+            targets.routes[f"/u{n}"] = (200, "Dịch vụ công", 0.0)
+            await factories.http_check(
+                s,
+                targets.url(f"/u{n}"),
+                key=f"{12000 + n}.centre.dvc",
+                unit_code=str(12000 + n),
+                interval_s=1,
+                timeout_s=0.5,
+            )
+        policy = far.policy(canaries=[CANARY], storm={"min_checks": 20, "share": 0.5})
+        await repo.save_policy(s, policy)
+    monitor = Monitor(notify_settings(db_url, far), sessionmaker)
+    await monitor.start()
+    try:
+        await until(lambda: all(cs.state == "up" for cs in monitor.states.values()), 5)
+        cut = datetime.now(UTC)
+        await targets.close()
+        await gateway.close()
+        await until(lambda: len(far.ops.received) == 1, 6)
+        await asyncio.sleep(3.0)
+        end = datetime.now(UTC)
+    finally:
+        await monitor.stop()
+    assert far.ops.events() == ["monitor_connectivity"]
+    notice = far.ops.received[0].json()
+    assert notice["unit"]["name"] == "Tỉnh Hưng Yên" and CANARY in notice["error"]["message"]
+    assert "mất kết nối" in notice["text"]
+    assert far.ioc.received == [] and far.telegram.delivered == []  # no commune paged
+    assert {r.event for r in await outbox(sessionmaker)} == {"monitor_connectivity"}
+    async with sessionmaker() as s:
+        flips = list((await s.scalars(select(Flip).order_by(Flip.at))).all())
+        incidents = list((await s.scalars(select(Incident))).all())
+    target_ids = {cs.check_id for cs in monitor.states.values()} - {
+        cid for cid, rc in monitor.checks.items() if rc.key == CANARY
+    }
+    for check_id in target_ids:
+        mine = [f for f in flips if f.check_id == check_id]
+        assert [(f.old_state, f.new_state) for f in mine] == [("unknown", "up"), ("up", "unknown")]
+        durations = state_durations(
+            "up", [(f.at, f.new_state) for f in mine if f.at >= cut], cut, end
+        )
+        assert durations["down"] == 0 and durations["unknown"] > 2.0
+        assert availability(durations) is None or availability(durations) == 1.0
+    assert all(i.check_id not in target_ids or i.notify_state != "paged" for i in incidents)
