@@ -15,6 +15,7 @@ from app.deps import require_read
 from app.incidents.router import link_router as ack_link_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
+from app.maintenance.router import router as maintenance_router
 from app.reports.router import router as reports_router
 from app.results.push import router as push_router
 from app.results.router import router as results_router
@@ -22,7 +23,13 @@ from app.results.router import router as results_router
 READY_TIMEOUT_S = 3.0
 
 v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_read)])
-for _router in (inventory_router, results_router, incidents_router, reports_router):
+for _router in (
+    inventory_router,
+    results_router,
+    incidents_router,
+    reports_router,
+    maintenance_router,
+):
     v1.include_router(_router)
 
 api_router = APIRouter(lifespan=bootstrap_lifespan)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, Index, String
-from sqlalchemy.orm import Mapped, declarative_mixin, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
 
 
-@declarative_mixin
 class StateSeconds:
     up_s: Mapped[float] = mapped_column(default=0.0)
     degraded_s: Mapped[float] = mapped_column(default=0.0)

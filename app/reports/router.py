@@ -1,18 +1,23 @@
-"""``/api/v1/status`` and ``/api/v1/availability``."""
+"""``/api/v1/status``, ``/api/v1/availability`` and ``/api/v1/reports/availability``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from app.deps import SessionDep
-from app.reports import service
-from app.reports.schemas import AvailabilityRead, StatusRead
+from app.reports import exports, report, service
+from app.reports.period import PeriodName
+from app.reports.report import Group
+from app.reports.schemas import AvailabilityRead, ReportRead, StatusRead
 from app.reports.service import ClockName
 
 router = APIRouter(tags=["reports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/status", response_model=StatusRead)
@@ -44,3 +49,54 @@ async def availability(
     return await service.availability(
         session, check=check, unit=unit, since=since, until=until, clock=clock
     )
+
+
+@router.get(
+    "/reports/availability",
+    response_model=ReportRead,
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+)
+async def availability_report(
+    session: SessionDep,
+    period: Annotated[PeriodName | None, Query(description="default month")] = None,
+    at: Annotated[
+        str | None, Query(description="2026, 2026-Q2, 2026-05, 2026-W19 or 2026-05-04")
+    ] = None,
+    first: Annotated[
+        date | None, Query(alias="from", description="first local day (with `to`)")
+    ] = None,
+    to: Annotated[date | None, Query(description="last local day, inclusive")] = None,
+    clock: Annotated[ClockName, Query()] = "24/7",
+    group: Annotated[Group, Query()] = "unit",
+    province: Annotated[str | None, Query(description="province code")] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+) -> ReportRead | Response:
+    """Availability, downtime, incidents, MTTR, longest outage, maintenance and unknown
+    minutes per row, worst first, from the rollups; the accounting rules included."""
+    found = await report.availability_report(
+        session,
+        period=period,
+        at=at,
+        first=first,
+        to=to,
+        clock=clock,
+        group=group,
+        province=province,
+        lang=lang,
+    )
+    name = f"bao-cao-thong-suot-{found.period}"
+    if format == "csv":
+        return Response(
+            exports.to_csv(found, lang),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "xlsx":
+        levels = await report.all_levels(session, found, lang)
+        return Response(
+            exports.to_xlsx(found, levels, lang),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return found

@@ -1,0 +1,227 @@
+"""Maintaining the rollups: recompute every entity's days from a given day to now.
+
+An entity is a check, a service (worst of its critical checks) or a unit (worst of
+its critical checks). Each check's timeline is its flips, overlaid by monitor gaps
+(``unknown``) and then by maintenance (docs/reports.md). The job recomputes
+yesterday and today on every tick, and from the earliest day a late declaration
+invalidated (``rollup_stale``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.maintenance import repository as maintenance_repository
+from app.maintenance.scope import resolve
+from app.maintenance.windows import spans_by_check
+from app.reports import availability as core
+from app.reports import rollup_repository as repo
+from app.reports.availability import Clock, Flip
+from app.reports.calendar import service_hours
+from app.reports.rollup_core import (
+    Carry,
+    Split,
+    day_start,
+    effective_timeline,
+    local_day,
+    split,
+    uncovered,
+)
+from app.reports.rollup_repository import CheckInfo
+
+HEARTBEAT_GRACE = timedelta(seconds=60)
+"""A live run's coverage reaches now if it was seen this recently (3 heartbeats)."""
+
+Span = tuple[datetime, datetime]
+Timeline = tuple[str, list[Flip]]
+
+
+def monitor_gaps(
+    runs: Sequence[tuple[datetime, datetime, datetime | None]], start: datetime, now: datetime
+) -> list[Span]:
+    """Time in ``[start, now)`` after the first run ever that no monitor run covered.
+
+    A stopped run covers up to ``stopped_at``; a run that vanished covers up to its
+    last heartbeat; a live one (seen within :data:`HEARTBEAT_GRACE`) up to now.
+    """
+    if not runs:
+        return []
+    covered = []
+    for started_at, last_seen_at, stopped_at in runs:
+        if stopped_at is not None:
+            covered.append((started_at, stopped_at))
+        else:
+            covered.append(
+                (started_at, now if now - last_seen_at <= HEARTBEAT_GRACE else last_seen_at)
+            )
+    first = min(a for a, _ in covered)
+    return uncovered(covered, max(start, first), now) if max(start, first) < now else []
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    level: str
+    id: int
+    timeline: Timeline
+    clock: Clock
+
+
+class _Clocks:
+    """One service-hours clock per distinct calendar (their day caches are shared)."""
+
+    def __init__(self) -> None:
+        self._by_json: dict[str, Clock] = {}
+
+    def of(self, calendar: dict[str, Any] | None) -> Clock:
+        key = json.dumps(calendar, sort_keys=True, default=str)
+        found = self._by_json.get(key)
+        if found is None:
+            found = self._by_json[key] = service_hours(calendar)
+        return found
+
+
+def entities(checks: Sequence[CheckInfo], timelines: dict[int, Timeline]) -> list[Entity]:
+    """Checks, then services and units as the worst of their critical checks."""
+    clocks = _Clocks()
+    out = [Entity("check", c.id, timelines[c.id], clocks.of(c.calendar)) for c in checks]
+    for level, attribute in (("service", "service_id"), ("unit", "unit_id")):
+        members: dict[int, list[CheckInfo]] = defaultdict(list)
+        for check in checks:
+            members[getattr(check, attribute)].append(check)
+        for entity_id, group in members.items():
+            chosen = [c for c in group if c.critical] or group
+            worst = core.worst_timeline([timelines[c.id] for c in chosen])
+            out.append(
+                Entity(level, entity_id, (worst[0], list(worst[1])), clocks.of(chosen[0].calendar))
+            )
+    return out
+
+
+async def timelines(
+    session: AsyncSession, checks: Sequence[CheckInfo], start: datetime, now: datetime
+) -> dict[int, Timeline]:
+    """Every check's accounted timeline over ``[start, now)``."""
+    before = await repo.states_before(session, start)
+    flips = await repo.flips_between(session, start, now)
+    gaps = monitor_gaps(await repo.monitor_runs(session, now), start, now)
+    rows = await maintenance_repository.overlapping(session, start, now)
+    spans = spans_by_check(resolve(rows, checks), start, now)
+    return {
+        c.id: effective_timeline(
+            before.get(c.id, core.UNKNOWN), flips.get(c.id, []), gaps, spans.get(c.id, [])
+        )
+        for c in checks
+    }
+
+
+def day_rows(level: str, entity_id: int, result: Split, now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for day, totals in result.totals.items():
+        row: dict[str, Any] = {
+            "level": level,
+            "entity_id": entity_id,
+            "day": day,
+            "computed_at": now,
+        }
+        for state in core.STATES:
+            row[f"{state}_s"] = totals.always[state]
+            row[f"sh_{state}_s"] = totals.service[state]
+        rows.append(row)
+    return rows
+
+
+def piece_rows(level: str, entity_id: int, result: Split) -> list[dict[str, Any]]:
+    return [
+        {
+            "level": level,
+            "entity_id": entity_id,
+            "run_started_at": p.run_started_at,
+            "day": p.day,
+            "run_ended_at": p.run_ended_at,
+            "run_s": p.run_s,
+            "run_sh_s": p.run_sh_s,
+            "s": p.s,
+            "sh_s": p.sh_s,
+            "first": p.first,
+            "sh_first": p.sh_first,
+            "last": p.last,
+        }
+        for p in result.pieces
+    ]
+
+
+@dataclass(slots=True)
+class RecomputeReport:
+    first_day: date
+    entities: int
+    day_rows: int
+    outage_pieces: int
+
+
+async def recompute(session: AsyncSession, first_day: date, now: datetime) -> RecomputeReport:
+    """Rewrite rollups and outage pieces from local ``first_day`` to ``now`` (flushes only)."""
+    start = day_start(first_day)
+    checks = await repo.live_checks(session)
+    found = entities(checks, await timelines(session, checks, start, now))
+    carried = await repo.carries(session, first_day, start)
+    await repo.clear_from(session, first_day)
+    days: list[dict[str, Any]] = []
+    pieces: list[dict[str, Any]] = []
+    for entity in found:
+        carry = carried.get((entity.level, entity.id))
+        result = split(*entity.timeline, first_day, now, entity.clock, carry)
+        days += day_rows(entity.level, entity.id, result, now)
+        pieces += piece_rows(entity.level, entity.id, result)
+        if carry is not None:
+            await _close(session, entity, carry, result, first_day, start)
+    await repo.insert_rows(session, days, pieces)
+    await repo.rebuild_months(session, first_day.replace(day=1), now)
+    return RecomputeReport(first_day, len(found), len(days), len(pieces))
+
+
+async def _close(
+    session: AsyncSession,
+    entity: Entity,
+    carry: Carry,
+    result: Split,
+    first_day: date,
+    start: datetime,
+) -> None:
+    if not result.continued:
+        await repo.close_carry(
+            session,
+            entity.level,
+            entity.id,
+            carry,
+            first_day,
+            start,
+            carry.prior_s,
+            carry.prior_sh_s,
+        )
+        return
+    head = next(p for p in result.pieces if p.run_started_at == carry.run_started_at)
+    await repo.close_carry(
+        session,
+        entity.level,
+        entity.id,
+        carry,
+        first_day,
+        head.run_ended_at,
+        head.run_s,
+        head.run_sh_s,
+        mark_last=False,
+    )
+
+
+async def tick(session: AsyncSession, now: datetime) -> RecomputeReport:
+    """The job's step: from yesterday, or from the earliest invalidated day."""
+    first = local_day(now) - timedelta(days=1)
+    stale = await repo.take_stale(session)
+    return await recompute(session, min(first, stale) if stale is not None else first, now)

@@ -1,0 +1,240 @@
+"""SQL of the rollup job: what a recomputation reads and the rows it rewrites."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.models import (
+    Check,
+    Flip,
+    MonitorRun,
+    OutageDay,
+    ProbeResult,
+    RollupDay,
+    RollupMonth,
+    RollupStale,
+    Service,
+    Unit,
+)
+from app.reports.availability import Flip as FlipTuple
+from app.reports.rollup_core import Carry
+
+Parent = aliased(Unit)
+SECONDS = (
+    "up_s",
+    "degraded_s",
+    "down_s",
+    "maintenance_s",
+    "unknown_s",
+    "sh_up_s",
+    "sh_degraded_s",
+    "sh_down_s",
+    "sh_maintenance_s",
+    "sh_unknown_s",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    """A live check with what scoping and calendars need."""
+
+    id: int
+    key: str
+    unit_id: int
+    service_id: int
+    critical: bool
+    service_key: str
+    unit_code: str
+    province_code: str
+    calendar: dict[str, Any] | None
+
+
+async def live_checks(session: AsyncSession) -> list[CheckInfo]:
+    stmt = (
+        select(
+            Check.id,
+            Check.key,
+            Check.unit_id,
+            Check.service_id,
+            Check.critical,
+            Service.key,
+            Unit.code,
+            Parent.code,
+            Unit.settings,
+        )
+        .join(Service, Check.service_id == Service.id)
+        .join(Unit, Check.unit_id == Unit.id)
+        .outerjoin(Parent, Unit.parent_id == Parent.id)
+        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
+        .order_by(Check.id)
+    )
+    return [
+        CheckInfo(i, k, u, s, c, sk, uc, pc or uc, (st or {}).get("calendar"))
+        for i, k, u, s, c, sk, uc, pc, st in (await session.execute(stmt)).all()
+    ]
+
+
+async def states_before(session: AsyncSession, at: datetime) -> dict[int, str]:
+    """Each check's state just before ``at`` (checks without an earlier flip are absent)."""
+    last = (
+        select(Flip.new_state)
+        .where(Flip.check_id == Check.id, Flip.at < at)
+        .order_by(Flip.at.desc(), Flip.id.desc())
+        .limit(1)
+        .correlate(Check)
+        .scalar_subquery()
+    )
+    rows = (await session.execute(select(Check.id, last))).all()
+    return {check_id: state for check_id, state in rows if state is not None}
+
+
+async def flips_between(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[int, list[FlipTuple]]:
+    stmt = (
+        select(Flip.check_id, Flip.at, Flip.new_state)
+        .where(Flip.at >= start, Flip.at < end)
+        .order_by(Flip.check_id, Flip.at, Flip.id)
+    )
+    found: dict[int, list[FlipTuple]] = defaultdict(list)
+    for check_id, at, state in (await session.execute(stmt)).all():
+        found[check_id].append((at, state))
+    return found
+
+
+async def monitor_runs(
+    session: AsyncSession, end: datetime
+) -> list[tuple[datetime, datetime, datetime | None]]:
+    """``(started_at, last_seen_at, stopped_at)`` of every run that started before ``end``."""
+    stmt = select(MonitorRun.started_at, MonitorRun.last_seen_at, MonitorRun.stopped_at).where(
+        MonitorRun.started_at < end
+    )
+    return [(a, b, c) for a, b, c in (await session.execute(stmt)).all()]
+
+
+def _flag(column: Any) -> Any:
+    return func.max(case((column.is_(True), 1), else_=0))
+
+
+async def carries(
+    session: AsyncSession, first_day: date, start: datetime
+) -> dict[tuple[str, int], Carry]:
+    """Stored down runs still under way at ``start`` (the beginning of ``first_day``)."""
+    stmt = (
+        select(
+            OutageDay.level,
+            OutageDay.entity_id,
+            OutageDay.run_started_at,
+            func.sum(OutageDay.s),
+            func.sum(OutageDay.sh_s),
+            _flag(OutageDay.first),
+            _flag(OutageDay.sh_first),
+        )
+        .where(
+            OutageDay.day < first_day,
+            OutageDay.run_started_at < start,
+            or_(OutageDay.run_ended_at.is_(None), OutageDay.run_ended_at > start),
+        )
+        .group_by(OutageDay.level, OutageDay.entity_id, OutageDay.run_started_at)
+    )
+    return {
+        (level, entity): Carry(run_start, float(s or 0), float(sh or 0), bool(f), bool(shf))
+        for level, entity, run_start, s, sh, f, shf in (await session.execute(stmt)).all()
+    }
+
+
+async def clear_from(session: AsyncSession, first_day: date) -> None:
+    await session.execute(delete(RollupDay).where(RollupDay.day >= first_day))
+    await session.execute(delete(OutageDay).where(OutageDay.day >= first_day))
+
+
+async def insert_rows(
+    session: AsyncSession, days: Sequence[dict[str, Any]], pieces: Sequence[dict[str, Any]]
+) -> None:
+    for model, rows in ((RollupDay, days), (OutageDay, pieces)):
+        for offset in range(0, len(rows), 2_000):
+            await session.execute(insert(model), list(rows[offset : offset + 2_000]))
+
+
+async def close_carry(
+    session: AsyncSession,
+    level: str,
+    entity_id: int,
+    carry: Carry,
+    first_day: date,
+    ended_at: datetime | None,
+    run_s: float,
+    run_sh_s: float,
+    *,
+    mark_last: bool = True,
+) -> None:
+    """Rewrite the earlier pieces of a carried run with how it turned out."""
+    match = and_(
+        OutageDay.level == level,
+        OutageDay.entity_id == entity_id,
+        OutageDay.run_started_at == carry.run_started_at,
+        OutageDay.day < first_day,
+    )
+    await session.execute(
+        update(OutageDay)
+        .where(match)
+        .values(run_ended_at=ended_at, run_s=run_s, run_sh_s=run_sh_s, last=False)
+    )
+    if (
+        ended_at is not None and run_s == carry.prior_s
+    ):  # ended at the start: mark the last old piece
+        last_day = select(func.max(OutageDay.day)).where(match).scalar_subquery()
+        await session.execute(
+            update(OutageDay).where(match, OutageDay.day == last_day).values(last=True)
+        )
+
+
+def _month_of(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.cast(func.date_trunc("month", RollupDay.day), RollupDay.day.type)
+    return func.date(RollupDay.day, "start of month")
+
+
+async def rebuild_months(session: AsyncSession, first_month: date, now: datetime) -> None:
+    """``rollup_month`` from ``rollup_day`` for ``first_month`` onwards."""
+    await session.execute(delete(RollupMonth).where(RollupMonth.month >= first_month))
+    month = _month_of(session).label("month")
+    sums = [func.sum(getattr(RollupDay, name)) for name in SECONDS]
+    source = (
+        select(
+            RollupDay.level,
+            RollupDay.entity_id,
+            month,
+            *sums,
+            literal(now, RollupMonth.computed_at.type),
+        )
+        .where(RollupDay.day >= first_month)
+        .group_by(RollupDay.level, RollupDay.entity_id, month)
+    )
+    columns = ["level", "entity_id", "month", *SECONDS, "computed_at"]
+    await session.execute(insert(RollupMonth).from_select(columns, source))
+
+
+async def take_stale(session: AsyncSession) -> date | None:
+    """The earliest invalidated day, clearing the queue."""
+    first = (await session.execute(select(func.min(RollupStale.first_day)))).scalar_one_or_none()
+    if first is not None:
+        await session.execute(delete(RollupStale))
+    return first
+
+
+def mark_stale(session: AsyncSession, first_day: date, last_day: date, reason: str) -> None:
+    session.add(RollupStale(first_day=first_day, last_day=last_day, reason=reason[:200]))
+
+
+async def prune_results(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(ProbeResult).where(ProbeResult.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
