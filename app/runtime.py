@@ -22,6 +22,7 @@ from app.config import Settings
 from app.metrics.collector import CheckStateCollector
 from app.metrics.process import ProcessMetrics
 from app.notify.service import Notifier
+from app.reports.housekeeping import Housekeeper
 from app.results.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.results.pipeline import ResultPipeline
 from app.scheduling.checks import RuntimeCheck, state_from_row
@@ -107,6 +108,8 @@ class Monitor:
             spread=settings.spread_first_runs,
         )
         self.stats = MonitorStats(self)
+        # monitor_run heartbeat, rollups and result retention (app/reports/housekeeping.py)
+        self.housekeeper = Housekeeper(sessionmaker, retention_days=settings.retention_days)
         self.ready = False
         self._sem = asyncio.Semaphore(settings.max_concurrency)
         self._in_flight = 0
@@ -122,6 +125,7 @@ class Monitor:
             self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
         await self.reload()
         self.pipeline.start()
+        await self.housekeeper.start()
         if self.notifier is not None:
             self.notifier.start()
         self.scheduler.start()
@@ -139,6 +143,7 @@ class Monitor:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
         await self.pipeline.stop()
+        await self.housekeeper.stop()
         if self.notifier is not None:
             await self.notifier.stop()
         if self._own_clients and isinstance(self._clients, ClientPool):

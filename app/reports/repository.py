@@ -42,14 +42,14 @@ async def get_unit(session: AsyncSession, code: str) -> tuple[Unit, str | None] 
 
 async def check_states(
     session: AsyncSession, unit_ids: Sequence[int] | None = None
-) -> list[tuple[int, int, bool, str]]:
-    """``(unit_id, service_id, critical, state)`` of every enabled, unretired check."""
-    stmt = select(Check.unit_id, Check.service_id, Check.critical, Check.state).where(
+) -> list[tuple[int, int, int, bool, str]]:
+    """``(check_id, unit_id, service_id, critical, state)`` of every enabled, unretired check."""
+    stmt = select(Check.id, Check.unit_id, Check.service_id, Check.critical, Check.state).where(
         _live_checks()
     )
     if unit_ids is not None:
         stmt = stmt.where(Check.unit_id.in_(unit_ids))
-    return [(u, s, c, st) for u, s, c, st in (await session.execute(stmt)).all()]
+    return [(i, u, s, c, st) for i, u, s, c, st in (await session.execute(stmt)).all()]
 
 
 async def live_unit_ids(session: AsyncSession) -> list[int]:

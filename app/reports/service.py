@@ -4,7 +4,7 @@ and availability computed from flips (DESIGN.md §2)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, Unprocessable
 from app.inventory.schemas import STATES, CheckRead, ServiceRead, UnitDetail, UnitRead
+from app.maintenance.service import active_check_ids
 from app.models import Unit
 from app.models.base import utcnow
 from app.reports import availability as core
 from app.reports import repository
-from app.reports.availability import SEVERITY
+from app.reports.availability import MAINTENANCE, SEVERITY
 from app.reports.calendar import service_hours
 from app.reports.repository import CheckRow
 from app.reports.schemas import AvailabilityRead, RulesRead, StatusRead
@@ -51,6 +52,16 @@ def _unit_read(unit: Unit, parent_code: str | None, rows: Sequence[StateRow]) ->
     )
 
 
+async def _states(session: AsyncSession, unit_ids: Sequence[int] | None = None) -> list[StateRow]:
+    """Live check states, with checks inside a maintenance window shown as ``maintenance``."""
+    rows = await repository.check_states(session, unit_ids)
+    maintained = await active_check_ids(session) if rows else set()
+    return [
+        (unit, service, critical, MAINTENANCE if check in maintained else state)
+        for check, unit, service, critical, state in rows
+    ]
+
+
 def _by_unit(rows: Iterable[StateRow]) -> dict[int, list[StateRow]]:
     grouped: dict[int, list[StateRow]] = defaultdict(list)
     for row in rows:
@@ -60,11 +71,12 @@ def _by_unit(rows: Iterable[StateRow]) -> dict[int, list[StateRow]]:
 
 async def list_units(session: AsyncSession, limit: int, offset: int) -> list[UnitRead]:
     units = await repository.list_units(session, limit, offset)
-    states = _by_unit(await repository.check_states(session, [u.id for u, _ in units]))
+    states = _by_unit(await _states(session, [u.id for u, _ in units]))
     return [_unit_read(u, parent, states.get(u.id, [])) for u, parent in units]
 
 
-def check_read(row: CheckRow) -> CheckRead:
+def check_read(row: CheckRow, maintained: Set[int] = frozenset()) -> CheckRead:
+    """The API shape of a check; ``maintained`` checks show the state ``maintenance``."""
     check, unit_code, service_key, service_kind = row
     return CheckRead(
         id=check.id,
@@ -81,7 +93,7 @@ def check_read(row: CheckRow) -> CheckRead:
         recovery_threshold=check.recovery_threshold,
         critical=check.critical,
         enabled=check.enabled,
-        state=check.state,
+        state=MAINTENANCE if check.id in maintained else check.state,
         state_since=check.state_since,
         last_result_at=check.last_result_at,
     )
@@ -97,12 +109,15 @@ async def get_unit(session: AsyncSession, code: str) -> tuple[Unit, str | None]:
 
 async def unit_detail(session: AsyncSession, code: str) -> UnitDetail:
     unit, parent = await get_unit(session, code)
-    states = await repository.check_states(session, [unit.id])
+    states = await _states(session, [unit.id])
     services = await list_services(session, unit_code=code)
     checks = await repository.list_checks(session, unit_code=code)
     base = _unit_read(unit, parent, states)
+    maintained = await active_check_ids(session) if checks else set()
     return UnitDetail(
-        **base.model_dump(), services=services, checks=[check_read(c) for c in checks]
+        **base.model_dump(),
+        services=services,
+        checks=[check_read(c, maintained) for c in checks],
     )
 
 
@@ -119,7 +134,7 @@ async def list_services(
     )
     unit_ids = sorted({s.unit_id for s, _ in rows})
     critical: dict[int, list[str]] = defaultdict(list)
-    for _, service_id, is_critical, state in await repository.check_states(session, unit_ids):
+    for _, service_id, is_critical, state in await _states(session, unit_ids):
         if is_critical:
             critical[service_id].append(state)
     return [
@@ -154,7 +169,8 @@ async def list_checks(
         limit=limit,
         offset=offset,
     )
-    return [check_read(row) for row in rows]
+    maintained = await active_check_ids(session) if rows else set()
+    return [check_read(row, maintained) for row in rows]
 
 
 async def get_check(session: AsyncSession, key_or_id: str) -> CheckRow:
@@ -169,7 +185,7 @@ async def get_check(session: AsyncSession, key_or_id: str) -> CheckRow:
 
 async def status(session: AsyncSession, now: datetime | None = None) -> StatusRead:
     """Units by state, enabled checks by state, and open incidents."""
-    rows = await repository.check_states(session)
+    rows = await _states(session)
     grouped = _by_unit(rows)
     units = _zero_counts()
     for unit_id in await repository.live_unit_ids(session):

@@ -44,12 +44,14 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 6, 1, 0, 30, tzinfo=VN)
 
 
-def local(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=VN)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, sec, tzinfo=VN)
 
 
-async def _world(sm: async_sessionmaker[AsyncSession]) -> Any:
-    async with sm() as s, s.begin():
+async def _world(maker: async_sessionmaker[AsyncSession]) -> Any:
+    async with maker() as s, s.begin():
         province = await make_unit(s, "33", "province")
         commune = Unit(
             code="12337",
@@ -90,7 +92,7 @@ async def _world(sm: async_sessionmaker[AsyncSession]) -> Any:
     for down, up in down_up:
         changes += [(down, "down"), (up, "up")]
     changes.append((local(2026, 5, 31, 23), "down"))
-    await add_flips(sm, check, *changes)
+    await add_flips(maker, check, *changes)
     return check
 
 

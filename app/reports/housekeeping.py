@@ -1,0 +1,118 @@
+"""The monitor's own record and upkeep: a ``monitor_run`` heartbeat, the rollup job
+and the retention of raw results. The monitor starts and stops one per process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import MonitorRun
+from app.models.base import utcnow
+from app.reports import rollup
+from app.reports import rollup_repository as repo
+
+log = logging.getLogger(__name__)
+ROLLUP_LOCK = 0x7468_6F6E_6731  # PostgreSQL advisory lock: one rollup job at a time
+
+
+class Housekeeper:
+    """Heartbeat every ``heartbeat_s``, rollups every ``rollup_s``, pruning every ``prune_s``."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        retention_days: int = 30,
+        heartbeat_s: float = 15.0,
+        rollup_s: float = 60.0,
+        prune_s: float = 3_600.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sm = sessionmaker
+        self.retention = timedelta(days=retention_days)
+        self.heartbeat_s, self.rollup_s, self.prune_s = heartbeat_s, rollup_s, prune_s
+        self._clock = clock
+        self.uid = uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            session.add(
+                MonitorRun(
+                    uid=self.uid,
+                    host=socket.gethostname()[:200],
+                    pid=os.getpid(),
+                    started_at=now,
+                    last_seen_at=now,
+                )
+            )
+        self._task = asyncio.create_task(self._loop(), name="thongsuot-housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._stamp(stopped=True)
+
+    async def beat(self) -> None:
+        await self._stamp(stopped=False)
+
+    async def _stamp(self, *, stopped: bool) -> None:
+        now = self._clock()
+        values = {"last_seen_at": now, **({"stopped_at": now} if stopped else {})}
+        async with self._sm() as session, session.begin():
+            await session.execute(
+                update(MonitorRun).where(MonitorRun.uid == self.uid).values(**values)
+            )
+
+    async def rollup(self) -> rollup.RecomputeReport | None:
+        """One rollup tick in its own transaction; ``None`` if another process holds it."""
+        async with self._sm() as session, session.begin():
+            if not await _lock(session):
+                return None
+            return await rollup.tick(session, self._clock())
+
+    async def prune(self) -> int:
+        async with self._sm() as session, session.begin():
+            return await repo.prune_results(session, self._clock() - self.retention)
+
+    async def _loop(self) -> None:
+        last_rollup = last_prune = float("-inf")
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            for step, due in (
+                (self.beat, True),
+                (self.rollup, loop.time() - last_rollup >= self.rollup_s),
+                (self.prune, loop.time() - last_prune >= self.prune_s),
+            ):
+                if not due:
+                    continue
+                try:
+                    await step()
+                except Exception:  # a failed step must not stop the heartbeat
+                    log.exception("housekeeping step %s failed", step.__name__)
+                if step == self.rollup:
+                    last_rollup = loop.time()
+                elif step == self.prune:
+                    last_prune = loop.time()
+
+
+async def _lock(session: AsyncSession) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    found = await session.execute(select(func.pg_try_advisory_xact_lock(ROLLUP_LOCK)))
+    return bool(found.scalar_one())
+
+
+__all__ = ["Housekeeper"]
