@@ -71,6 +71,9 @@ async def availability_report(
     province: Annotated[str | None, Query(description="province code")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
     lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+    incidents: Annotated[
+        bool, Query(description="list check-level incidents (always in XLSX)")
+    ] = False,
 ) -> ReportRead | Response:
     """Availability, downtime, incidents, MTTR, longest outage, maintenance and unknown
     minutes per row, worst first, from the rollups; the accounting rules included."""
@@ -83,6 +86,7 @@ async def availability_report(
         clock=clock,
         group=group,
         province=province,
+        with_incidents=incidents or format == "xlsx",
         lang=lang,
     )
     name = f"bao-cao-thong-suot-{found.period}"

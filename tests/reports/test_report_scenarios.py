@@ -208,7 +208,7 @@ async def test_across_the_month_boundary(client: httpx.AsyncClient) -> None:  # 
 
 @pytest.mark.usefixtures("world")
 async def test_may_totals_and_the_open_outage(client: httpx.AsyncClient) -> None:  # noqa: F811
-    body = await _report(client, period="month", at="2026-05", group="unit")
+    body = await _report(client, period="month", at="2026-05", group="unit", incidents="true")
     row = _only(body)
     # down: 60 (May 1) + 180 + 60 (Sat) + 60 (May 31, open); maintenance 120; unknown 60
     assert row["downtime_minutes"] == pytest.approx(360)
