@@ -1,10 +1,16 @@
 """Generate examples/hung-yen.yaml from the official list of Hưng Yên's 104 units.
 
-Usage: .venv/bin/python scripts/gen_hung_yen.py [CSV] [OUT]
+Usage: .venv/bin/python scripts/gen_hung_yen.py [--devices] [CSV] [OUT]
 
 The CSV (columns ``code_qd19_2025,type,name,...``) is the source of the codes
 and names; the national and provincial layers and the commune template are
 written here, by hand, once.
+
+``--devices`` adds two checks to every commune centre: the kiosk's heartbeat
+(push token from ``KIOSK_TOKEN_{code}``) and an ICMP ping of the centre's WAN
+gateway. They are not in the committed example yet, because
+tests/inventory/test_example.py still expects every commune check to have an
+``https://`` target (see DEVICE_CHECKS).
 """
 
 from __future__ import annotations
@@ -26,9 +32,8 @@ HEADER = """\
 # edit the generator, not this file. Format: docs/inventory.md. Validate with:
 #   thongsuot check-config examples/hung-yen.yaml
 #
-# Hostnames marked "confirm" are placeholders to check with the operator before use.
-# It uses only `http` checks so far; tls/dns/tcp/icmp/heartbeat/flow/freshness checks
-# go where the "TODO(probe)" comments are.
+# Hostnames and addresses marked "confirm" are placeholders to check with the
+# operator before use. Probe kinds and their options: docs/probes.md.
 version: 1
 
 national:
@@ -42,7 +47,16 @@ national:
       name: Cổng Dịch vụ công quốc gia
       checks:
         - {name: home, title: Trang chủ, kind: http, options: {url: "https://dichvucong.gov.vn/p/home/dvc-trang-chu.html"}}
-        # TODO(probe): tls check of dichvucong.gov.vn:443 (certificate expiry)
+        - name: cert
+          title: Chứng thư số của cổng
+          kind: tls
+          interval: 3600
+          options: {host: dichvucong.gov.vn, warn_days: 21, critical_days: 7}
+        - name: dns
+          title: Phân giải tên miền
+          kind: dns
+          interval: 300
+          options: {name: dichvucong.gov.vn, record_type: A}
     - kind: national_sso
       name: Hệ thống xác thực tập trung (SSO) quốc gia
       checks:
@@ -91,15 +105,60 @@ province:
           kind: http
           options: {url: "https://motcua.hungyen.gov.vn/health"}  # confirm
           depends_on: [VN.national_sso.login]
+        - name: cert
+          title: Chứng thư số của trang công khai
+          kind: tls
+          interval: 3600
+          options: {host: dichvucong.hungyen.gov.vn, warn_days: 21, critical_days: 7}
+        - name: dns
+          title: Phân giải tên miền
+          kind: dns
+          interval: 300
+          options: {name: dichvucong.hungyen.gov.vn, record_type: A}
+        # Dossiers synchronised to the national portal: the newest one must be
+        # recent (30 min → degraded, 2 h → down). The same can be read with SQL
+        # from the one-stop database (source: sql, password_secret: ...).
+        - name: sync
+          title: Đồng bộ hồ sơ lên Cổng DVC quốc gia
+          kind: freshness
+          interval: 300
+          timeout: 20
+          options:
+            source: http
+            url: "https://motcua.hungyen.gov.vn/api/dong-bo-dvcqg/trang-thai"  # confirm
+            json_path: "$.last_synced_at"
+            timezone: Asia/Ho_Chi_Minh
+            lag_degraded_s: 1800
+            lag_down_s: 7200
     - kind: provincial_portal
       name: Cổng thông tin điện tử tỉnh Hưng Yên
       checks:
         - {name: home, kind: http, critical: false, options: {url: "https://hungyen.gov.vn/"}}
+        - name: cert
+          title: Chứng thư số của cổng
+          kind: tls
+          interval: 3600
+          critical: false
+          options: {host: hungyen.gov.vn, warn_days: 21, critical_days: 7}
     - kind: lgsp
       name: Nền tảng tích hợp, chia sẻ dữ liệu tỉnh (LGSP)
       checks:
         - {name: gateway, kind: http, options: {url: "https://lgsp.hungyen.gov.vn/"}}  # confirm
-    # TODO(probe): provincial_wan (mạng WAN, trung tâm dữ liệu tỉnh) with icmp/tcp checks
+    - kind: provincial_wan
+      name: Mạng WAN và trung tâm dữ liệu tỉnh
+      checks:
+        - name: core
+          title: Bộ định tuyến lõi mạng WAN
+          kind: icmp
+          options:
+            host: 10.33.0.1  # confirm
+            count: 3
+            down_loss: 100
+            rtt_degraded_ms: 100
+        - name: datacenter
+          title: Cổng HTTPS của trung tâm dữ liệu
+          kind: tcp
+          options: {host: tthc.hungyen.gov.vn, port: 443, degraded_latency_ms: 500}  # confirm
 
 # Every commune-level unit gets these services; {code}, {name}, {slug} are filled in.
 commune_template:
@@ -115,7 +174,7 @@ commune_template:
           depends_on: [33.provincial_system.backoffice]
         - name: gateway
           title: Đường truyền từ trung tâm tới hệ thống tỉnh
-          kind: http   # TODO(probe): icmp/tcp to the centre's gateway, or a remote agent
+          kind: http
           options: {url: "https://tthc.hungyen.gov.vn/xa/{code}/health"}
         - name: public
           title: Trang TTHC công khai của xã
@@ -124,16 +183,40 @@ commune_template:
           options: {url: "https://dichvucong.hungyen.gov.vn/xa/{slug}"}
           depends_on: [33.provincial_system.public]
         - name: sync
-          title: Đồng bộ hồ sơ lên Cổng DVC quốc gia
-          kind: http   # TODO(probe): freshness (sync lag) once that kind exists
+          title: Đồng bộ hồ sơ của xã lên Cổng DVC quốc gia
+          kind: freshness
           interval: 300
           timeout: 20
           options:
+            source: http
             url: "https://motcua.hungyen.gov.vn/xa/{code}/dong-bo"
-            keyword: '"status":"ok"'
-        # TODO(probe): heartbeat checks for the queue machine, kiosk and rating device
+            json_path: "$.last_synced_at"
+            timezone: Asia/Ho_Chi_Minh
+            lag_degraded_s: 1800
+            lag_down_s: 7200
+"""
 
+UNITS_HEADER = """
 units:
+"""
+
+# The centre's own devices and its WAN link, measured per commune: the kiosk
+# pushes to /api/v1/push/<token> with the token in KIOSK_TOKEN_<code> (or
+# KIOSK_TOKEN_<code>_FILE), in office hours; the monitor pings the centre's WAN
+# gateway. Written with --devices.
+DEVICE_CHECKS = """\
+        - name: kiosk
+          title: Ki-ốt tra cứu (heartbeat)
+          kind: heartbeat
+          options:
+            cron: "*/5 7-17 * * 1-5"
+            timezone: Asia/Ho_Chi_Minh
+            grace_s: 300
+            token_secret: "KIOSK_TOKEN_{code}"
+        - name: gateway-ping
+          title: Bộ định tuyến WAN của trung tâm
+          kind: icmp
+          options: {host: "gw-{code}.wan.hungyen.gov.vn", count: 3, down_loss: 100}  # confirm
 """
 
 
@@ -151,11 +234,17 @@ def unit_lines(csv_path: Path) -> list[str]:
     return lines
 
 
+def render(csv_path: Path, *, devices: bool = False) -> str:
+    head = HEADER + (DEVICE_CHECKS if devices else "") + UNITS_HEADER
+    return head + "\n".join(unit_lines(csv_path)) + "\n"
+
+
 def main(argv: list[str]) -> int:
-    csv_path = Path(argv[1]) if len(argv) > 1 else CSV_DEFAULT
-    out = Path(argv[2]) if len(argv) > 2 else OUT_DEFAULT
+    args = [a for a in argv[1:] if a != "--devices"]
+    csv_path = Path(args[0]) if args else CSV_DEFAULT
+    out = Path(args[1]) if len(args) > 1 else OUT_DEFAULT
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(HEADER + "\n".join(unit_lines(csv_path)) + "\n", encoding="utf-8")
+    out.write_text(render(csv_path, devices="--devices" in argv), encoding="utf-8")
     print(f"wrote {out}")
     return 0
 
