@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NAME = "thongsuot_bench_reports"

@@ -1,0 +1,84 @@
+"""The monitor's heartbeat row, the rollup tick and result retention, on a real DB."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Check, MonitorRun, ProbeResult, RollupDay, RollupMonth
+from app.reports.housekeeping import Housekeeper
+from app.reports.rollup import monitor_gaps
+from tests import factories
+
+T0 = datetime(2026, 5, 20, 3, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_run_row_heartbeat_and_stop(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    clock = Clock(T0)
+    keeper = Housekeeper(sessionmaker, heartbeat_s=3_600, clock=clock)
+    await keeper.start()
+    clock.now = T0 + timedelta(seconds=15)
+    await keeper.beat()
+    clock.now = T0 + timedelta(seconds=20)
+    await keeper.stop()
+    async with sessionmaker() as s:
+        run = (await s.execute(select(MonitorRun))).scalar_one()
+    assert (run.started_at, run.last_seen_at, run.stopped_at) == (
+        T0,
+        T0 + timedelta(seconds=20),
+        T0 + timedelta(seconds=20),
+    )
+
+
+def test_gaps_between_runs() -> None:
+    hour = timedelta(hours=1)
+    runs = [
+        (T0, T0 + 2 * hour, T0 + 2 * hour),  # stopped cleanly
+        (T0 + 3 * hour, T0 + 4 * hour, None),  # vanished: covered up to its last beat
+        (T0 + 5 * hour, T0 + 6 * hour - timedelta(seconds=30), None),  # alive
+    ]
+    gaps = monitor_gaps(runs, T0 - hour, T0 + 6 * hour)
+    assert gaps == [(T0 + 2 * hour, T0 + 3 * hour), (T0 + 4 * hour, T0 + 5 * hour)]
+    assert monitor_gaps([], T0, T0 + hour) == []
+
+
+async def test_rollup_tick_and_retention(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as s, s.begin():
+        check = await factories.check(s, "tcp", {"host": "127.0.0.1"}, key="12337.centre.tcp")
+        s.add_all(
+            ProbeResult(
+                uid=uuid.uuid4().hex,
+                check_id=check.id,
+                at=T0 - timedelta(days=days),
+                status="up",
+                latency_ms=1.0,
+            )
+            for days in (1, 29, 31, 45)
+        )
+    keeper = Housekeeper(sessionmaker, retention_days=30, clock=Clock(T0))
+    report = await keeper.rollup()
+    assert report is not None
+    assert report.entities == 3  # the check, its service, its unit
+    assert await keeper.prune() == 2
+    async with sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(ProbeResult))).scalar_one() == 2
+        days = (await s.execute(select(RollupDay).order_by(RollupDay.day))).scalars().all()
+        month = (await s.execute(select(RollupMonth))).scalars().all()
+        assert (await s.execute(select(Check.id))).scalar_one() == check.id
+    # yesterday and today (local), each check/service/unit; no flips: all unknown
+    assert len(days) == 6
+    assert {d.day.isoformat() for d in days} == {"2026-05-19", "2026-05-20"}
+    today = [d for d in days if d.day.isoformat() == "2026-05-20"]
+    assert all(d.unknown_s == 3 * 3600 + 7 * 3600 for d in today)  # local midnight to 10:00
+    assert len(month) == 3 and all(m.unknown_s == 34 * 3600 for m in month)
