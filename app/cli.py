@@ -173,6 +173,12 @@ def cmd_push_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from app.reports.cli import cmd_report as run
+
+    return run(args, _settings(args))
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # one line per job run or request would drown what operators need to see
@@ -191,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_probe(sub)
     _parser_db(sub)
     _parser_token(sub)
+    _parser_report(sub)
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
     p.add_argument("--db", dest="database_url")
@@ -250,6 +257,14 @@ def _parser_token(sub: Sub) -> None:
     p.add_argument("name")
     p.add_argument("--scope", choices=["read", "write"], default="write")
     p.add_argument("--db", dest="database_url")
+
+
+def _parser_report(sub: Sub) -> None:
+    from app.reports.cli import add_arguments
+
+    add_arguments(
+        _cmd(sub, "report", cmd_report, "the monthly availability report (XLSX/CSV/JSON)")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
