@@ -109,7 +109,7 @@ class Farm:
         at = datetime.fromtimestamp(self.epoch + synced, UTC)
         return {
             "system": "Hệ thống thông tin giải quyết TTHC tỉnh (mô phỏng)",
-            "last_synced_at": at.isoformat(timespec="seconds"),
+            "last_synced_at": at.isoformat(timespec="milliseconds"),
             "pending": int((t - synced) // self.script.sync_every_s),
         }
 
