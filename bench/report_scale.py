@@ -64,10 +64,9 @@ def _outages(rng: random.Random, start: datetime, end: datetime) -> list[tuple[d
         for _ in range(rng.randint(2, 5)):
             at = month + timedelta(seconds=rng.uniform(0, span))
             length = timedelta(seconds=math.exp(rng.uniform(math.log(300), math.log(14_400))))
-            if not found or at > found[-1][1]:
-                found.append((at, min(at + length, end)))
-        found.sort()
+            found.append((at, min(at + length, end)))
         month = following
+    found.sort()
     merged: list[tuple[datetime, datetime]] = []
     for a, b in found:
         if merged and a <= merged[-1][1]:

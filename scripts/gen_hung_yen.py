@@ -81,9 +81,10 @@ national:
 province:
   code: "33"
   name: Hưng Yên
-  calendar:
+  calendar:              # docs/reports.md; weekdays left out keep 07:30-11:30, 13:30-17:00
     timezone: Asia/Ho_Chi_Minh
-    office_hours: {mon-fri: ["07:30-11:30", "13:30-17:00"]}
+    days_off: []         # declared extra days off, for every unit (YYYY-MM-DD)
+    working_days: []     # declared swapped working days, for every unit
   defaults:              # inherited by everything below
     interval: 60
     timeout: 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -46,10 +47,23 @@ class CheckSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceSpec:
+    key: str  # unique among the inventory's windows
+    scope: str
+    target: str | None
+    starts_at: datetime
+    ends_at: datetime
+    rrule: str | None
+    timezone: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlatInventory:
     units: list[UnitSpec]
     services: list[ServiceSpec]
     checks: list[CheckSpec]
+    maintenance: list[MaintenanceSpec] = field(default_factory=list)
 
     def units_by_kind(self) -> Counter[str]:
         return Counter(u.kind for u in self.units)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
+from app.inventory.flat import CheckSpec, FlatInventory, MaintenanceSpec, ServiceSpec, UnitSpec
 from app.inventory.problems import Loc, Problem, describe_error, format_path
 from app.inventory.schema import CheckDef, Defaults, Inventory, ServiceDef, UnitBase, UnitDef
 from probes import registry
@@ -120,7 +120,8 @@ class _Resolver:
         for layer in layers:
             self._services_of(layer)
         checks = self._link_dependencies()
-        return FlatInventory(self.units, self.services, checks), self.problems
+        windows = [MaintenanceSpec(**w.model_dump()) for w in self.inv.maintenance]
+        return FlatInventory(self.units, self.services, checks, windows), self.problems
 
     # units -------------------------------------------------------------------
     def _layers(self) -> Iterator[_Layer]:

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from app.maintenance.windows import last_end
 from app.notify.policy import NotifyPolicyDoc
+from app.reports.calendar import OfficeHours
 from probes import registry
 
 ServiceKind = Literal[
@@ -143,10 +153,21 @@ class ServiceDef(_Model):
         return self.key or self.kind
 
 
+def _office_hours(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A calendar must be valid :class:`OfficeHours`; it is stored as written."""
+    if value is not None:
+        OfficeHours.model_validate(value)
+    return value
+
+
 class UnitBase(_Model):
     name: str = Field(min_length=1, max_length=200)
     contacts: list[Contact] = Field(default_factory=list)
-    calendar: dict[str, Any] | None = None
+    calendar: Annotated[dict[str, Any] | None, AfterValidator(_office_hours)] = Field(
+        default=None,
+        description="office hours, days off and swapped working days (docs/reports.md); "
+        "the province's days_off and working_days apply to every unit",
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     services: list[ServiceDef] = Field(default_factory=list)
 
@@ -176,6 +197,30 @@ class TemplateDef(_Model):
     services: list[ServiceDef] = Field(default_factory=list)
 
 
+class MaintenanceDef(_Model):
+    """A maintenance window declared in the inventory (docs/reports.md)."""
+
+    key: LocalKey
+    scope: Literal["check", "service", "unit", "province"]
+    target: str | None = Field(
+        default=None, description="check key, service key or unit code; none for the province"
+    )
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    rrule: str | None = Field(default=None, description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _valid_window(self) -> MaintenanceDef:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.scope != "province" and not self.target:
+            raise ValueError(f"scope {self.scope!r} needs a target")
+        last_end(self.starts_at, self.ends_at, self.rrule, self.timezone)
+        return self
+
+
 class Inventory(_Model):
     version: Literal[1] = 1
     national: NationalDef | None = None
@@ -183,3 +228,4 @@ class Inventory(_Model):
     commune_template: TemplateDef | None = None
     units: list[UnitDef] = Field(default_factory=list)
     notifications: NotifyPolicyDoc | None = None
+    maintenance: list[MaintenanceDef] = Field(default_factory=list)

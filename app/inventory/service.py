@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.service import hash_token
 from app.inventory import repository
 from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
+from app.maintenance.service import sync_inventory_windows
 from app.models import Check, Service, Unit
+from app.reports.calendar import stale_from
+from app.reports.rollup_core import local_day
+from app.reports.rollup_repository import mark_stale
 from probes.base import env_secret
 
 log = logging.getLogger(__name__)
@@ -50,15 +54,33 @@ class SyncReport:
     checks_changed: list[str] = field(default_factory=list)
     checks_revived: list[str] = field(default_factory=list)
     checks_retired: list[str] = field(default_factory=list)
+    maintenance: dict[str, int] = field(default_factory=dict)
 
 
 async def sync_inventory(session: AsyncSession, flat: FlatInventory, now: datetime) -> SyncReport:
     """Make the unit, service and check tables match ``flat``; flush, never commit."""
     report = SyncReport()
+    calendars = {
+        c: (u.settings or {}).get("calendar")
+        for c, u in (await repository.units_by_code(session)).items()
+    }
     units = await _sync_units(session, flat.units, now, report.units)
     services = await _sync_services(session, flat.services, units, now, report.services)
     await _sync_checks(session, flat.checks, units, services, now, report)
+    report.maintenance = await sync_inventory_windows(session, flat.maintenance, now)
+    _calendars_changed(session, calendars, units, now)
     return report
+
+
+def _calendars_changed(
+    session: AsyncSession, before: dict[str, Any], units: dict[str, Unit], now: datetime
+) -> None:
+    """Past days whose service hours changed are recomputed by the rollup job."""
+    today = local_day(now)
+    for code, unit in units.items():
+        first = stale_from(before.get(code), (unit.settings or {}).get("calendar"), today)
+        if first is not None and first <= today:
+            mark_stale(session, first, today, f"calendar of unit {code} changed")
 
 
 async def _sync_units(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, Unprocessable
+from app.inventory.flat import MaintenanceSpec
 from app.maintenance import repository
 from app.maintenance.schemas import MaintenanceCreate, MaintenanceRead
 from app.maintenance.scope import covered, resolve
@@ -111,3 +112,51 @@ async def active_check_ids(session: AsyncSession, now: datetime | None = None) -
     if not rows:
         return set()
     return active_maintenance(resolve(rows, await rollup_repository.live_checks(session)), now)
+
+
+def _yaml_values(spec: MaintenanceSpec) -> dict[str, object]:
+    return {
+        "scope": spec.scope,
+        "target": spec.target,
+        "starts_at": spec.starts_at,
+        "ends_at": spec.ends_at,
+        "rrule": spec.rrule,
+        "timezone": spec.timezone,
+        "reason": spec.reason,
+        "last_ends_at": last_end(spec.starts_at, spec.ends_at, spec.rrule, spec.timezone),
+    }
+
+
+async def sync_inventory_windows(
+    session: AsyncSession, specs: Sequence[MaintenanceSpec], now: datetime
+) -> dict[str, int]:
+    """Make the inventory's windows (``source`` yaml) match ``specs``; flush only.
+
+    Changed or withdrawn windows that touched past days mark those days stale.
+    """
+    rows = await repository.by_keys(session)
+    counts = {"created": 0, "changed": 0, "deleted": 0}
+    for spec in specs:
+        values = _yaml_values(spec)
+        row = rows.get(spec.key)
+        if row is None:
+            row = MaintenanceWindow(key=spec.key, source="yaml", created_by="inventory", **values)
+            repository.add(session, row)
+            counts["created"] += 1
+        elif row.deleted_at is not None or any(getattr(row, k) != v for k, v in values.items()):
+            invalidate(session, row, now, f"maintenance {spec.key} changed in the inventory")
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.deleted_at = row.deleted_by = None
+            counts["changed"] += 1
+        else:
+            continue
+        invalidate(session, row, now, f"maintenance {spec.key} declared in the inventory")
+    wanted = {spec.key for spec in specs}
+    for key, row in rows.items():
+        if row.source == "yaml" and key not in wanted and row.deleted_at is None:
+            row.deleted_at, row.deleted_by = now, "inventory"
+            invalidate(session, row, now, f"maintenance {key} removed from the inventory")
+            counts["deleted"] += 1
+    await session.flush()
+    return counts

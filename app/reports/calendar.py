@@ -269,3 +269,43 @@ def service_hours(calendar: OfficeHours | Mapping[str, Any] | None = None) -> Se
     if calendar is None or isinstance(calendar, OfficeHours):
         return ServiceHoursClock(Calendar(calendar))
     return ServiceHoursClock(Calendar(OfficeHours.model_validate(calendar)))
+
+
+def inherit(
+    province: Mapping[str, Any] | None, unit: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """A unit's calendar with the province's declared ``days_off``/``working_days`` added.
+
+    The unit's own keys win; a date the unit declares working is not off, and the
+    other way round.
+    """
+    if not province or not (province.get("days_off") or province.get("working_days")):
+        return None if unit is None else dict(unit)
+    merged = dict(unit or {})
+    own_off = {str(d) for d in merged.get("days_off", ())}
+    own_working = {str(d) for d in merged.get("working_days", ())}
+    off = own_off | ({str(d) for d in province.get("days_off", ())} - own_working)
+    working = own_working | ({str(d) for d in province.get("working_days", ())} - own_off)
+    merged["days_off"], merged["working_days"] = sorted(off), sorted(working)
+    return merged
+
+
+def stale_from(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, today: date
+) -> date | None:
+    """The first past day whose service hours a calendar change alters; ``None`` if none.
+
+    Declared days (days off, working days) change the days they name. Weekly hours
+    and other settings apply from today: history is not rewritten by them.
+    """
+    if (old or None) == (new or None):
+        return None
+
+    def declared(calendar: Mapping[str, Any] | None) -> set[str]:
+        calendar = calendar or {}
+        return {f"o{d}" for d in calendar.get("days_off", ())} | {
+            f"w{d}" for d in calendar.get("working_days", ())
+        }
+
+    changed = {date.fromisoformat(str(d)[1:]) for d in declared(old) ^ declared(new)}
+    return min([today, *changed])

@@ -25,6 +25,7 @@ from app.models import (
     Unit,
 )
 from app.reports.availability import Flip as FlipTuple
+from app.reports.calendar import inherit
 from app.reports.rollup_core import Carry
 
 Parent = aliased(Unit)
@@ -69,6 +70,7 @@ async def live_checks(session: AsyncSession) -> list[CheckInfo]:
             Unit.code,
             Parent.code,
             Unit.settings,
+            Parent.settings,
         )
         .join(Service, Check.service_id == Service.id)
         .join(Unit, Check.unit_id == Unit.id)
@@ -77,8 +79,18 @@ async def live_checks(session: AsyncSession) -> list[CheckInfo]:
         .order_by(Check.id)
     )
     return [
-        CheckInfo(i, k, u, s, c, sk, uc, pc or uc, (st or {}).get("calendar"))
-        for i, k, u, s, c, sk, uc, pc, st in (await session.execute(stmt)).all()
+        CheckInfo(
+            i,
+            k,
+            u,
+            s,
+            c,
+            sk,
+            uc,
+            pc or uc,
+            inherit((ps or {}).get("calendar"), (st or {}).get("calendar")),
+        )
+        for i, k, u, s, c, sk, uc, pc, st, ps in (await session.execute(stmt)).all()
     ]
 
 
