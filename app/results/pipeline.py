@@ -64,6 +64,7 @@ class ResultPipeline:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._inflight = 0
+        self._write_lock = asyncio.Lock()
         self._on_write = on_write
         self._on_error = on_error
         self._on_drop = on_drop
@@ -136,6 +137,14 @@ class ResultPipeline:
         self._wakeup.clear()
 
     async def _write_once(self) -> bool:
+        # flush() and the writer task may both get here: one batch at a time, or
+        # both would pop the same head items.
+        async with self._write_lock:
+            if not self._buf:
+                return True
+            return await self._write_head()
+
+    async def _write_head(self) -> bool:
         batch = [self._buf[i] for i in range(min(self._batch_size, len(self._buf)))]
         start = time.perf_counter()
         self._inflight = len(batch)

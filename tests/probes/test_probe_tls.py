@@ -30,7 +30,8 @@ async def test_valid_certificate(make_http: MakeHttp, make_ctx: MakeCtx, certs: 
     assert result.status is Status.UP, result.message
     d = result.details
     assert 199 < d["days_left"] <= 200
-    assert abs(d["cert_expiry"] - (time.time() + 200 * 86400)) < 120
+    # the certificate is made once per session, minutes before this test may run
+    assert abs(d["cert_expiry"] - (time.time() + 200 * 86400)) < 3600
     assert d["tls_version"] in ("TLSv1.2", "TLSv1.3")
     assert "trustme" in d["issuer"]
     assert d["ip"] == "127.0.0.1"

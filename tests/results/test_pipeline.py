@@ -133,3 +133,17 @@ async def test_full_buffer_drops_samples_never_flips(
     assert pipe.stats.dropped == len(outs) - 100
     await pipe.flush()
     assert await _count(sessionmaker, Flip) == 5  # unknown→up, down, up, down, up
+
+
+async def test_flush_while_the_writer_runs_writes_each_result_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    check = await _check(sessionmaker)
+    pipe = ResultPipeline(sessionmaker, batch_size=5, flush_interval=0.01)
+    pipe.start()
+    for out in _outcomes(check, "ud" * 40):
+        pipe.put(out)
+    await asyncio.gather(pipe.flush(), pipe.flush())
+    await pipe.stop()
+    assert pipe.depth == 0
+    assert await _count(sessionmaker, ProbeResult) == 80
