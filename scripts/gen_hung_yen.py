@@ -1,16 +1,14 @@
 """Generate examples/hung-yen.yaml from the official list of Hưng Yên's 104 units.
 
-Usage: .venv/bin/python scripts/gen_hung_yen.py [--devices] [CSV] [OUT]
+Usage: .venv/bin/python scripts/gen_hung_yen.py [--no-devices] [CSV] [OUT]
 
 The CSV (columns ``code_qd19_2025,type,name,...``) is the source of the codes
 and names; the national and provincial layers and the commune template are
 written here, by hand, once.
 
-``--devices`` adds two checks to every commune centre: the kiosk's heartbeat
-(push token from ``KIOSK_TOKEN_{code}``) and an ICMP ping of the centre's WAN
-gateway. They are not in the committed example yet, because
-tests/inventory/test_example.py still expects every commune check to have an
-``https://`` target (see DEVICE_CHECKS).
+Every commune centre also gets two device checks (see DEVICE_CHECKS): the
+kiosk's heartbeat (push token from ``KIOSK_TOKEN_{code}``) and an ICMP ping of
+the centre's WAN gateway; ``--no-devices`` leaves them out.
 """
 
 from __future__ import annotations
@@ -204,7 +202,7 @@ units:
 # The centre's own devices and its WAN link, measured per commune: the kiosk
 # pushes to /api/v1/push/<token> with the token in KIOSK_TOKEN_<code> (or
 # KIOSK_TOKEN_<code>_FILE), in office hours; the monitor pings the centre's WAN
-# gateway. Written with --devices.
+# gateway. Left out with --no-devices.
 DEVICE_CHECKS = """\
         - name: kiosk
           title: Ki-ốt tra cứu (heartbeat)
@@ -235,17 +233,17 @@ def unit_lines(csv_path: Path) -> list[str]:
     return lines
 
 
-def render(csv_path: Path, *, devices: bool = False) -> str:
+def render(csv_path: Path, *, devices: bool = True) -> str:
     head = HEADER + (DEVICE_CHECKS if devices else "") + UNITS_HEADER
     return head + "\n".join(unit_lines(csv_path)) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    args = [a for a in argv[1:] if a != "--devices"]
+    args = [a for a in argv[1:] if a != "--no-devices"]
     csv_path = Path(args[0]) if args else CSV_DEFAULT
     out = Path(args[1]) if len(args) > 1 else OUT_DEFAULT
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(csv_path, devices="--devices" in argv), encoding="utf-8")
+    out.write_text(render(csv_path, devices="--no-devices" not in argv), encoding="utf-8")
     print(f"wrote {out}")
     return 0
 

@@ -46,10 +46,13 @@ def test_layers_and_template(flat: FlatInventory) -> None:
     }
     for code, *_ in _csv_units():
         checks = [c for c in flat.checks if c.unit_code == code]
-        assert 3 <= len(checks) <= 6, code
+        assert 3 <= len(checks) <= 8, code
         assert all(c.service_key == f"{code}.centre" for c in checks)
         assert sum(f"/{code}/" in c.target for c in checks) >= 2, code
-        assert all(c.target.startswith("https://") for c in checks)
+        web = [c for c in checks if c.kind in ("http", "freshness")]
+        assert web and all(c.target.startswith("https://") for c in web), code
+        kiosk = next(c for c in checks if c.kind == "heartbeat")
+        assert kiosk.config["token_secret"] == f"KIOSK_TOKEN_{code}"  # one token per device
 
 
 def test_check_config_summarises_the_example() -> None:
