@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from alembic import op
 import app.models.base
+from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
