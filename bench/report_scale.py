@@ -306,6 +306,16 @@ async def _sizes(url: str) -> None:
         await conn.close()
 
 
+def _days_only() -> None:
+    """Make reports read ``rollup_day`` alone (no whole months from ``rollup_month``)."""
+    from app.reports.period import Period
+
+    def months(self: Period) -> tuple[list[date], list[tuple[date, date]]]:
+        return [], [(self.first, self.end)]
+
+    Period.months = months  # type: ignore[method-assign]
+
+
 async def _time_api(url: str, repeats: int) -> dict[str, list[float]]:
     import httpx
 
@@ -329,11 +339,15 @@ async def _time_api(url: str, repeats: int) -> dict[str, list[float]]:
             "province": "01",
         },
         "country, year, by province": {"period": "year", "at": str(YEAR), "group": "province"},
+        # last: without rollup_month, to see what the monthly rollups buy
+        "daily only: country, year, by unit": {"period": "year", "at": str(YEAR), "group": "unit"},
     }
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for label, params in queries.items():
+                if label.startswith("daily only"):
+                    _days_only()
                 timings[label] = []
                 for _ in range(repeats + 1):  # the first run warms caches and is dropped
                     began = time.perf_counter()
