@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
+from dateutil.rrule import rrule, rrulestr
 
 Span = tuple[datetime, datetime]
 SCOPES = ("check", "service", "unit", "province")

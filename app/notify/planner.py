@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.maintenance.service import active_check_ids
 from app.models import Check, Incident
 from app.notify import repository as repo
 from app.notify.policy import NotifyPolicyDoc
@@ -38,6 +39,7 @@ class PlanInput:
     policy: NotifyPolicyDoc
     canaries: set[int] = field(default_factory=set)
     blind: bool = False
+    maintenance: set[int] | None = None  # None: read the active windows in plan()
 
 
 @dataclass(slots=True)
@@ -113,6 +115,8 @@ def outbox_rows(
 async def plan(session: AsyncSession, inp: PlanInput) -> PlanReport:
     """Decide and enqueue everything due at ``inp.now``; flush, never commit."""
     report = PlanReport()
+    if inp.maintenance is None:
+        inp.maintenance = await active_check_ids(session, inp.now)
     flapping = await flapping_checks(session, inp)
     report.queued += await _flapping_notices(session, inp, flapping)
     await _close_out(session)
@@ -204,6 +208,7 @@ async def _release(
             )
             or (reason == "flapping" and incident.check_id not in flapping)
             or (reason == "connectivity" and not inp.blind)
+            or (reason == "maintenance" and incident.check_id not in (inp.maintenance or ()))
         )
         if gone:
             incident.notify_state, incident.suppressed_reason = "pending", None
@@ -245,6 +250,8 @@ def _verdict(
         return "canary"
     if inp.blind:
         return "connectivity"
+    if check.id in (inp.maintenance or ()):
+        return "maintenance"  # declared windows are excluded from alerting
     mine = [parents[k] for k in (check.depends_on or []) if k in parents]
     for parent in mine:
         if parent.id in parent_open:

@@ -1,0 +1,68 @@
+"""A check inside a declared maintenance window is not alerted on; after it, it is."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.maintenance import service as maintenance
+from app.maintenance.schemas import MaintenanceCreate
+from app.models import Incident
+from app.runtime import Monitor
+from tests.loopback import LoopbackHTTP
+from tests.notify.conftest import Far, notify_settings, until
+from tests.notify.test_end_to_end import _setup
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[LoopbackHTTP]:
+    server = await LoopbackHTTP().start()
+    server.routes["/health"] = (503, "đang bảo trì", 0.0)
+    yield server
+    await server.close()
+
+
+async def _incident(sm: async_sessionmaker[AsyncSession]) -> Incident | None:
+    async with sm() as s:
+        return (await s.scalars(select(Incident))).first()
+
+
+async def test_no_page_inside_a_window_and_a_page_after_it(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+) -> None:
+    check = await _setup(sessionmaker, web, far)
+    now = datetime.now(UTC)
+    async with sessionmaker() as s, s.begin():
+        await maintenance.create(
+            s,
+            MaintenanceCreate(
+                scope="check",
+                target=check.key,
+                starts_at=now - timedelta(minutes=1),
+                ends_at=now + timedelta(seconds=5),
+                reason="nâng cấp máy chủ",
+            ),
+            "tester",
+        )
+    monitor = Monitor(notify_settings(db_url, far), sessionmaker)
+    await monitor.start()
+    try:
+
+        async def suppressed() -> bool:
+            inc = await _incident(sessionmaker)
+            return inc is not None and inc.suppressed_reason == "maintenance"
+
+        await until(suppressed, 5)
+        await asyncio.sleep(1.0)
+        assert sum(far.counts().values()) == 0, "paged during a declared maintenance window"
+        # the window ends with the target still down: now it pages, once per route
+        await until(lambda: far.counts()["ioc"] == 1, 10)
+    finally:
+        await monitor.stop()
+    inc = await _incident(sessionmaker)
+    assert inc is not None and inc.notify_state == "paged"
