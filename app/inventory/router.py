@@ -63,7 +63,7 @@ async def list_checks(
 @router.get("/checks/{key_or_id}", response_model=CheckRead)
 async def get_check(session: SessionDep, key_or_id: str) -> CheckRead:
     """One check by key, or by numeric id."""
-    return service.check_read(await service.get_check(session, key_or_id))
+    return await service.check_detail(session, key_or_id)
 
 
 @router.post("/inventory/reload")

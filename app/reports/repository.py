@@ -3,7 +3,7 @@ flips that availability is computed from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -103,16 +103,24 @@ async def list_checks(
     state: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    maintained: Collection[int] = (),
 ) -> list[CheckRow]:
+    """``maintained``: checks inside a maintenance window now, whose shown state is
+    ``maintenance`` whatever is stored, so the ``state`` filter follows that."""
     stmt = _checks_stmt()
     for column, value in (
         (Unit.code, unit_code),
         (Service.kind, service_kind),
         (Check.kind, probe_kind),
-        (Check.state, state),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if state == "maintenance":
+        stmt = stmt.where(Check.id.in_(list(maintained)))
+    elif state is not None:
+        stmt = stmt.where(Check.state == state)
+        if maintained:
+            stmt = stmt.where(Check.id.not_in(list(maintained)))
     stmt = stmt.order_by(Check.key).limit(limit).offset(offset)
     return [(c, u, sk, sv) for c, u, sk, sv in (await session.execute(stmt)).all()]
 

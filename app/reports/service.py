@@ -160,6 +160,7 @@ async def list_checks(
     limit: int,
     offset: int,
 ) -> list[CheckRead]:
+    maintained = await active_check_ids(session)
     rows = await repository.list_checks(
         session,
         unit_code=unit_code,
@@ -168,9 +169,14 @@ async def list_checks(
         state=state,
         limit=limit,
         offset=offset,
+        maintained=maintained,
     )
-    maintained = await active_check_ids(session) if rows else set()
     return [check_read(row, maintained) for row in rows]
+
+
+async def check_detail(session: AsyncSession, key_or_id: str) -> CheckRead:
+    """One check as the API shows it (``maintenance`` inside a window)."""
+    return check_read(await get_check(session, key_or_id), await active_check_ids(session))
 
 
 async def get_check(session: AsyncSession, key_or_id: str) -> CheckRow:

@@ -92,6 +92,16 @@ async def test_declared_window_shows_as_maintenance_then_is_withdrawn(
     assert {c["key"]: c["state"] for c in listed}["12337.centre.gw"] == "maintenance"
     unit = (await client.get("/api/v1/units/12337")).json()
     assert unit["state"] == "maintenance"  # was down
+    one = (await client.get("/api/v1/checks/12337.centre.gw")).json()
+    assert one["state"] == "maintenance"
+    by_state = await client.get("/api/v1/checks", params={"state": "maintenance"})
+    assert {c["key"] for c in by_state.json()["items"]} == {
+        inventory.gateway.key,
+        inventory.kiosk.key,
+    }
+    stored_down = await client.get("/api/v1/checks", params={"state": "down", "unit": "12337"})
+    shown_down = {c["key"] for c in stored_down.json()["items"]}
+    assert inventory.gateway.key not in shown_down  # shown as maintenance, not as down
     assert len((await client.get("/api/v1/maintenance")).json()["items"]) == 1
     gone = await client.delete(f"/api/v1/maintenance/{body['id']}", headers=AUTH)
     assert gone.status_code == 204
