@@ -67,7 +67,9 @@ async def get_check(session: SessionDep, key_or_id: str) -> CheckRead:
 
 
 @router.post("/inventory/reload")
-async def reload_inventory(request: Request, _: WriteToken) -> dict[str, Any]:
+async def reload_inventory(
+    request: Request, session: SessionDep, _: WriteToken
+) -> dict[str, Any]:
     """Re-read the inventory and rebuild the scheduler's jobs (write token).
 
     409 when no monitor runs in this process; 422 when the inventory is invalid.
@@ -75,6 +77,10 @@ async def reload_inventory(request: Request, _: WriteToken) -> dict[str, Any]:
     monitor = getattr(request.app.state, "monitor", None)
     if monitor is None:
         raise Conflict("monitor not running (bộ giám sát không chạy trong tiến trình này)")
+    # The reload writes through the monitor's own session: end this request's
+    # transaction (the token's touch) first, or on SQLite the reload would wait on
+    # this request's write lock until busy_timeout.
+    await session.commit()
     try:
         summary: dict[str, Any] = await monitor.reload()
     except ConfigError as exc:
