@@ -19,6 +19,7 @@ from app.maintenance.router import router as maintenance_router
 from app.reports.router import router as reports_router
 from app.results.push import router as push_router
 from app.results.router import router as results_router
+from app.status.router import router as status_router
 
 READY_TIMEOUT_S = 3.0
 
@@ -34,6 +35,7 @@ for _router in (
 
 api_router = APIRouter(lifespan=bootstrap_lifespan)
 api_router.include_router(v1)
+api_router.include_router(status_router)  # public by design, like the push endpoint
 api_router.include_router(push_router)  # devices authenticate by the path token
 api_router.include_router(ack_link_router)  # the signed link is its own authentication
 

@@ -1,0 +1,90 @@
+"""The public status page: what a citizen or an official sees at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts.textfmt import format_duration, format_local_time
+from app.incidents import service as incidents
+from app.inventory.schemas import UnitRead
+from app.reports import service as reports
+from app.reports.availability import SEVERITY
+
+Lang = Literal["vi", "en"]
+
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "down": ("Gián đoạn", "Interrupted"),
+    "unknown": ("Chưa rõ", "Unknown"),
+    "maintenance": ("Bảo trì", "Maintenance"),
+    "degraded": ("Suy giảm", "Degraded"),
+    "up": ("Hoạt động bình thường", "Operational"),
+}
+MAX_UNITS = 10_000
+
+
+@dataclass
+class IncidentLine:
+    unit: str
+    check: str
+    since: str
+    lasted: str
+    what: str
+
+
+@dataclass
+class StatusPage:
+    lang: Lang
+    generated: str
+    overall: str
+    counts: dict[str, int]
+    attention: list[UnitRead] = field(default_factory=list)  # not up, worst first
+    healthy: list[UnitRead] = field(default_factory=list)
+    incidents: list[IncidentLine] = field(default_factory=list)
+
+    def word(self, state: str) -> str:
+        vi, en = STATE_WORDS.get(state, (state, state))
+        return vi if self.lang == "vi" else en
+
+
+async def build(session: AsyncSession, lang: Lang, now: datetime | None = None) -> StatusPage:
+    now = now or datetime.now(UTC)
+    units = await reports.list_units(session, limit=MAX_UNITS, offset=0)
+    counts = {state: sum(1 for u in units if u.state == state) for state in STATE_WORDS}
+    worst = reports.worst_state(u.state for u in units)
+    page = StatusPage(lang, format_local_time(now), worst, counts)
+    page.attention = sorted(
+        (u for u in units if u.state != "up"), key=lambda u: (-SEVERITY[u.state], u.name)
+    )
+    page.healthy = [u for u in units if u.state == "up"]
+    page.incidents = await _open_incidents(session, {u.code: u.name for u in units}, lang, now)
+    return page
+
+
+async def _open_incidents(
+    session: AsyncSession, names: dict[str, str], lang: Lang, now: datetime
+) -> list[IncidentLine]:
+    rows = await incidents.list_incidents(
+        session,
+        state="open",
+        unit_code=None,
+        check_key=None,
+        since=None,
+        until=None,
+        limit=200,
+        offset=0,
+        suppressed=False,
+    )
+    return [
+        IncidentLine(
+            unit=names.get(r.unit_code, r.unit_code),
+            check=r.check_key,
+            since=format_local_time(r.started_at),
+            lasted=format_duration(now - r.started_at, lang),
+            what=r.message,
+        )
+        for r in rows
+    ]
