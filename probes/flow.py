@@ -20,24 +20,14 @@ from probes.base import (
     Status,
     read_secret,
 )
+from probes.http import ERROR_KINDS as HTTP_ERROR_KINDS
 from probes.http import USER_AGENT, classify_error, read_capped, tls_facts
 from probes.http_assert import HttpAssertions, check_regex, evaluate_response, json_values
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
 
-ERROR_KINDS: frozenset[ErrorKind] = frozenset(
-    {
-        ErrorKind.TIMEOUT,
-        ErrorKind.DNS,
-        ErrorKind.CONNECT,
-        ErrorKind.TLS,
-        ErrorKind.PROTOCOL,
-        ErrorKind.HTTP_STATUS,
-        ErrorKind.ASSERTION,
-        ErrorKind.LATENCY,
-        ErrorKind.CONFIG,
-    }
-)
+# A flow is HTTP steps: it can fail in every way one HTTP request can.
+ERROR_KINDS: frozenset[ErrorKind] = HTTP_ERROR_KINDS
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
