@@ -71,6 +71,13 @@ class Notification:
         object.__setattr__(self, "event", Event(self.event))
 
     @property
+    def restored(self) -> bool:
+        """A recovery (``up``), or the monitor's connectivity back (``incident_state`` resolved)."""
+        return self.event is Event.UP or (
+            self.event is Event.MONITOR_CONNECTIVITY and self.incident_state == "resolved"
+        )
+
+    @property
     def elapsed(self) -> timedelta:
         """The incident's length so far: ``duration`` if given, else ``now - started_at``."""
         if self.duration is not None:

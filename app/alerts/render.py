@@ -42,6 +42,7 @@ def template_context(note: Notification) -> dict[str, Any]:
     return {
         "event": note.event.value,
         "lang": lang,
+        "restored": note.restored,
         "unit_code": note.unit_code,
         "unit_name": note.unit_name,
         "service_kind": note.service_kind,

@@ -48,6 +48,7 @@ SERVICE_KINDS: dict[str, tuple[str, str]] = {
         "Trung tâm phục vụ hành chính công cấp xã",
         "commune Public Administrative Service Centre",
     ),
+    "monitor": ("hệ thống giám sát thongsuot", "the thongsuot monitor"),
 }
 
 INCIDENT_STATES: dict[str, tuple[str, str]] = {

@@ -246,3 +246,32 @@ async def of_incident(session: AsyncSession, incident_id: int) -> list[OutboxNot
         .order_by(OutboxNotification.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def latest_connectivity_episode(session: AsyncSession) -> list[OutboxNotification]:
+    """The lost notices of the latest monitor-connectivity episode, unless it was restored.
+
+    Episodes are keyed ``monitor@<unix seconds>:monitor_connectivity:0:<seq>:…``
+    (seq 0 lost, 1 restored); see :mod:`app.notify.connectivity`."""
+    latest = (
+        select(OutboxNotification.dedupe_key)
+        .where(
+            OutboxNotification.event == "monitor_connectivity",
+            OutboxNotification.dedupe_key.like("monitor@%"),
+        )
+        .order_by(OutboxNotification.id.desc())
+        .limit(1)
+    )
+    key: str | None = (await session.execute(latest)).scalar_one_or_none()
+    if key is None:
+        return []
+    scope = key.split(":", 1)[0]
+    stmt = (
+        select(OutboxNotification)
+        .where(OutboxNotification.dedupe_key.like(f"{scope}:monitor_connectivity:%"))
+        .order_by(OutboxNotification.id)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    if any(r.dedupe_key.split(":")[3] != "0" for r in rows):
+        return []  # already restored
+    return rows

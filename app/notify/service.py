@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts import SmtpConfig
 from app.config import Settings
+from app.notify import connectivity
 from app.notify import repository as repo
 from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.guard import ConnectivityGuard, GuardTopology
-from app.notify.planner import PlanInput, PlanReport, dedupe_key, outbox_rows, plan
+from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
-from app.notify.routing import Facts, contact_recipients, unique
 from probes.base import SecretResolver, env_secret
 
 if TYPE_CHECKING:
     from app.inventory.schema import Inventory
 
 log = logging.getLogger(__name__)
-
-MONITOR_WORDS = {"vi": ("Hệ thống giám sát", "kiểm tra"), "en": ("The monitor", "checks")}
 
 
 def canary_keys(inv: Inventory) -> list[str]:
@@ -109,6 +108,7 @@ class Notifier:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._side_tasks: set[asyncio.Task[Any]] = set()
+        self._connectivity_lock = asyncio.Lock()  # a restore is queued after its loss
 
     # lifecycle -------------------------------------------------------------------
     async def reload(self) -> None:
@@ -201,79 +201,36 @@ class Notifier:
     def _on_connectivity(self, blind: bool, at: datetime, reason: str) -> None:
         if blind:
             log.warning("monitor connectivity lost: %s", reason)
+            self._spawn(self.connectivity_notice(at, reason))
         else:
             log.info("monitor connectivity restored")
-            return
+            self._spawn(self.connectivity_restored(at))
+
+    def _spawn(self, coro: Coroutine[Any, Any, int]) -> None:
         try:
-            task = asyncio.get_running_loop().create_task(self.connectivity_notice(at, reason))
+            task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:
+            coro.close()
             return  # no loop (a synchronous caller in a test): nothing to send from
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
     async def connectivity_notice(self, at: datetime, reason: str) -> int:
         """Queue one "monitor connectivity" notice to the operators (once per episode)."""
-        async with self._sm() as session, session.begin():
-            province = await repo.province_unit(session)
-            contacts = repo._contacts(province)
-            policy = self.policy
-            recipients = contact_recipients(policy, contacts, policy.operators.contacts, "ops")
-            recipients += [r for name in policy.operators.channels for r in [_named(policy, name)]]
-            facts = self._monitor_facts(province, len(self.guard.topology.checks))
-            body = _connectivity_payload(facts, at, reason)
-            scope = f"monitor@{int(at.timestamp())}"
-            rows = outbox_rows(
-                scope,
-                "monitor_connectivity",
-                0,
-                0,
-                unique(recipients),
-                body,
-                policy.lang,
-                datetime.now(UTC),
+        checks = len(self.guard.topology.checks)
+        async with self._connectivity_lock, self._sm() as session, session.begin():
+            queued = await connectivity.queue_lost(
+                session, self.policy, checks, at, reason, datetime.now(UTC)
             )
-            queued = await repo.enqueue(session, rows)
         self.wake()
         return queued
 
-    def _monitor_facts(self, province: Any, checks: int) -> Facts:
-        monitor, noun = MONITOR_WORDS[self.policy.lang]
-        return Facts(
-            check_id=0,
-            check_key="monitor",
-            check_name=monitor,
-            probe_kind="canary",
-            critical=True,
-            unit_code=province.code if province is not None else "-",
-            unit_name=province.name if province is not None else "-",
-            service_kind="monitor",
-            service_name=f"{checks} {noun}",
-        )
-
-
-def _named(policy: NotifyPolicyDoc, name: str) -> Any:
-    from app.notify.routing import Recipient
-
-    return Recipient(f"ops:channel:{name}", name, policy.channels[name])
-
-
-def _connectivity_payload(facts: Facts, at: datetime, reason: str) -> dict[str, Any]:
-    return {
-        "unit_code": facts.unit_code,
-        "unit_name": facts.unit_name,
-        "service_kind": facts.service_kind,
-        "service_name": facts.service_name,
-        "check_key": facts.check_key,
-        "check_name": facts.check_name,
-        "probe_kind": facts.probe_kind,
-        "severity": "critical",
-        "started_at": at.isoformat(),
-        "error_kind": "connect",
-        "message": reason,
-        "incident_id": None,
-        "incident_state": "open",
-        "duration_s": None,
-    }
+    async def connectivity_restored(self, at: datetime) -> int:
+        """Queue one "connectivity restored" notice to whoever heard of the latest loss."""
+        async with self._connectivity_lock, self._sm() as session, session.begin():
+            queued = await connectivity.queue_restored(session, at, datetime.now(UTC))
+        self.wake()
+        return queued
 
 
 __all__ = ["Notifier", "canary_keys", "dedupe_key", "sync_policy"]

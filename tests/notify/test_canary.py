@@ -75,3 +75,60 @@ async def test_cut_path_is_unknown_with_one_connectivity_notice(
         assert durations["down"] == 0 and durations["unknown"] > 2.0
         assert availability(durations) is None or availability(durations) == 1.0
     assert all(i.check_id not in target_ids or i.notify_state != "paged" for i in incidents)
+
+
+async def test_connectivity_back_sends_one_restored_notice(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
+) -> None:
+    """The path is black-holed (every probe times out), then comes back."""
+    web = await LoopbackHTTP().start()
+    paths = ["/gw", *(f"/u{n}" for n in range(20))]
+    for path in paths:
+        web.routes[path] = (200, "Dịch vụ công", 0.0)
+    async with sessionmaker() as s, s.begin():
+        await factories.unit(s, "33", "Tỉnh Hưng Yên", kind="province")
+        await factories.http_check(
+            s, web.url("/gw"), key=CANARY, unit_code="33", interval_s=1, timeout_s=0.4
+        )
+        for n in range(20):
+            code = str(12000 + n)
+            await factories.http_check(
+                s,
+                web.url(f"/u{n}"),
+                key=f"{code}.centre.dvc",
+                unit_code=code,
+                interval_s=1,
+                timeout_s=0.4,
+            )
+        policy = far.policy(canaries=[CANARY], storm={"min_checks": 20, "share": 0.5})
+        await repo.save_policy(s, policy)
+    monitor = Monitor(notify_settings(db_url, far), sessionmaker)
+    await monitor.start()
+    try:
+        await until(lambda: all(cs.state == "up" for cs in monitor.states.values()), 5)
+        for path in paths:
+            web.routes[path] = (200, "Dịch vụ công", 1.0)  # longer than the timeout
+        await until(lambda: len(far.ops.received) == 1, 6)
+        assert monitor.notifier is not None and monitor.notifier.guard.blind
+        await asyncio.sleep(1.0)
+        for path in paths:
+            web.routes[path] = (200, "Dịch vụ công", 0.0)
+        await until(lambda: len(far.ops.received) == 2, 6)
+        await until(lambda: all(cs.state == "up" for cs in monitor.states.values()), 5)
+        await asyncio.sleep(1.5)  # nothing more comes
+    finally:
+        await monitor.stop()
+        await web.close()
+    assert far.ops.events() == ["monitor_connectivity", "monitor_connectivity"]
+    lost, back = (r.json() for r in far.ops.received)
+    assert lost["incident"]["state"] == "open" and back["incident"]["state"] == "resolved"
+    assert back["subject"].startswith("[GIÁM SÁT ĐÃ KẾT NỐI LẠI]")
+    assert "đã kết nối lại" in back["text"] and "mất kết nối" not in back["text"]
+    assert back["incident"]["started_at"] == lost["incident"]["started_at"]
+    assert 1.0 <= back["incident"]["duration_s"] <= 10
+    assert far.ioc.received == [] and far.telegram.delivered == []  # no commune paged
+    rows = await outbox(sessionmaker)
+    assert [(r.event, r.payload["incident_state"], r.status) for r in rows] == [
+        ("monitor_connectivity", "open", "delivered"),
+        ("monitor_connectivity", "resolved", "delivered"),
+    ]
