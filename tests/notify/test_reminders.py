@@ -1,0 +1,119 @@
+"""An open, unacknowledged incident is reminded at the set interval, with reminder wording;
+acknowledgement stops the reminders, and a restarted notifier sends none of them twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.incidents.service import acknowledge
+from app.models import Incident, OutboxNotification
+from app.notify import repository as repo
+from app.runtime import Monitor
+from tests import factories
+from tests.loopback import LoopbackHTTP
+from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
+
+EVERY = 1.0  # reminder_every_s
+TICK = 0.2  # notify_tick_s in notify_settings
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[LoopbackHTTP]:
+    server = await LoopbackHTTP().start()
+    server.routes["/health"] = (200, "Dịch vụ công", 0.0)
+    yield server
+    await server.close()
+
+
+def _policy(far: Far) -> dict[str, Any]:
+    escalation = {
+        "reminder_every_s": EVERY,
+        "levels": [{"after_s": 0, "contacts": ["it_focal_point"], "channels": ["ops"]}],
+    }
+    return far.policy(escalation={"default": escalation}, routes=[])
+
+
+def _reminders(far: Far) -> list[dict[str, Any]]:
+    return [r.json() for r in far.ops.received if r.json()["event"] == "reminder"]
+
+
+async def _reminder_rows(sm: async_sessionmaker[AsyncSession]) -> list[OutboxNotification]:
+    return [r for r in await outbox(sm) if r.event == "reminder"]
+
+
+async def _all_sent(sm: async_sessionmaker[AsyncSession]) -> bool:
+    return all(r.status == "delivered" for r in await outbox(sm))
+
+
+def _seq(row: OutboxNotification) -> int:
+    return int(row.dedupe_key.split(":")[3])
+
+
+async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
+        unit.settings = {"contacts": COMMUNE_CONTACTS}
+        await factories.http_check(
+            s, web.url("/health"), key="12337.commune_centre.dvc", interval_s=1, timeout_s=0.5
+        )
+        await repo.save_policy(s, _policy(far))
+    settings = notify_settings(db_url, far)
+    web.routes["/health"] = (503, "bảo trì", 0.0)
+    first = Monitor(settings, sessionmaker)
+    await first.start()
+    try:
+        await until(lambda: len(_reminders(far)) == 2, 8)
+        await until(lambda: _all_sent(sessionmaker), 2)  # killed after the outcome is saved
+    finally:
+        assert first.notifier is not None
+        await first.notifier.abort()  # killed: no drain, no goodbye
+        await first.stop()
+    second = Monitor(settings, sessionmaker)
+    await second.start()
+    try:
+        await until(lambda: len(_reminders(far)) == 4, 5)
+        async with sessionmaker() as s, s.begin():
+            [incident] = (await s.scalars(select(Incident))).all()
+            await acknowledge(s, incident.id, "Nguyễn Văn Tâm")
+        await until(lambda: _all_sent(sessionmaker), 2)
+        told = len(_reminders(far))
+        await asyncio.sleep(3 * EVERY)
+        assert len(_reminders(far)) == told, "a reminder after the acknowledgement"
+    finally:
+        await second.stop()
+    # wording: the reminder tag and headline, on the webhook and on Telegram
+    for hook in _reminders(far):
+        assert hook["subject"].startswith("[NHẮC LẠI]") and "Nhắc lại:" in hook["text"]
+        assert "vẫn đang gián đoạn" in hook["text"] and hook["incident"]["state"] == "open"
+    chats = [m for m in far.telegram.delivered if m["chat_id"] == FOCAL_CHAT]
+    assert sum("[NHẮC LẠI]" in m["text"] for m in chats) == told
+    assert sum("[GIÁN ĐOẠN]" in m["text"] for m in chats) == 1
+    # at the interval: reminder n is queued n × EVERY after paging (give or take a tick)
+    async with sessionmaker() as s:
+        [incident] = (await s.scalars(select(Incident))).all()
+    assert incident.paged_at is not None and incident.acknowledged_at is not None
+    rows = await _reminder_rows(sessionmaker)
+    ops_rows = [r for r in rows if r.route.endswith(":channel:ops")]
+    seqs = [_seq(r) for r in ops_rows]
+    assert seqs == sorted(set(seqs)) and len(seqs) == told >= 4  # none twice
+    for row in ops_rows:
+        due = incident.paged_at + timedelta(seconds=EVERY * _seq(row))
+        assert timedelta(0) <= row.created_at - due <= timedelta(seconds=3 * TICK), row.dedupe_key
+        assert row.created_at <= incident.acknowledged_at
+    # nothing sent twice: one delivery per row, every delivery id once
+    ids = [r.headers["x-thongsuot-delivery"] for r in far.ops.received]
+    assert (
+        len(ids)
+        == len(set(ids))
+        == len([r for r in await outbox(sessionmaker) if r.route.endswith(":channel:ops")])
+    )
+    assert all(r.status == "delivered" and r.attempts == 1 for r in rows)
