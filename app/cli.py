@@ -179,6 +179,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run(args, _settings(args))
 
 
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from app.notify.cli import cmd_notify_test as run
+
+    return run(args, _settings(args))
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # one line per job run or request would drown what operators need to see
@@ -198,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_db(sub)
     _parser_token(sub)
     _parser_report(sub)
+    _parser_notify_test(sub)
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
     p.add_argument("--db", dest="database_url")
@@ -264,6 +271,14 @@ def _parser_report(sub: Sub) -> None:
 
     add_arguments(
         _cmd(sub, "report", cmd_report, "the monthly availability report (XLSX/CSV/JSON)")
+    )
+
+
+def _parser_notify_test(sub: Sub) -> None:
+    from app.notify.cli import add_arguments
+
+    add_arguments(
+        _cmd(sub, "notify-test", cmd_notify_test, "send a test notification through the policy")
     )
 
 
