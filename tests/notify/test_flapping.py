@@ -1,0 +1,97 @@
+"""A target that alternates up/down faster than the flapping rule: one "flapping" notice
+and no per-flip alerts; once it settles (still down), it is paged once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Flip, Incident
+from app.notify import repository as repo
+from app.runtime import Monitor
+from tests import factories
+from tests.loopback import LoopbackHTTP
+from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
+
+WITHIN = 3.5  # flapping.within_s: 4 flips within it make a check flap
+UP, DOWN = (200, "Dịch vụ công", 0.0), (503, "lỗi máy chủ", 0.0)
+
+
+class Alternating(LoopbackHTTP):
+    """Answers up, down, up, ... on /health while ``alternate`` is set."""
+
+    alternate = True
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.alternate:
+            self.routes["/health"] = DOWN if self.hits.get("/health", 0) % 2 else UP
+        await super()._handle(reader, writer)
+
+
+def _policy(far: Far) -> dict[str, Any]:
+    return far.policy(
+        escalation={"default": {"levels": [{"after_s": 0, "contacts": ["it_focal_point"]}]}},
+        routes=[{"name": "ioc", "channels": ["ioc"], "events": ["down", "up", "flapping"]}],
+        flapping={"flips": 4, "within_s": WITHIN},
+        hold_s=2.5,  # longer than one down probe of the alternation
+    )
+
+
+async def _flips(sm: async_sessionmaker[AsyncSession]) -> list[Flip]:
+    async with sm() as s:
+        return list((await s.scalars(select(Flip).order_by(Flip.at))).all())
+
+
+async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
+) -> None:
+    web = Alternating()
+    await web.start()
+    async with sessionmaker() as s, s.begin():
+        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
+        unit.settings = {"contacts": COMMUNE_CONTACTS}
+        await factories.http_check(
+            s,
+            web.url("/health"),
+            key="12337.commune_centre.dvc",
+            interval_s=1,
+            timeout_s=0.5,
+            failure_threshold=1,  # every down result is a confirmed flip
+        )
+        await repo.save_policy(s, _policy(far))
+    monitor = Monitor(notify_settings(db_url, far), sessionmaker)
+    await monitor.start()
+    try:
+        await until(lambda: far.ioc.events() == ["flapping"], 8)
+        await until(lambda: web.hits["/health"] >= 7, 5)  # flips on, no more notices
+        web.alternate, web.routes["/health"] = False, DOWN  # settles, down
+        await until(lambda: far.ioc.events() == ["flapping", "down"], WITHIN + 4)
+        await asyncio.sleep(0.5)
+    finally:
+        await monitor.stop()
+        await web.close()
+    flips = await _flips(sessionmaker)
+    assert len(flips) >= 6 and sum(f.new_state == "down" for f in flips) >= 3
+    assert far.ioc.events() == ["flapping", "down"]  # no per-flip alerts, one page after
+    chats = [m["text"] for m in far.telegram.delivered if m["chat_id"] == FOCAL_CHAT]
+    assert [t.split("]")[0] for t in chats] == ["<b>[CHẬP CHỜN", "<b>[GIÁN ĐOẠN"]
+    assert "hoạt động chập chờn" in chats[0] and "Xã Hoàng Hoa Thám" in chats[0]
+    rows = await outbox(sessionmaker)
+    assert sorted((r.event, r.channel_type) for r in rows) == sorted(
+        (event, kind)
+        for event in ("flapping", "down")
+        for kind in ("email", "telegram", "zalo", "webhook")
+    )
+    page = min(r.created_at for r in rows if r.event == "down")
+    last_flip = max(f.at for f in flips)
+    assert last_flip < page
+    assert (page - last_flip).total_seconds() >= WITHIN  # paged only once it had settled
+    async with sessionmaker() as s:
+        incidents = list((await s.scalars(select(Incident).order_by(Incident.id))).all())
+    *during, last = incidents
+    assert len(during) >= 2 and all(i.notify_state == "done" for i in during)
+    assert any(i.suppressed_reason == "flapping" for i in during)
+    assert last.ended_at is None and last.notify_state == "paged"
