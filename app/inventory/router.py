@@ -67,9 +67,7 @@ async def get_check(session: SessionDep, key_or_id: str) -> CheckRead:
 
 
 @router.post("/inventory/reload")
-async def reload_inventory(
-    request: Request, session: SessionDep, _: WriteToken
-) -> dict[str, Any]:
+async def reload_inventory(request: Request, session: SessionDep, _: WriteToken) -> dict[str, Any]:
     """Re-read the inventory and rebuild the scheduler's jobs (write token).
 
     409 when no monitor runs in this process; 422 when the inventory is invalid.
