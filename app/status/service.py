@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.textfmt import format_duration, format_local_time
+from app.alerts.vocab import error_kind_words
 from app.incidents import service as incidents
 from app.inventory.schemas import UnitRead
 from app.reports import service as reports
@@ -64,6 +65,12 @@ async def build(session: AsyncSession, lang: Lang, now: datetime | None = None) 
     return page
 
 
+def _what(error_kind: str | None, message: str, lang: Lang) -> str:
+    """The failure in words people read first, the probe's own message after it."""
+    words = error_kind_words(error_kind, lang)
+    return f"{words[:1].upper()}{words[1:]} ({message})" if message else words
+
+
 async def _open_incidents(
     session: AsyncSession, names: dict[str, str], lang: Lang, now: datetime
 ) -> list[IncidentLine]:
@@ -84,7 +91,7 @@ async def _open_incidents(
             check=r.check_key,
             since=format_local_time(r.started_at),
             lasted=format_duration(now - r.started_at, lang),
-            what=r.message,
+            what=_what(r.error_kind, r.message, lang),
         )
         for r in rows
     ]

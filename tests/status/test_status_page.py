@@ -58,6 +58,7 @@ async def test_status_page_in_vietnamese(client: httpx.AsyncClient) -> None:
     assert "Tình hình hoạt động dịch vụ công: Gián đoạn" in html
     assert "Hoàng Hoa Thám" in html and "Máy chủ không phản hồi" in html
     assert "1 giờ 15 phút" in html  # how long the incident has lasted
+    assert "Quá thời gian chờ phản hồi (Máy chủ không phản hồi)" in html  # kind in words
     assert "Hoạt động bình thường (1)" in html
     assert "&lt;b&gt;Tiên Hoa&lt;/b&gt;" in html and "<b>Tiên Hoa" not in html
     assert (await client.get("/api/v1/units")).status_code == 401
