@@ -36,11 +36,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings.log_level)
+    if settings.inventory is not None and not _inventory_ok(settings.inventory):
+        return 2
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+def _inventory_ok(path: Path) -> bool:
+    """Refuse to start on a bad inventory, naming file, line and field (no traceback)."""
+    from app.errors import ConfigError
+    from app.inventory.loader import flatten, load_inventory
+
+    try:
+        flatten(load_inventory(path))
+    except ConfigError as exc:
+        print(f"thongsuot: kiểm kê không hợp lệ / invalid inventory: {path}", file=sys.stderr)
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_db(args: argparse.Namespace) -> int:
