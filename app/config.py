@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=1_000, ge=1, le=50_000)
     flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     retention_days: int = Field(default=30, ge=1)
+    # where outcomes still unwritten at stop (database away) wait for the next start
+    spool_dir: Path | None = Path("spool")
 
     # notifications (docs/notifications.md)
     secret_key: SecretStr | None = None  # signs one-click acknowledgement links

@@ -100,6 +100,7 @@ class Monitor:
             on_write=self.metrics.record_write,
             on_error=self.metrics.write_errors.inc,
             on_drop=self.metrics.dropped.inc,
+            spool_dir=settings.spool_dir,
         )
         self.metrics.buffer_depth.set_function(lambda: self.pipeline.depth)
         self.scheduler = CheckScheduler(
@@ -123,6 +124,7 @@ class Monitor:
     async def start(self) -> None:
         if self._clients is None:
             self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
+        await self._replay_spool()
         await self.reload()
         self.pipeline.start()
         await self.housekeeper.start()
@@ -149,6 +151,18 @@ class Monitor:
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
         await dispose_engines()  # freshness probes cache one engine per database
+
+    async def _replay_spool(self) -> None:
+        """Write what an earlier stop spooled before check states are read from SQL,
+        so the evaluator resumes from them; if the database is still away they stay
+        buffered (and are spooled again at stop)."""
+        if not (n := self.pipeline.restore()):
+            return
+        try:
+            await asyncio.wait_for(self.pipeline.flush(), 30)
+            log.info("%d spooled outcomes written", n)
+        except (RuntimeError, TimeoutError):
+            log.warning("%d spooled outcomes wait for the database", self.pipeline.depth)
 
     async def reload(self) -> dict[str, Any]:
         """Sync the inventory file into SQL (if configured) and rebuild the jobs."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -12,8 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.models import Flip, Incident, ProbeResult
+from app.models import Flip, Incident
+from app.models import ProbeResult as ResultRow
+from app.results import spool
+from app.results.evaluator import CheckState, apply_result
 from app.runtime import Monitor
+from probes import ErrorKind, ProbeResult
 from tests import factories
 from tests.conftest import PG_ADMIN
 from tests.loopback import LoopbackHTTP
@@ -74,7 +80,7 @@ async def test_outage_is_detected_and_recovery_closes_incident(
     assert [f.new_state for f in flips] == ["up", "down", "up"]
     assert flips[1].error_kind == "http_status"
     assert incident.started_at == flips[1].at and incident.ended_at == flips[2].at
-    assert await _count(sessionmaker, ProbeResult) == monitor.stats.probes_finished
+    assert await _count(sessionmaker, ResultRow) == monitor.stats.probes_finished
     assert monitor.stats.lateness and max(monitor.stats.lateness) < 0.5
 
 
@@ -112,7 +118,7 @@ async def test_every_result_arrives_exactly_once_when_connections_are_killed(
     assert killed > 0
     assert monitor.pipeline.stats.write_errors > 0, "the cut must have hit the writer"
     assert monitor.stats.dropped == 0
-    assert await _count(sessionmaker, ProbeResult) == monitor.stats.probes_finished >= 150
+    assert await _count(sessionmaker, ResultRow) == monitor.stats.probes_finished >= 150
 
 
 async def _kill_backends(admin: asyncpg.Connection, name: str) -> int:
@@ -122,3 +128,26 @@ async def _kill_backends(admin: asyncpg.Connection, name: str) -> int:
         name,
     )
     return sum(1 for r in rows if r[0])
+
+
+async def test_spooled_outcomes_are_written_before_states_are_read(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        check = await factories.http_check(s, "http://127.0.0.1:9/", key="k", interval_s=3600)
+    cs = CheckState(check.id, check.unit_id)
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    down = ProbeResult.down(ErrorKind.CONNECT, "refused")
+    outs = [
+        apply_result(cs, r, t0 + timedelta(seconds=30 * i))
+        for i, r in enumerate([ProbeResult.up(0.01), down, down])
+    ]
+    spool.save(tmp_path, outs)
+    monitor = Monitor(Settings(database_url=db_url, spool_dir=tmp_path), sessionmaker)
+    await monitor.start()
+    try:
+        assert monitor.states[check.id].state == "down"  # resumed from the spooled outcomes
+    finally:
+        await monitor.stop()
+    assert await _count(sessionmaker, ResultRow) >= 3
+    assert await _count(sessionmaker, Incident) == 1

@@ -16,9 +16,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.results import spool
 from app.results.evaluator import Outcome
 from app.results.write_repository import write_batch
 
@@ -53,6 +55,7 @@ class ResultPipeline:
         on_write: WriteHook | None = None,
         on_error: Callable[[], None] | None = None,
         on_drop: Callable[[], None] | None = None,
+        spool_dir: Path | None = None,
     ) -> None:
         self._sm = sessionmaker
         self._buf: deque[Outcome] = deque()
@@ -68,6 +71,7 @@ class ResultPipeline:
         self._on_write = on_write
         self._on_error = on_error
         self._on_drop = on_drop
+        self._spool_dir = spool_dir
         self.stats = PipelineStats()
 
     @property
@@ -104,10 +108,28 @@ class ResultPipeline:
             try:
                 await asyncio.wait_for(self._task, grace)
             except TimeoutError:
-                log.error("result writer stopped with %d outcomes unwritten", len(self._buf))
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
+        self._spool_rest()
+
+    def _spool_rest(self) -> None:
+        if not self._buf:
+            return
+        if self._spool_dir is None:
+            log.error("result writer stopped with %d outcomes unwritten", len(self._buf))
+            return
+        n = spool.save(self._spool_dir, self._buf)
+        self._buf.clear()
+        log.warning("database unreachable at stop: %d outcomes spooled to %s", n, self._spool_dir)
+
+    def restore(self) -> int:
+        """Put outcomes spooled by an earlier stop at the head of the buffer."""
+        if self._spool_dir is None:
+            return 0
+        outcomes = spool.load(self._spool_dir)
+        self._buf.extendleft(reversed(outcomes))
+        return len(outcomes)
 
     async def flush(self) -> None:
         """Write everything buffered now (used by tests and on stop)."""

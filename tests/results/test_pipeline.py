@@ -4,12 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Check, Flip, Incident, ProbeResult
+from app.results import spool
 from app.results.evaluator import CheckState, apply_result
 from app.results.pipeline import ResultPipeline
 from app.results.write_repository import write_batch
@@ -147,3 +149,34 @@ async def test_flush_while_the_writer_runs_writes_each_result_once(
     await pipe.stop()
     assert pipe.depth == 0
     assert await _count(sessionmaker, ProbeResult) == 80
+
+
+async def test_unwritten_outcomes_are_spooled_at_stop_and_replayed(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    check = await _check(sessionmaker)
+    away = FlakySessions(sessionmaker, failures=10**9)  # the database never comes back
+    pipe = ResultPipeline(
+        away,
+        batch_size=4,
+        flush_interval=0.05,
+        max_backoff=0.05,  # type: ignore[arg-type]
+        spool_dir=tmp_path,
+    )
+    pipe.start()
+    for out in _outcomes(check, "uddu" * 5):
+        pipe.put(out)
+    await pipe.stop(grace=0.3)
+    assert pipe.depth == 0
+    assert len((tmp_path / spool.FILE).read_text(encoding="utf-8").splitlines()) == 20
+    with (tmp_path / spool.FILE).open("a", encoding="utf-8") as fh:
+        fh.write('{"result_row": {"uid": "torn')  # a crash mid-write leaves half a line
+    again = ResultPipeline(sessionmaker, spool_dir=tmp_path)
+    assert again.restore() == 20
+    assert not (tmp_path / spool.FILE).exists()
+    await again.flush()
+    assert await _count(sessionmaker, ProbeResult) == 20
+    assert await _count(sessionmaker, Flip) == 11  # unknown→up, then 5 × (down, up)
+    async with sessionmaker() as s:
+        row = await s.get(Check, check.id)
+    assert row is not None and row.state == "up"
