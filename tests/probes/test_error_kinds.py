@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -115,10 +116,28 @@ async def silent_dns(env: Env) -> ProbeResult:
         sock.close()
 
 
+PING_RANGE = Path("/proc/sys/net/ipv4/ping_group_range")
+
+
 async def icmp_permission(env: Env) -> ProbeResult:
-    if unprivileged_icmp_allowed():
-        pytest.skip("this kernel allows unprivileged ICMP: no permission error to provoke")
-    return await probe_icmp(IcmpConfig(host="127.0.0.1", count=1), env.ctx())
+    probe = probe_icmp(IcmpConfig(host="127.0.0.1", count=1), env.ctx())
+    if not unprivileged_icmp_allowed():
+        return await probe
+    if os.geteuid() != 0:  # a permissive kernel, and no right to narrow it
+        probe.close()
+        pytest.skip("unprivileged ICMP is allowed here and only root can forbid it")
+    saved = _set_ping_range("1 0")  # forbid unprivileged ICMP for the length of one probe
+    try:
+        return await probe
+    finally:
+        _set_ping_range(saved)
+
+
+def _set_ping_range(value: str) -> str:
+    """Write net.ipv4.ping_group_range; return what it was."""
+    old = PING_RANGE.read_text().strip()
+    PING_RANGE.write_text(value + "\n")
+    return old
 
 
 async def sql_stale(env: Env) -> ProbeResult:
