@@ -11,20 +11,22 @@ from sqlalchemy import text
 
 from app import __version__
 from app.auth.service import bootstrap_lifespan
+from app.catalog.results_router import router as results_router
+from app.catalog.router import router as catalog_router
 from app.deps import require_read
 from app.incidents.router import link_router as ack_link_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
 from app.maintenance.router import router as maintenance_router
+from app.monitor.push import router as push_router
 from app.reports.router import router as reports_router
-from app.results.push import router as push_router
-from app.results.router import router as results_router
 from app.status.router import router as status_router
 
 READY_TIMEOUT_S = 3.0
 
 v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_read)])
 for _router in (
+    catalog_router,
     inventory_router,
     results_router,
     incidents_router,

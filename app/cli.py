@@ -167,7 +167,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_push_token(args: argparse.Namespace) -> int:
     from app.db import make_engine, make_sessionmaker
     from app.errors import AppError
-    from app.results.push_service import push_url, rotate_push_token
+    from app.monitor.push_tokens import push_url, rotate_push_token
 
     settings = _settings(args)
 

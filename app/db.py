@@ -37,3 +37,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def upsert_insert(session: AsyncSession, model: type[Any]) -> Any:
+    """``INSERT`` of the session's dialect, so ``on_conflict_do_nothing`` works on both."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model)

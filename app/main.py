@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
         app.state.monitor = None
         try:
             if run_monitor and settings.role in ("all", "scheduler"):
-                from app.runtime import Monitor
+                from app.monitor.runtime import Monitor
 
                 app.state.monitor = Monitor(settings, app.state.sessionmaker)
                 await app.state.monitor.start()
@@ -80,7 +80,7 @@ _background: set[asyncio.Task[None]] = set()
 
 def _include_routers(app: FastAPI) -> None:
     from app.api import api_router
-    from app.metrics.router import router as metrics_router
+    from app.monitor.metrics_router import router as metrics_router
 
     app.include_router(api_router)
     app.include_router(metrics_router)

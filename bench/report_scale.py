@@ -200,8 +200,9 @@ PIECE_COLUMNS = [
 async def _history(
     conn: asyncpg.Connection, checks: list[tuple[int, int, int, str]], seed: int
 ) -> dict[str, int]:
-    from app.reports import rollup, rollup_core
-    from app.reports.rollup_repository import CheckInfo
+    from app.accounting import days as rollup_core
+    from app.accounting.checks import CheckInfo
+    from app.reports import rollup
 
     rng = random.Random(seed)
     start = rollup_core.day_start(date(YEAR, 1, 1))
@@ -308,7 +309,7 @@ async def _sizes(url: str) -> None:
 
 def _days_only() -> None:
     """Make reports read ``rollup_day`` alone (no whole months from ``rollup_month``)."""
-    from app.reports.period import Period
+    from app.accounting.period import Period
 
     def months(self: Period) -> tuple[list[date], list[tuple[date, date]]]:
         return [], [(self.first, self.end)]

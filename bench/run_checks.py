@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.runtime import Monitor
+    from app.monitor.runtime import Monitor
 
 MAX_DURATION_S = 3_600.0
 
@@ -150,7 +150,7 @@ async def run(args: argparse.Namespace) -> Report:
 async def _measure(args: argparse.Namespace, url: str, inventory: Path, checks: int) -> Report:
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker
-    from app.runtime import Monitor
+    from app.monitor.runtime import Monitor
 
     settings = Settings(database_url=url, inventory=inventory, max_concurrency=args.concurrency)
     engine = make_engine(settings.database_url)

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.models import Flip, Incident
 from app.models import ProbeResult as ResultRow
-from app.results import spool
-from app.results.evaluator import CheckState, apply_result
-from app.runtime import Monitor
+from app.monitor import spool
+from app.monitor.evaluator import CheckState, apply_result
+from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
 from tests import factories
 from tests.conftest import PG_ADMIN

@@ -27,7 +27,7 @@ async def issue_push_tokens(app: Any, keys: dict[str, str]) -> dict[str, str]:
     Stored hashed like ``thongsuot push-token`` does, and handed to the running
     monitor so pushes are accepted at once.
     """
-    from app.results.push_service import rotate_push_token
+    from app.monitor.push_tokens import rotate_push_token
 
     tokens: dict[str, str] = {}
     monitor = app.state.monitor

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import upsert_insert
 from app.models import Check, Incident, OutboxNotification, Unit
 
 IncidentRow = tuple[Incident, str, str]
@@ -86,3 +88,26 @@ async def notifications_of(session: AsyncSession, incident_id: int) -> list[Outb
         .order_by(OutboxNotification.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def open_incidents(session: AsyncSession, opens: Sequence[dict[str, Any]]) -> None:
+    """Open incidents, once each: a replayed ``(check_id, started_at)`` changes nothing."""
+    if opens:
+        stmt = upsert_insert(session, Incident).on_conflict_do_nothing(
+            index_elements=["check_id", "started_at"]
+        )
+        await session.execute(stmt, list(opens))
+
+
+async def close_incidents(session: AsyncSession, closes: Sequence[dict[str, Any]]) -> None:
+    """Close in order: each close ends only the check's incidents that started before it."""
+    for close in closes:
+        await session.execute(
+            update(Incident)
+            .where(
+                Incident.check_id == close["check_id"],
+                Incident.ended_at.is_(None),
+                Incident.started_at <= close["ended_at"],
+            )
+            .values(ended_at=close["ended_at"], closed_by=close.get("closed_by"))
+        )

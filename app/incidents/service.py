@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Conflict, NotFound, Unauthorized
 from app.incidents import repository
+from app.incidents.links import verify_ack
 from app.incidents.repository import IncidentRow
 from app.incidents.schemas import IncidentRead, IncidentState, NotificationRead
 from app.models.base import utcnow
-from app.notify.links import verify_ack
 
 
 def to_read(row: IncidentRow) -> IncidentRead:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
+
+from app.maintenance.windows import MaintenanceSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +45,6 @@ class CheckSpec:
     critical: bool
     enabled: bool
     depends_on: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class MaintenanceSpec:
-    key: str  # unique among the inventory's windows
-    scope: str
-    target: str | None
-    starts_at: datetime
-    ends_at: datetime
-    rrule: str | None
-    timezone: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from app.errors import ConfigError
+from app.inventory.document import Inventory, NationalDef, ProvinceDef, TemplateDef, UnitDef
 from app.inventory.flat import FlatInventory
 from app.inventory.problems import Loc, Problem, describe_error, render
 from app.inventory.resolve import resolve
-from app.inventory.schema import Inventory, NationalDef, ProvinceDef, TemplateDef, UnitDef
 
 __all__ = ["flatten", "load_inventory", "parse_inventory"]
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.inventory.flat import CheckSpec, FlatInventory, MaintenanceSpec, ServiceSpec, UnitSpec
+from app.inventory.document import CheckDef, Defaults, Inventory, ServiceDef, UnitBase, UnitDef
+from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.inventory.problems import Loc, Problem, describe_error, format_path
-from app.inventory.schema import CheckDef, Defaults, Inventory, ServiceDef, UnitBase, UnitDef
+from app.maintenance.windows import MaintenanceSpec
 from probes import registry
 
 DEFAULT_INTERVAL_S = 60

@@ -16,14 +16,14 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounting.calendar import stale_from
+from app.accounting.checks import mark_stale
+from app.accounting.days import local_day
 from app.auth.service import hash_token
 from app.inventory import repository
 from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.maintenance.service import sync_inventory_windows
 from app.models import Check, Service, Unit
-from app.reports.calendar import stale_from
-from app.reports.rollup_core import local_day
-from app.reports.rollup_repository import mark_stale
 from probes.base import env_secret
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.accounting.checks import CheckInfo
 from app.maintenance.windows import Window
 from app.models import MaintenanceWindow
-from app.reports.rollup_repository import CheckInfo
 
 
 def covered(scope: str, target: str | None, checks: Sequence[CheckInfo]) -> frozenset[int]:

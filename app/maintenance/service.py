@@ -8,17 +8,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounting import checks
+from app.accounting.checks import CheckInfo
+from app.accounting.days import local_day
 from app.errors import NotFound, Unprocessable
-from app.inventory.flat import MaintenanceSpec
 from app.maintenance import repository
 from app.maintenance.schemas import MaintenanceCreate, MaintenanceRead
 from app.maintenance.scope import covered, resolve
-from app.maintenance.windows import active_maintenance, last_end
+from app.maintenance.windows import MaintenanceSpec, active_maintenance, last_end
 from app.models import MaintenanceWindow
 from app.models.base import utcnow
-from app.reports import rollup_repository
-from app.reports.rollup_core import local_day
-from app.reports.rollup_repository import CheckInfo
 
 MAX_LENGTH = timedelta(days=31)
 
@@ -44,7 +43,7 @@ def invalidate(session: AsyncSession, row: MaintenanceWindow, now: datetime, why
     """Past days this window touches must be recomputed by the rollup job."""
     if row.starts_at < now:
         end = now if row.last_ends_at is None else min(row.last_ends_at, now)
-        rollup_repository.mark_stale(session, local_day(row.starts_at), local_day(end), why)
+        checks.mark_stale(session, local_day(row.starts_at), local_day(end), why)
 
 
 async def create(
@@ -57,7 +56,7 @@ async def create(
     now: datetime | None = None,
 ) -> MaintenanceRead:
     now = now or utcnow()
-    last = validate(data, await rollup_repository.live_checks(session))
+    last = validate(data, await checks.live_checks(session))
     row = MaintenanceWindow(
         key=key,
         source=source,
@@ -111,7 +110,7 @@ async def active_check_ids(session: AsyncSession, now: datetime | None = None) -
     rows = await repository.overlapping(session, now, now + timedelta(microseconds=1))
     if not rows:
         return set()
-    return active_maintenance(resolve(rows, await rollup_repository.live_checks(session)), now)
+    return active_maintenance(resolve(rows, await checks.live_checks(session)), now)
 
 
 def _yaml_values(spec: MaintenanceSpec) -> dict[str, object]:

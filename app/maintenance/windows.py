@@ -18,7 +18,29 @@ Span = tuple[datetime, datetime]
 SCOPES = ("check", "service", "unit", "province")
 MAX_OCCURRENCES = 10_000
 
-__all__ = ["SCOPES", "Window", "active_maintenance", "last_end", "parse_rrule", "spans_by_check"]
+__all__ = [
+    "SCOPES",
+    "MaintenanceSpec",
+    "Window",
+    "active_maintenance",
+    "last_end",
+    "parse_rrule",
+    "spans_by_check",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceSpec:
+    """A window as the inventory declares it (flattened, times in UTC)."""
+
+    key: str  # unique among the inventory's windows
+    scope: str
+    target: str | None
+    starts_at: datetime
+    ends_at: datetime
+    rrule: str | None
+    timezone: str
+    reason: str
 
 
 def parse_rrule(rule: str, starts_at: datetime, timezone: str) -> rrule:

@@ -9,7 +9,6 @@ from typing import get_args
 
 import httpx
 
-from app.alerts import Lang
 from app.config import Settings
 from app.notify.policy import Role
 from app.notify.service import smtp_from_settings
@@ -22,6 +21,7 @@ from app.notify.testsend import (
     send_test,
     stored_policy,
 )
+from app.vocab.lang import Lang
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -20,11 +20,13 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts import DeliveryOutcome, Notification, SmtpConfig, parse_channel_config, render
-from app.alerts.channels import build_channel
+from app.incidents.links import ack_url
 from app.models import OutboxNotification
 from app.notify import repository as repo
-from app.notify.links import ack_url
+from app.notify.channels.base import DeliveryOutcome, Notification
+from app.notify.channels.config import SmtpConfig, parse_channel_config
+from app.notify.channels.factory import build_channel
+from app.notify.messages.render import render
 from probes.base import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from app.alerts.schemas import ChannelConfig, EmailConfig, SmsConfig, TelegramConfig, ZaloConfig
+from app.notify.channels.config import (
+    ChannelConfig,
+    EmailConfig,
+    SmsConfig,
+    TelegramConfig,
+    ZaloConfig,
+)
 
 Role = Literal["head", "deputy", "it_focal_point", "on_call", "vendor", "other"]
 Scope = Literal["own", "parent", "province"]

@@ -8,18 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import upsert_insert
 from app.models import Check, Flip, Incident, NotifyPolicy, OutboxNotification, Service, Unit
 from app.notify.routing import Facts
 
 POLICY_NAME = "default"
-
-
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 # policy -------------------------------------------------------------------------
@@ -176,7 +171,7 @@ async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     Returns how many rows were offered (drivers differ in reporting skips)."""
     if not rows:
         return 0
-    stmt = _insert(session, OutboxNotification).on_conflict_do_nothing(
+    stmt = upsert_insert(session, OutboxNotification).on_conflict_do_nothing(
         index_elements=["dedupe_key"]
     )
     await session.execute(stmt, rows)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.alerts.schemas import ChannelConfig
+from app.notify.channels.config import ChannelConfig
 from app.notify.policy import CONTACT_FIELDS, Level, NotifyPolicyDoc, Role, contact_channel
 
 

@@ -1,6 +1,6 @@
 """The notifier: owns the connectivity guard, the planner loop and the outbox sender.
 
-One ``Notifier`` per monitor process (the :class:`app.runtime.Monitor` makes
+One ``Notifier`` per monitor process (the :class:`app.monitor.runtime.Monitor` makes
 it). Every ``notify_tick_s`` it plans (one transaction: incident decisions →
 outbox rows) and then sends what is due (claims, network I/O outside any
 transaction, outcomes recorded). Everything it knows between ticks is in SQL,
@@ -14,47 +14,22 @@ import contextlib
 import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts import SmtpConfig
 from app.config import Settings
 from app.notify import connectivity
 from app.notify import repository as repo
+from app.notify.channels.config import SmtpConfig
 from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.guard import ConnectivityGuard, GuardTopology
 from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
 from probes.base import SecretResolver, env_secret
 
-if TYPE_CHECKING:
-    from app.inventory.schema import Inventory
-
 log = logging.getLogger(__name__)
-
-
-def canary_keys(inv: Inventory) -> list[str]:
-    """Check keys marked ``canary: true`` in the inventory's own (non-template) services."""
-    layers: list[Any] = [inv.province, *inv.units]
-    if inv.national is not None:
-        layers.insert(0, inv.national)
-    return [
-        f"{layer.code}.{service.local_key}.{check.name}"
-        for layer in layers
-        for service in layer.services
-        for check in service.checks
-        if check.canary
-    ]
-
-
-async def sync_policy(session: AsyncSession, inv: Inventory) -> bool:
-    """Store the inventory's ``notifications:`` section (canaries merged in); flush only."""
-    doc = inv.notifications or NotifyPolicyDoc()
-    canaries = sorted(set(doc.canaries) | set(canary_keys(inv)))
-    document = doc.model_dump(mode="json") | {"canaries": canaries}
-    return await repo.save_policy(session, document)
 
 
 def smtp_from_settings(settings: Settings) -> SmtpConfig | None:
@@ -233,4 +208,4 @@ class Notifier:
         return queued
 
 
-__all__ = ["Notifier", "canary_keys", "dedupe_key", "sync_policy"]
+__all__ = ["Notifier", "dedupe_key"]

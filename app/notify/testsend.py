@@ -16,13 +16,16 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts import DeliveryOutcome, Lang, Notification, SmtpConfig, render
-from app.alerts.channels import build_channel
 from app.errors import AppError
 from app.models import Service, Unit
 from app.notify import repository as repo
+from app.notify.channels.base import DeliveryOutcome, Notification
+from app.notify.channels.config import SmtpConfig
+from app.notify.channels.factory import build_channel
+from app.notify.messages.render import render
 from app.notify.policy import NotifyPolicyDoc, Role, parse_policy
 from app.notify.routing import Recipient, contact_recipients, unique
+from app.vocab.lang import Lang
 from probes.base import SecretResolver, env_secret
 
 Verdict = Literal["ok", "transient", "permanent"]

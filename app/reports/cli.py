@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from app.accounting.period import resolve
 from app.config import Settings
 from app.reports import exports, report, rollup
-from app.reports.period import resolve
 
 Format = Literal["json", "csv", "xlsx"]
 

@@ -8,14 +8,15 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounting import availability as core
+from app.accounting.days import local_day
+from app.accounting.period import Period, PeriodName, resolve
+from app.catalog.schemas import RulesRead
+from app.catalog.service import ClockName
 from app.models.base import utcnow
-from app.reports import availability as core
 from app.reports import report_repository as repo
-from app.reports.period import Period, PeriodName, resolve
 from app.reports.report_repository import Label, OutageStats
-from app.reports.rollup_core import local_day
-from app.reports.schemas import IncidentRow, ReportRead, ReportRow, RulesRead
-from app.reports.service import ClockName
+from app.reports.schemas import IncidentRow, ReportRead, ReportRow
 
 Group = Literal["check", "service", "unit", "province"]
 TITLE_VI = "Báo cáo tình hình bảo đảm hoạt động thông suốt"

@@ -12,10 +12,10 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.accounting.availability import STATES
+from app.accounting.days import day_start
+from app.accounting.period import Period
 from app.models import Check, OutageDay, RollupDay, RollupMonth, Service, Unit
-from app.reports.availability import STATES
-from app.reports.period import Period
-from app.reports.rollup_core import day_start
 
 Parent = aliased(Unit)
 

@@ -18,14 +18,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.maintenance import repository as maintenance_repository
-from app.maintenance.scope import resolve
-from app.maintenance.windows import spans_by_check
-from app.reports import availability as core
-from app.reports import rollup_repository as repo
-from app.reports.availability import Clock, Flip
-from app.reports.calendar import service_hours
-from app.reports.rollup_core import (
+from app.accounting import availability as core
+from app.accounting.availability import Clock, Flip
+from app.accounting.calendar import service_hours
+from app.accounting.checks import CheckInfo, live_checks
+from app.accounting.days import (
     Carry,
     Split,
     day_start,
@@ -34,7 +31,10 @@ from app.reports.rollup_core import (
     split,
     uncovered,
 )
-from app.reports.rollup_repository import CheckInfo
+from app.maintenance import repository as maintenance_repository
+from app.maintenance.scope import resolve
+from app.maintenance.windows import spans_by_check
+from app.reports import rollup_repository as repo
 
 HEARTBEAT_GRACE = timedelta(seconds=60)
 """A live run's coverage reaches now if it was seen this recently (3 heartbeats)."""
@@ -168,7 +168,7 @@ class RecomputeReport:
 async def recompute(session: AsyncSession, first_day: date, now: datetime) -> RecomputeReport:
     """Rewrite rollups and outage pieces from local ``first_day`` to ``now`` (flushes only)."""
     start = day_start(first_day)
-    checks = await repo.live_checks(session)
+    checks = await live_checks(session)
     found = entities(checks, await timelines(session, checks, start, now))
     carried = await repo.carries(session, first_day, start)
     await repo.clear_from(session, first_day)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from app.accounting.availability import Flip as FlipTuple
+from app.accounting.days import Carry
 from app.models import (
     Check,
     Flip,
@@ -21,14 +21,8 @@ from app.models import (
     RollupDay,
     RollupMonth,
     RollupStale,
-    Service,
-    Unit,
 )
-from app.reports.availability import Flip as FlipTuple
-from app.reports.calendar import inherit
-from app.reports.rollup_core import Carry
 
-Parent = aliased(Unit)
 SECONDS = (
     "up_s",
     "degraded_s",
@@ -41,57 +35,6 @@ SECONDS = (
     "sh_maintenance_s",
     "sh_unknown_s",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CheckInfo:
-    """A live check with what scoping and calendars need."""
-
-    id: int
-    key: str
-    unit_id: int
-    service_id: int
-    critical: bool
-    service_key: str
-    unit_code: str
-    province_code: str
-    calendar: dict[str, Any] | None
-
-
-async def live_checks(session: AsyncSession) -> list[CheckInfo]:
-    stmt = (
-        select(
-            Check.id,
-            Check.key,
-            Check.unit_id,
-            Check.service_id,
-            Check.critical,
-            Service.key,
-            Unit.code,
-            Parent.code,
-            Unit.settings,
-            Parent.settings,
-        )
-        .join(Service, Check.service_id == Service.id)
-        .join(Unit, Check.unit_id == Unit.id)
-        .outerjoin(Parent, Unit.parent_id == Parent.id)
-        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
-        .order_by(Check.id)
-    )
-    return [
-        CheckInfo(
-            i,
-            k,
-            u,
-            s,
-            c,
-            sk,
-            uc,
-            pc or uc,
-            inherit((ps or {}).get("calendar"), (st or {}).get("calendar")),
-        )
-        for i, k, u, s, c, sk, uc, pc, st, ps in (await session.execute(stmt)).all()
-    ]
 
 
 async def states_before(session: AsyncSession, at: datetime) -> dict[int, str]:
@@ -241,10 +184,6 @@ async def take_stale(session: AsyncSession) -> date | None:
     if first is not None:
         await session.execute(delete(RollupStale))
     return first
-
-
-def mark_stale(session: AsyncSession, first_day: date, last_day: date, reason: str) -> None:
-    session.add(RollupStale(first_day=first_day, last_day=last_day, reason=reason[:200]))
 
 
 async def prune_results(session: AsyncSession, before: datetime) -> int:

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
+from app.accounting.period import PeriodName
+from app.catalog import service
+from app.catalog.schemas import AvailabilityRead, StatusRead
+from app.catalog.service import ClockName
 from app.deps import SessionDep
-from app.reports import exports, report, service
-from app.reports.period import PeriodName
+from app.reports import exports, report
 from app.reports.report import Group
-from app.reports.schemas import AvailabilityRead, ReportRead, StatusRead
-from app.reports.service import ClockName
+from app.reports.schemas import ReportRead
 
 router = APIRouter(tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,4 +1,4 @@
-"""API shapes of the status summary and availability (times are UTC ISO-8601)."""
+"""API shapes of availability reports (times are UTC ISO-8601)."""
 
 from __future__ import annotations
 
@@ -6,38 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-
-class StatusRead(BaseModel):
-    generated_at: datetime
-    units_by_state: dict[str, int]
-    checks_by_state: dict[str, int] = Field(description="enabled checks counted by state")
-    open_incidents: int
-
-
-class RulesRead(BaseModel):
-    vi: str
-    en: str
-
-
-class AvailabilityRead(BaseModel):
-    check: str | None = Field(description="check key, when asked for one check")
-    unit: str = Field(description="unit code (of the check's unit when asked for a check)")
-    since: datetime
-    until: datetime = Field(description="end of the window, clipped to now")
-    clock: str = Field(description="24/7 or service_hours")
-    up_seconds: float = Field(description="up and degraded time")
-    degraded_seconds: float = Field(description="the degraded part of up_seconds")
-    down_seconds: float
-    unknown_seconds: float = Field(description="excluded from availability")
-    maintenance_seconds: float = Field(description="excluded from availability")
-    availability: float | None = Field(description="up / (up + down); null when both are 0")
-    downtime_minutes: float
-    incidents: int = Field(description="down periods overlapping the window")
-    mttr_seconds: float | None = Field(
-        description="mean wall-clock time to restore of outages that ended in the window"
-    )
-    longest_outage_seconds: float
-    rules: RulesRead
+from app.catalog.schemas import RulesRead
 
 
 class ReportRow(BaseModel):

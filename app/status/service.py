@@ -8,12 +8,12 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.textfmt import format_duration, format_local_time
-from app.alerts.vocab import error_kind_words
+from app.accounting.availability import SEVERITY
+from app.catalog import service as reports
+from app.catalog.schemas import UnitRead
 from app.incidents import service as incidents
-from app.inventory.schemas import UnitRead
-from app.reports import service as reports
-from app.reports.availability import SEVERITY
+from app.vocab.fmt import format_duration, format_local_time
+from app.vocab.words import error_kind_words
 
 Lang = Literal["vi", "en"]
 

@@ -17,7 +17,7 @@ from tests.api.conftest import AUTH
 
 
 class _Monitor:
-    """Stands in for app.runtime.Monitor: only the attributes the API reads."""
+    """Stands in for app.monitor.runtime.Monitor: only the attributes the API reads."""
 
     def __init__(self, ready: bool, errors: list[str] | None = None) -> None:
         self.ready = ready

@@ -19,7 +19,7 @@ from app.demo.run import run_demo
 from app.demo.script import Behaviour, FarmScript, Mode, UnitPlan
 from app.demo.units import demo_units
 from app.models import Check, Flip, Incident
-from app.runtime import Monitor
+from app.monitor.runtime import Monitor
 
 
 class FakeClock:

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounting.calendar import inherit, stale_from
 from app.errors import ConfigError
 from app.inventory.loader import flatten, parse_inventory
 from app.inventory.service import sync_inventory
 from app.maintenance.service import active_check_ids
 from app.models import MaintenanceWindow, RollupStale
-from app.reports.calendar import inherit, stale_from
 
 NOW = datetime(2026, 5, 20, 3, tzinfo=UTC)
 BASE = """\

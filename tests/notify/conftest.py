@@ -14,8 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import OutboxNotification
-from tests.alerts.fakes import FakeEsms, FakeHttpServer, FakeTelegram, FakeZalo, Recorded, Reply
-from tests.alerts.test_email import Mailbox, _start
+from tests.notify.channels.fakes import (
+    FakeEsms,
+    FakeHttpServer,
+    FakeTelegram,
+    FakeZalo,
+    Recorded,
+    Reply,
+)
+from tests.notify.channels.test_email import Mailbox, _start
 
 TG_TOKEN, ZALO_TOKEN, ESMS_KEY, ESMS_SECRET = "123:tg-token", "zalo-oa-token", "ek", "es"
 WEBHOOK_KEY = "khoa-webhook-bi-mat"

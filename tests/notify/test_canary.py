@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.accounting.availability import availability, state_durations
 from app.models import Flip, Incident
+from app.monitor.runtime import Monitor
 from app.notify import repository as repo
-from app.reports.availability import availability, state_durations
-from app.runtime import Monitor
 from tests import factories
 from tests.loopback import LoopbackHTTP
 from tests.notify.conftest import Far, notify_settings, outbox, until

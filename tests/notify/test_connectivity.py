@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts import render
 from app.notify import connectivity
+from app.notify.messages.render import render
 from app.notify.policy import parse_policy
 from tests import factories
-from tests.alerts.notes import make_note
+from tests.notify.channels.notes import make_note
 from tests.notify.conftest import outbox
 
 LOST_AT = datetime(2026, 5, 12, 16, 50, tzinfo=UTC)  # 23:50 in Vietnam

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts.channels.webhook import verify_signature
 from app.config import Settings
 from app.main import create_app
 from app.models import Check
+from app.monitor.runtime import Monitor
 from app.notify import repository as repo
-from app.runtime import Monitor
+from app.notify.channels.webhook import verify_signature
 from tests import factories
 from tests.loopback import LoopbackHTTP
 from tests.notify.conftest import (

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Flip, Incident
+from app.monitor.runtime import Monitor
 from app.notify import repository as repo
-from app.runtime import Monitor
 from tests import factories
 from tests.loopback import LoopbackHTTP
 from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.maintenance import service as maintenance
 from app.maintenance.schemas import MaintenanceCreate
 from app.models import Incident
-from app.runtime import Monitor
+from app.monitor.runtime import Monitor
 from tests.loopback import LoopbackHTTP
 from tests.notify.conftest import Far, notify_settings, until
 from tests.notify.test_end_to_end import _setup

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts.channels.webhook import verify_signature
 from app.cli import main
 from app.notify import repository as repo
+from app.notify.channels.webhook import verify_signature
 from tests import factories
 from tests.notify.conftest import (
     COMMUNE_CONTACTS,

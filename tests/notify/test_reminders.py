@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.incidents.service import acknowledge
 from app.models import Incident, OutboxNotification
+from app.monitor.runtime import Monitor
 from app.notify import repository as repo
-from app.runtime import Monitor
 from tests import factories
 from tests.loopback import LoopbackHTTP
 from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until

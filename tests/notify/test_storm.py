@@ -19,7 +19,7 @@ from app.demo.script import FarmScript
 from app.demo.units import demo_units
 from app.main import create_app
 from app.models import Incident
-from app.runtime import Monitor
+from app.monitor.runtime import Monitor
 from tests.notify.conftest import FOCAL_CHAT, Far, notify_settings, outbox, until
 
 

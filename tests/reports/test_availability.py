@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.reports.availability import (
+from app.accounting.availability import (
     ALWAYS,
     RULES_EN,
     RULES_VI,
@@ -22,7 +22,7 @@ from app.reports.availability import (
     summarise,
     worst_timeline,
 )
-from app.reports.calendar import service_hours
+from app.accounting.calendar import service_hours
 
 T0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)
 HOUR = 3600.0

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from app.reports.availability import clock_seconds
-from app.reports.calendar import (
+from app.accounting.availability import clock_seconds
+from app.accounting.calendar import (
     Calendar,
     DayKind,
     OfficeHours,

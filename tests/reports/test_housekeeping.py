@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Check, MonitorRun, ProbeResult, RollupDay, RollupMonth
-from app.reports.housekeeping import Housekeeper
+from app.monitor.housekeeping import Housekeeper
 from app.reports.rollup import monitor_gaps
 from tests import factories
 

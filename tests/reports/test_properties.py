@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.reports.availability import (
+from app.accounting.availability import (
     ALWAYS,
     SEVERITY,
     STATES,
@@ -25,7 +25,7 @@ from app.reports.availability import (
     summarise,
     worst_timeline,
 )
-from app.reports.calendar import service_hours
+from app.accounting.calendar import service_hours
 
 # Around Tết 2026, around the swapped Saturday of August 2026, and an ordinary week.
 BASES = [datetime(2026, 2, 12, tzinfo=UTC), datetime(2026, 8, 20, tzinfo=UTC),

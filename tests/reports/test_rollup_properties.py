@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.reports.availability import ALWAYS, DOWN, STATES, Flip, state_durations, summarise
-from app.reports.calendar import service_hours
-from app.reports.rollup_core import Carry, OutagePiece, day_start, split
+from app.accounting.availability import ALWAYS, DOWN, STATES, Flip, state_durations, summarise
+from app.accounting.calendar import service_hours
+from app.accounting.days import Carry, OutagePiece, day_start, split
 
 FIRST = date(2026, 2, 12)  # Tết 2026 is inside
 DAYS = 10

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.results.evaluator import CheckState, apply_result
+from app.monitor.evaluator import CheckState, apply_result
 from probes import ErrorKind, ProbeResult
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)

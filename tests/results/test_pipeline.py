@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Check, Flip, Incident, ProbeResult
-from app.results import spool
-from app.results.evaluator import CheckState, apply_result
-from app.results.pipeline import ResultPipeline
-from app.results.write_repository import write_batch
+from app.monitor import spool
+from app.monitor.evaluator import CheckState, apply_result
+from app.monitor.pipeline import ResultPipeline
+from app.monitor.writer import write_batch
 from probes import ErrorKind
 from probes import ProbeResult as Result
 from tests import factories

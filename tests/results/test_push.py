@@ -14,7 +14,7 @@ from app.auth.service import hash_token
 from app.config import Settings
 from app.main import create_app
 from app.models import Flip, ProbeResult
-from app.results.push import RateLimiter
+from app.monitor.push import RateLimiter
 from tests import factories
 
 ADMIN = "admin-token-0123456789abcdef"

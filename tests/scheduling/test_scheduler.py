@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.scheduling.checks import RuntimeCheck
-from app.scheduling.scheduler import CheckScheduler, phase
+from app.monitor.checks import RuntimeCheck
+from app.monitor.scheduler import CheckScheduler, phase
 from probes.http import HttpConfig
 
 

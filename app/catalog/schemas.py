@@ -1,0 +1,92 @@
+"""API shapes of the read model: units, services, checks, the status summary and availability
+(times are UTC ISO-8601)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+STATES = ("up", "degraded", "down", "maintenance", "unknown")
+
+
+class CheckRead(BaseModel):
+    id: int
+    key: str
+    name: str
+    unit_code: str
+    service_key: str
+    service_kind: str
+    kind: str = Field(description="probe kind")
+    target: str
+    interval_s: int
+    timeout_s: float
+    failure_threshold: int
+    recovery_threshold: int
+    critical: bool
+    enabled: bool
+    state: str
+    state_since: datetime | None
+    last_result_at: datetime | None
+
+
+class ServiceRead(BaseModel):
+    id: int
+    key: str
+    unit_code: str
+    kind: str
+    name: str
+    state: str = Field(description="worst state of its enabled critical checks")
+
+
+class UnitRead(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    state: str = Field(
+        description="worst state of its enabled critical checks: down > degraded > up; "
+        "unknown when it has none or all are unknown"
+    )
+    checks_by_state: dict[str, int] = Field(
+        description="enabled checks (critical or not) counted by state"
+    )
+
+
+class UnitDetail(UnitRead):
+    services: list[ServiceRead]
+    checks: list[CheckRead]
+
+
+class StatusRead(BaseModel):
+    generated_at: datetime
+    units_by_state: dict[str, int]
+    checks_by_state: dict[str, int] = Field(description="enabled checks counted by state")
+    open_incidents: int
+
+
+class RulesRead(BaseModel):
+    vi: str
+    en: str
+
+
+class AvailabilityRead(BaseModel):
+    check: str | None = Field(description="check key, when asked for one check")
+    unit: str = Field(description="unit code (of the check's unit when asked for a check)")
+    since: datetime
+    until: datetime = Field(description="end of the window, clipped to now")
+    clock: str = Field(description="24/7 or service_hours")
+    up_seconds: float = Field(description="up and degraded time")
+    degraded_seconds: float = Field(description="the degraded part of up_seconds")
+    down_seconds: float
+    unknown_seconds: float = Field(description="excluded from availability")
+    maintenance_seconds: float = Field(description="excluded from availability")
+    availability: float | None = Field(description="up / (up + down); null when both are 0")
+    downtime_minutes: float
+    incidents: int = Field(description="down periods overlapping the window")
+    mttr_seconds: float | None = Field(
+        description="mean wall-clock time to restore of outages that ended in the window"
+    )
+    longest_outage_seconds: float
+    rules: RulesRead

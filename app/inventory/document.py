@@ -1,0 +1,231 @@
+"""The inventory file as pydantic models (docs/inventory.md).
+
+These models check the *shape* of the YAML: unknown keys, types and ranges.
+Everything that needs the whole file (inheritance, templates, duplicate keys,
+probe options, ``depends_on``) is checked in :mod:`app.inventory.resolve`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from app.accounting.calendar import OfficeHours
+from app.maintenance.windows import last_end
+from app.notify.policy import NotifyPolicyDoc
+from probes import registry
+
+ServiceKind = Literal[
+    "national_portal",
+    "national_sso",
+    "vneid",
+    "paygov",
+    "data_sharing",
+    "emc",
+    "provincial_system",
+    "provincial_portal",
+    "lgsp",
+    "provincial_wan",
+    "commune_centre",
+]
+UnitKind = Literal["commune", "ward", "special_zone"]
+ContactRole = Literal["head", "deputy", "it_focal_point", "on_call", "vendor", "other"]
+
+MAX_INTERVAL_S = 86_400
+
+
+def _between(low: int, high: int) -> AfterValidator:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} (got {value})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"must be greater than 0 seconds (got {value})")
+    return value
+
+
+Interval = Annotated[int, _between(1, MAX_INTERVAL_S)]
+Threshold = Annotated[int, _between(1, 20)]
+Timeout = Annotated[float, AfterValidator(_positive)]
+# Local keys become parts of check keys and metric labels: keep them tame.
+LocalKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+UnitCode = Annotated[str, Field(pattern=r"^[0-9]{2,10}$")]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(_Model):
+    """Someone to call about a unit or a service; ids are free strings."""
+
+    name: str = Field(min_length=1)
+    role: ContactRole = "it_focal_point"
+    email: Email | None = None
+    phone: str | None = None
+    telegram: str | None = None
+    zalo: str | None = None
+
+
+class Defaults(_Model):
+    """Check settings inherited downwards: province → unit → service → check.
+
+    ``options`` maps a probe kind to options merged into every check of that
+    kind below (dicts merge key by key, e.g. ``headers``).
+    """
+
+    interval: Interval | None = None
+    timeout: Timeout | None = None
+    failure_threshold: Threshold | None = None
+    recovery_threshold: Threshold | None = None
+    critical: bool | None = None
+    enabled: bool | None = None
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class CheckDef(_Model):
+    name: LocalKey
+    title: str | None = Field(
+        default=None, min_length=1, max_length=200, description="human name; default: name"
+    )
+    kind: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    interval: Interval | None = None
+    timeout: Timeout | None = None
+    failure_threshold: Threshold | None = None
+    recovery_threshold: Threshold | None = None
+    critical: bool | None = None
+    enabled: bool | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    canary: bool = Field(
+        default=False,
+        description="the monitor's own path (gateway, reference host): when canaries fail, "
+        "failures are the monitor's, not the targets'",
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        try:
+            registry.get(value)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        return value
+
+    def own_defaults(self) -> Defaults:
+        """The check's own settings, as the last link of the inheritance chain."""
+        return Defaults(
+            interval=self.interval,
+            timeout=self.timeout,
+            failure_threshold=self.failure_threshold,
+            recovery_threshold=self.recovery_threshold,
+            critical=self.critical,
+            enabled=self.enabled,
+            options={self.kind: self.options},
+        )
+
+
+class ServiceDef(_Model):
+    key: LocalKey | None = Field(default=None, description="unique in its unit; default: kind")
+    kind: ServiceKind
+    name: str = Field(min_length=1, max_length=200)
+    contacts: list[Contact] = Field(default_factory=list)
+    defaults: Defaults = Field(default_factory=Defaults)
+    checks: list[CheckDef] = Field(default_factory=list)
+
+    @property
+    def local_key(self) -> str:
+        return self.key or self.kind
+
+
+def _office_hours(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A calendar must be valid :class:`OfficeHours`; it is stored as written."""
+    if value is not None:
+        OfficeHours.model_validate(value)
+    return value
+
+
+class UnitBase(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    contacts: list[Contact] = Field(default_factory=list)
+    calendar: Annotated[dict[str, Any] | None, AfterValidator(_office_hours)] = Field(
+        default=None,
+        description="office hours, days off and swapped working days (docs/reports.md); "
+        "the province's days_off and working_days apply to every unit",
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+    services: list[ServiceDef] = Field(default_factory=list)
+
+
+class NationalDef(UnitBase):
+    """The national shared services, kept as a unit of kind ``national``."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$")] = "VN"
+    name: str = Field(default="Dịch vụ dùng chung quốc gia", min_length=1, max_length=200)
+
+
+class ProvinceDef(UnitBase):
+    code: UnitCode
+    kind: Literal["province"] = "province"
+
+
+class UnitDef(UnitBase):
+    code: UnitCode
+    kind: UnitKind
+    parent: str | None = Field(default=None, description="unit code; default: the province")
+    template: bool = Field(default=True, description="whether commune_template applies")
+
+
+class TemplateDef(_Model):
+    """Services every commune-level unit gets; strings may use {code} {name} {slug}."""
+
+    services: list[ServiceDef] = Field(default_factory=list)
+
+
+class MaintenanceDef(_Model):
+    """A maintenance window declared in the inventory (docs/reports.md)."""
+
+    key: LocalKey
+    scope: Literal["check", "service", "unit", "province"]
+    target: str | None = Field(
+        default=None, description="check key, service key or unit code; none for the province"
+    )
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    rrule: str | None = Field(default=None, description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _valid_window(self) -> MaintenanceDef:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.scope != "province" and not self.target:
+            raise ValueError(f"scope {self.scope!r} needs a target")
+        last_end(self.starts_at, self.ends_at, self.rrule, self.timezone)
+        return self
+
+
+class Inventory(_Model):
+    version: Literal[1] = 1
+    national: NationalDef | None = None
+    province: ProvinceDef
+    commune_template: TemplateDef | None = None
+    units: list[UnitDef] = Field(default_factory=list)
+    notifications: NotifyPolicyDoc | None = None
+    maintenance: list[MaintenanceDef] = Field(default_factory=list)

@@ -1,0 +1,68 @@
+"""The scheduler's view of a check: parsed once, labelled for metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import probes
+from app.models import Check
+from app.monitor.evaluator import CheckState
+from probes.base import ProbeConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeCheck:
+    id: int
+    key: str
+    unit_id: int
+    unit_code: str
+    service_kind: str
+    kind: str
+    config: ProbeConfig
+    interval_s: int
+    timeout_s: float
+    failure_threshold: int
+    recovery_threshold: int
+    config_hash: str
+    created_at: datetime
+    push_token_hash: str | None = None
+
+    @classmethod
+    def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:
+        return cls(
+            id=check.id,
+            key=check.key,
+            unit_id=check.unit_id,
+            unit_code=unit_code,
+            service_kind=service_kind,
+            kind=check.kind,
+            config=probes.parse_config(check.kind, dict(check.config)),
+            interval_s=check.interval_s,
+            timeout_s=check.timeout_s,
+            failure_threshold=check.failure_threshold,
+            recovery_threshold=check.recovery_threshold,
+            config_hash=check.config_hash,
+            created_at=check.created_at,
+            push_token_hash=check.push_token_hash,
+        )
+
+    def schedule_key(self) -> tuple[int, str]:
+        """Changes to these need the job replaced."""
+        return (self.interval_s, self.config_hash)
+
+
+def state_from_row(check: Check) -> CheckState:
+    return CheckState(
+        check_id=check.id,
+        unit_id=check.unit_id,
+        failure_threshold=check.failure_threshold,
+        recovery_threshold=check.recovery_threshold,
+        state=check.state,
+        state_since=check.state_since,
+        streak_status=check.streak_status,
+        streak_count=check.streak_count,
+        streak_started_at=check.streak_started_at,
+        last_result_at=check.last_result_at,
+        last_beat_at=check.last_beat_at,
+    )

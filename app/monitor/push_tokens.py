@@ -1,0 +1,30 @@
+"""Push tokens for heartbeat checks: made here, shown once, stored as SHA-256 only."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.service import hash_token
+from app.catalog.repository import get_check
+from app.errors import NotFound, Unprocessable
+from app.models import Check
+
+
+async def rotate_push_token(session: AsyncSession, key: str) -> tuple[Check, str]:
+    """Give heartbeat check ``key`` a new push token; the old one stops working."""
+    row = await get_check(session, key=key)
+    if row is None:
+        raise NotFound(f"không có phép kiểm tra {key!r} / no check {key!r}")
+    check = row[0]
+    if check.kind != "heartbeat":
+        raise Unprocessable(f"{key}: push tokens are for heartbeat checks (kind is {check.kind})")
+    token = secrets.token_urlsafe(24)
+    check.push_token_hash = hash_token(token)
+    await session.flush()
+    return check, token
+
+
+def push_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/api/v1/push/{token}"

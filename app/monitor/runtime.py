@@ -1,0 +1,337 @@
+"""The monitor: inventory sync, scheduled probes, state evaluation, batch writes.
+
+One ``Monitor`` per process owns the scheduler, the httpx clients and the result
+pipeline; the FastAPI lifespan (or a bench) starts and stops it. SQL is the
+source of truth: jobs and evaluator state are rebuilt from it on start and reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.service import hash_token
+from app.config import Settings
+from app.monitor.active_checks import active_checks_with_labels
+from app.monitor.checks import RuntimeCheck, state_from_row
+from app.monitor.collector import CheckStateCollector
+from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
+from app.monitor.housekeeping import Housekeeper
+from app.monitor.metrics import ProcessMetrics
+from app.monitor.pipeline import ResultPipeline
+from app.monitor.scheduler import CheckScheduler
+from app.notify.service import Notifier
+from probes import ErrorKind, ProbeContext, ProbeResult, Status
+from probes import get as get_probe
+from probes.base import HttpClientProvider
+from probes.clients import ClientPool
+from probes.freshness import dispose_engines
+from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
+
+log = logging.getLogger(__name__)
+
+
+class MonitorStats:
+    """Figures for benches and the console; a bounded reservoir of lateness samples."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self._m = monitor
+        self.probes_started = 0
+        self.probes_finished = 0
+        self.lateness: list[float] = []
+        self._seen = 0
+
+    def add_lateness(self, value: float, cap: int = 100_000) -> None:
+        self._seen += 1
+        if len(self.lateness) < cap:
+            self.lateness.append(value)
+        elif (j := random.randrange(self._seen)) < cap:
+            self.lateness[j] = value
+
+    @property
+    def results_written(self) -> int:
+        return self._m.pipeline.stats.results_written
+
+    @property
+    def flips_written(self) -> int:
+        return self._m.pipeline.stats.flips_written
+
+    @property
+    def dropped(self) -> int:
+        return self._m.pipeline.stats.dropped
+
+    @property
+    def buffer_depth(self) -> int:
+        return self._m.pipeline.depth
+
+    @property
+    def write_seconds(self) -> deque[float]:
+        return self._m.pipeline.stats.write_seconds
+
+
+class Monitor:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clients: HttpClientProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sm = sessionmaker
+        self._own_clients = clients is None
+        self._clients = clients
+        self.checks: dict[int, RuntimeCheck] = {}
+        self.states: dict[int, CheckState] = {}
+        self.metrics = ProcessMetrics()
+        self.metrics.registry.register(CheckStateCollector(self))
+        self.pipeline = ResultPipeline(
+            sessionmaker,
+            capacity=settings.buffer_capacity,
+            batch_size=settings.batch_size,
+            flush_interval=settings.flush_interval_s,
+            on_write=self.metrics.record_write,
+            on_error=self.metrics.write_errors.inc,
+            on_drop=self.metrics.dropped.inc,
+            spool_dir=settings.spool_dir,
+        )
+        self.metrics.buffer_depth.set_function(lambda: self.pipeline.depth)
+        self.scheduler = CheckScheduler(
+            self._scheduled_run,
+            misfire_grace_s=settings.misfire_grace_s,
+            spread=settings.spread_first_runs,
+        )
+        self.stats = MonitorStats(self)
+        # monitor_run heartbeat, rollups and result retention (app/reports/housekeeping.py)
+        self.housekeeper = Housekeeper(sessionmaker, retention_days=settings.retention_days)
+        self.ready = False
+        self._sem = asyncio.Semaphore(settings.max_concurrency)
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._reload_lock = asyncio.Lock()
+        self._tokens: dict[str, int] = {}
+        self.notifier = Notifier(settings, sessionmaker) if settings.notify_enabled else None
+
+    # lifecycle -------------------------------------------------------------
+    async def start(self) -> None:
+        if self._clients is None:
+            self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
+        await self._replay_spool()
+        await self.reload()
+        self.pipeline.start()
+        await self.housekeeper.start()
+        if self.notifier is not None:
+            self.notifier.start()
+        self.scheduler.start()
+        self.ready = True
+        log.info("monitor started with %d checks", len(self.checks))
+
+    async def stop(self) -> None:
+        self.ready = False
+        # Stop submitting, let started runs finish (shutdown would cancel them and
+        # their results would be lost), then shut the scheduler down.
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self._idle.wait(), 15)
+        except TimeoutError:
+            log.warning("%d probes still running at stop", self._in_flight)
+        self.scheduler.shutdown()
+        await self.pipeline.stop()
+        await self.housekeeper.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
+        if self._own_clients and isinstance(self._clients, ClientPool):
+            await self._clients.aclose()
+        await dispose_engines()  # freshness probes cache one engine per database
+
+    async def _replay_spool(self) -> None:
+        """Write what an earlier stop spooled before check states are read from SQL,
+        so the evaluator resumes from them; if the database is still away they stay
+        buffered (and are spooled again at stop)."""
+        if not (n := self.pipeline.restore()):
+            return
+        try:
+            await asyncio.wait_for(self.pipeline.flush(), 30)
+            log.info("%d spooled outcomes written", n)
+        except (RuntimeError, TimeoutError):
+            log.warning("%d spooled outcomes wait for the database", self.pipeline.depth)
+
+    async def reload(self) -> dict[str, Any]:
+        """Sync the inventory file into SQL (if configured) and rebuild the jobs."""
+        async with self._reload_lock:
+            report: dict[str, Any] = {}
+            if self.settings.inventory is not None:
+                report["inventory"] = await self._sync_inventory()
+            await self._load_checks()
+            if self.notifier is not None:
+                await self.notifier.reload()
+            report["jobs"] = self.scheduler.sync(self.checks)
+            report["checks"] = len(self.checks)
+            self.metrics.jobs.set(self.scheduler.job_count)
+            return report
+
+    async def _sync_inventory(self) -> dict[str, Any]:
+        from app.inventory.loader import flatten, load_inventory
+        from app.inventory.service import sync_inventory
+
+        assert self.settings.inventory is not None
+        from app.inventory.policy import sync_policy
+
+        inventory = load_inventory(self.settings.inventory)
+        flat = flatten(inventory)
+        async with self._sm() as session, session.begin():
+            sync_report = await sync_inventory(session, flat, datetime.now(UTC))
+            await sync_policy(session, inventory)
+        return _as_dict(sync_report)
+
+    async def _load_checks(self) -> None:
+        async with self._sm() as session:
+            rows = await active_checks_with_labels(session)
+        checks: dict[int, RuntimeCheck] = {}
+        for row in rows:
+            check, unit_code, service_kind = row[0], row[1], row[2]
+            try:
+                checks[check.id] = RuntimeCheck.from_row(check, unit_code, service_kind)
+            except Exception as exc:  # a bad row must not stop the other checks
+                log.error("check %s cannot be scheduled: %s", check.key, exc)
+                continue
+            self._merge_state(check, checks[check.id])
+        for gone in set(self.states) - set(checks):
+            del self.states[gone]
+        self.checks = checks
+        self._tokens = {rc.push_token_hash: rc.id for rc in checks.values() if rc.push_token_hash}
+
+    def _merge_state(self, check: Any, rc: RuntimeCheck) -> None:
+        cs = self.states.get(rc.id)
+        if cs is None:
+            self.states[rc.id] = state_from_row(check)
+            return
+        cs.failure_threshold = rc.failure_threshold
+        cs.recovery_threshold = rc.recovery_threshold
+
+    # probing ---------------------------------------------------------------
+    async def _scheduled_run(self, check_id: int) -> None:
+        self.stats.probes_started += 1
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self._sem:
+                late = self.scheduler.lateness(check_id, time.time())
+                self.metrics.lateness.observe(late)
+                self.stats.add_lateness(late)
+                await self.run_check(check_id)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def run_check(self, check_id: int) -> Outcome | None:
+        """Probe one check now, evaluate it and queue its outcome."""
+        rc = self.checks.get(check_id)
+        cs = self.states.get(check_id)
+        if rc is None or cs is None:
+            return None
+        at = datetime.now(UTC)
+        self.metrics.in_flight.inc()
+        try:
+            result = await self._probe(rc)
+        finally:
+            self.metrics.in_flight.dec()
+        if rc.kind == "heartbeat" and result.status is not Status.DOWN:
+            return None  # an on-time rhythm adds no sample: the beat itself was one
+        return self._record(rc, cs, result, at)
+
+    def _record(
+        self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
+    ) -> Outcome:
+        outcome = self._evaluate(rc, cs, result, at)
+        self.pipeline.put(outcome)
+        self._count(rc, result, outcome)
+        return outcome
+
+    def _evaluate(
+        self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
+    ) -> Outcome:
+        """While the monitor is blind (canaries or a storm), a failure is ``unknown``."""
+        guard = self.notifier.guard if self.notifier is not None else None
+        if guard is None:
+            return apply_result(cs, result, at)
+        failed = result.status is Status.DOWN
+        if guard.observe(rc.id, failed, at) and failed and not guard.is_canary(rc.id):
+            return apply_unknown(cs, result, at, f"monitor connectivity: {guard.reason}")
+        return apply_result(cs, result, at)
+
+    def check_for_push_token(self, token: str) -> int | None:
+        """The heartbeat check whose push token this is, or None."""
+        return self._tokens.get(hash_token(token))
+
+    def set_push_token(self, check_id: int, token_hash: str) -> None:
+        self._tokens = {h: c for h, c in self._tokens.items() if c != check_id}
+        self._tokens[token_hash] = check_id
+
+    def record_beat(self, check_id: int, status: str | None, message: str) -> Outcome | None:
+        """A device pushed a beat: it is a result (up, or down if the device says so)."""
+        rc, cs = self.checks.get(check_id), self.states.get(check_id)
+        if rc is None or cs is None or not isinstance(rc.config, HeartbeatConfig):
+            return None
+        now = datetime.now(UTC)
+        cs.last_beat_at, cs.last_beat_status, cs.last_beat_message = now, status, message
+        result = evaluate_heartbeat(rc.config, now, status, message, now, rc.created_at)
+        result.details["source"] = "push"
+        return self._record(rc, cs, result, now)
+
+    def _extra(self, rc: RuntimeCheck) -> dict[str, Any]:
+        cs = self.states.get(rc.id)
+        if rc.kind != "heartbeat" or cs is None:
+            return {}
+        return {
+            "last_beat_at": cs.last_beat_at,
+            "last_beat_status": cs.last_beat_status,
+            "last_beat_message": cs.last_beat_message,
+            "created_at": rc.created_at,
+        }
+
+    async def _probe(self, rc: RuntimeCheck) -> ProbeResult:
+        assert self._clients is not None
+        ctx = ProbeContext(
+            clients=self._clients, timeout=rc.timeout_s, key=rc.key, extra=self._extra(rc)
+        )
+        try:
+            async with asyncio.timeout(rc.timeout_s + 1.0):
+                return await get_probe(rc.kind).run(rc.config, ctx)
+        except TimeoutError:
+            return ProbeResult.down(
+                ErrorKind.TIMEOUT, f"no answer within {rc.timeout_s:g} s", rc.timeout_s
+            )
+        except Exception as exc:  # a probe bug: record it, keep the job alive
+            log.exception("probe %s raised", rc.key)
+            return ProbeResult.down(ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+
+    def _count(self, rc: RuntimeCheck, result: ProbeResult, outcome: Outcome) -> None:
+        self.stats.probes_finished += 1
+        kind = result.error_kind.value if result.error_kind else ""
+        self.metrics.results.labels(rc.kind, result.status.value, kind).inc()
+        if outcome.flip_row is not None:
+            self.metrics.flips.labels(outcome.flip_row["new_state"]).inc()
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    if isinstance(report, dict):
+        return report
+    if hasattr(report, "model_dump"):
+        return dict(report.model_dump(mode="json"))
+    from dataclasses import asdict, is_dataclass
+
+    return (
+        asdict(report)
+        if is_dataclass(report) and not isinstance(report, type)
+        else {"summary": str(report)}
+    )

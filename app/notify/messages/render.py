@@ -1,0 +1,93 @@
+"""Render a :class:`Notification` into every shape channels send.
+
+Templates live in ``app/notify/messages/templates/{vi,en}/``; the variables they see are
+listed in docs/notifications.md. HTML templates autoescape, so unit names and
+probe messages cannot inject markup into e-mail or Telegram.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from app.notify.channels.base import Notification, RenderedMessage
+from app.vocab.fmt import ascii_fold, format_duration, format_local_time, format_short_time
+from app.vocab.words import (
+    error_kind_words,
+    incident_state_words,
+    service_kind_words,
+    severity_words,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def template_context(note: Notification) -> dict[str, Any]:
+    """The variables every template sees (documented in docs/notifications.md)."""
+    lang = note.lang
+    return {
+        "event": note.event.value,
+        "lang": lang,
+        "restored": note.restored,
+        "unit_code": note.unit_code,
+        "unit_name": note.unit_name,
+        "service_kind": note.service_kind,
+        "service_kind_words": service_kind_words(note.service_kind, lang),
+        "service_name": note.service_name,
+        "check_key": note.check_key,
+        "check_name": note.check_name,
+        "probe_kind": note.probe_kind,
+        "error_kind": note.error_kind,
+        "error_words": error_kind_words(note.error_kind, lang),
+        "message": note.message,
+        "started_local": format_local_time(note.started_at),
+        "started_short": format_short_time(note.started_at),
+        "now_local": format_local_time(note.now),
+        "now_short": format_short_time(note.now),
+        "duration": format_duration(note.elapsed, lang),
+        "duration_s": int(note.elapsed.total_seconds()),
+        "incident_id": note.incident_id,
+        "incident_state": note.incident_state,
+        "incident_state_words": incident_state_words(note.incident_state, lang),
+        "severity": note.severity,
+        "severity_words": severity_words(note.severity, lang),
+        "dashboard_url": note.dashboard_url,
+        "api_url": note.api_url,
+        "ack_url": note.ack_url,
+    }
+
+
+def _render(name: str, lang: str, ctx: dict[str, Any]) -> str:
+    return environment().get_template(f"{lang}/{name}").render(ctx).strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render(note: Notification) -> RenderedMessage:
+    """All shapes of one notification in ``note.lang``."""
+    ctx = template_context(note)
+    short = _one_line(_render("short.txt.j2", note.lang, ctx))
+    return RenderedMessage(
+        subject=_one_line(_render("subject.txt.j2", note.lang, ctx)),
+        text=_render("text.txt.j2", note.lang, ctx) + "\n",
+        html=_render("email.html.j2", note.lang, ctx) + "\n",
+        short=short,
+        chat_html=_render("chat.html.j2", note.lang, ctx),
+        short_ascii=ascii_fold(short),
+    )

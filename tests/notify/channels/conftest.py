@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from tests.notify.channels.fakes import FakeHttpServer, Handler
+
+
+@pytest.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        yield client
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[FakeHttpServer]]]:
+    """Start loopback fakes; all are closed after the test."""
+    servers: list[FakeHttpServer] = []
+
+    async def start(handler: Handler) -> FakeHttpServer:
+        server = await FakeHttpServer(handler).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.aclose()

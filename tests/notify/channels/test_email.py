@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from app.notify.channels.config import SmtpConfig, parse_channel_config
+from app.notify.channels.factory import EmailChannel, build_channel
+from app.notify.messages.render import render
+from tests.notify.channels.notes import UNIT_NAME, make_note
+
+USER, PASSWORD = "canhbao@hungyen.gov.vn", "mật-khẩu-smtp"
+
+
+@dataclass
+class Mailbox:
+    """aiosmtpd handler: keeps accepted mail, or answers with a scripted reply."""
+
+    rcpt_reply: str | None = None
+    data_reply: str | None = None
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.envelopes.append(envelope)
+        raw = envelope.original_content or b""
+        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
+        return "250 2.0.0 Message accepted for delivery"
+
+
+def _authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (
+        auth_data.login.decode(),
+        auth_data.password.decode(),
+    ) == (USER, PASSWORD)
+    return AuthResult(success=ok, handled=False)
+
+
+@dataclass
+class SmtpServer:
+    mailbox: Mailbox
+    port: int
+    ca_file: str | None = None
+
+
+async def _start(mailbox: Mailbox, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+    def factory() -> SMTP:
+        return SMTP(
+            mailbox,
+            hostname="mail.test",
+            tls_context=tls,
+            require_starttls=tls is not None,
+            authenticator=_authenticator,
+            auth_require_tls=tls is not None,
+        )
+
+    return await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+
+
+@pytest.fixture
+async def smtp_plain() -> AsyncIterator[SmtpServer]:
+    mailbox = Mailbox()
+    server = await _start(mailbox)
+    yield SmtpServer(mailbox, server.sockets[0].getsockname()[1])
+    server.close()
+
+
+@pytest.fixture
+async def smtp_starttls(tmp_path: Path) -> AsyncIterator[SmtpServer]:
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    mailbox = Mailbox()
+    server = await _start(mailbox, ctx)
+    yield SmtpServer(mailbox, server.sockets[0].getsockname()[1], str(ca_file))
+    server.close()
+
+
+def _channel(
+    port: int, client: httpx.AsyncClient, secrets: dict[str, str] | None = None, **smtp: Any
+) -> EmailChannel:
+    relay = SmtpConfig(
+        host="127.0.0.1", port=port, from_addr="canhbao@hungyen.gov.vn", timeout_s=2, **smtp
+    )
+    config = parse_channel_config(
+        {"type": "email", "to": ["truc.ban@hungyen.gov.vn", "lanh.dao@hungyen.gov.vn"]}
+    )
+    channel = build_channel(config, client, (secrets or {}).__getitem__, smtp=relay)
+    assert isinstance(channel, EmailChannel)
+    return channel
+
+
+async def test_multipart_mail_with_vietnamese_subject(
+    smtp_plain: SmtpServer, http_client: httpx.AsyncClient
+) -> None:
+    note = make_note()
+    rendered = render(note)
+    outcome = await _channel(smtp_plain.port, http_client).send(note, rendered)
+    assert outcome.ok, outcome
+    [envelope] = smtp_plain.mailbox.envelopes
+    assert envelope.rcpt_tos == ["truc.ban@hungyen.gov.vn", "lanh.dao@hungyen.gov.vn"]
+    [msg] = smtp_plain.mailbox.messages
+    raw_subject = re.search(rb"^Subject: (\S+)", envelope.original_content or b"", re.M)
+    assert raw_subject and raw_subject.group(1).startswith(b"=?utf-8?")  # RFC 2047 on the wire
+    assert (
+        msg["Subject"]
+        == f"[GIÁN ĐOẠN] Trung tâm phục vụ hành chính công phường Hiến Nam – {UNIT_NAME}"
+    )
+    assert msg["X-Thongsuot-Event"] == "down"
+    assert msg["X-Thongsuot-Incident"] == "42"
+    plain = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    assert plain is not None and html is not None
+    assert "Bắt đầu từ: 23:50 12/05/2026 (giờ Việt Nam)" in plain.get_content()
+    assert '<th align="left">Đã kéo dài</th><td>2 giờ 15 phút</td>' in html.get_content()
+
+
+async def test_starttls_and_auth(smtp_starttls: SmtpServer, http_client: httpx.AsyncClient) -> None:
+    channel = _channel(
+        smtp_starttls.port,
+        http_client,
+        {"SMTP_PASSWORD": PASSWORD},
+        security="starttls",
+        ca_file=smtp_starttls.ca_file,
+        username=USER,
+        password_secret="SMTP_PASSWORD",
+    )
+    note = make_note(event="up", incident_state="resolved", lang="en")
+    outcome = await channel.send(note, render(note))
+    assert outcome.ok, outcome
+    assert smtp_starttls.mailbox.messages[0]["Subject"].startswith("[RECOVERED]")
+
+
+async def test_wrong_password_is_permanent(
+    smtp_starttls: SmtpServer, http_client: httpx.AsyncClient
+) -> None:
+    channel = _channel(
+        smtp_starttls.port,
+        http_client,
+        {"SMTP_PASSWORD": "sai"},
+        security="starttls",
+        ca_file=smtp_starttls.ca_file,
+        username=USER,
+        password_secret="SMTP_PASSWORD",
+    )
+    outcome = await channel.send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, True, 535)
+    assert smtp_starttls.mailbox.messages == []
+
+
+async def test_untrusted_certificate_is_permanent(
+    smtp_starttls: SmtpServer, http_client: httpx.AsyncClient
+) -> None:
+    channel = _channel(smtp_starttls.port, http_client, security="starttls")
+    outcome = await channel.send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent) == (False, True)
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.detail
+    assert smtp_starttls.mailbox.messages == []
+
+
+async def test_unknown_mailbox_is_permanent(
+    smtp_plain: SmtpServer, http_client: httpx.AsyncClient
+) -> None:
+    smtp_plain.mailbox.rcpt_reply = "550 5.1.1 Mailbox unavailable"
+    outcome = await _channel(smtp_plain.port, http_client).send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, True, 550)
+
+
+async def test_greylisting_is_transient(
+    smtp_plain: SmtpServer, http_client: httpx.AsyncClient
+) -> None:
+    smtp_plain.mailbox.data_reply = "451 4.7.1 Greylisted, try again later"
+    outcome = await _channel(smtp_plain.port, http_client).send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, False, 451)
+
+
+async def test_relay_down_is_transient(http_client: httpx.AsyncClient) -> None:
+    server = await _start(Mailbox())
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    outcome = await _channel(port, http_client).send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent) == (False, False)
+
+
+async def test_no_relay_is_permanent(http_client: httpx.AsyncClient) -> None:
+    config = parse_channel_config({"type": "email", "to": ["a@b.vn"]})
+    outcome = await build_channel(config, http_client).send(make_note(), render(make_note()))
+    assert (outcome.ok, outcome.permanent) == (False, True)
