@@ -56,7 +56,7 @@ WORDS: Mapping[State, tuple[str, str]] = {
     State.DEGRADED: ("Suy giảm", "Degraded"),
     State.DOWN: ("Gián đoạn", "Down"),
     State.MAINTENANCE: ("Bảo trì", "Maintenance"),
-    State.UNKNOWN: ("Chưa rõ", "Unknown"),
+    State.UNKNOWN: ("Không xác định", "Unknown"),
 }
 """(Vietnamese, English) word for each state, capitalised as a label."""
 
