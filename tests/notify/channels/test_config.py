@@ -20,7 +20,7 @@ from app.notify.channels.factory import (
     build_channel,
 )
 
-DOCS = Path(__file__).parents[2] / "docs" / "notifications.md"
+DOCS = Path(__file__).parents[3] / "docs" / "notifications.md"
 
 
 def _docs_inventory() -> str:

@@ -156,7 +156,7 @@ def test_documented_payload_has_the_same_shape() -> None:
 
     from app.notify.channels.webhook import webhook_payload
 
-    docs = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[3] / "docs" / "notifications.md").read_text(encoding="utf-8")
     match = re.search(r"```json\n(.*?)```", docs, re.S)
     assert match is not None
     documented = json.loads(match.group(1))
