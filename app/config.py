@@ -1,4 +1,4 @@
-"""The one place configuration is read (STYLE.md convention 6)."""
+"""The one place configuration is read (docs/design.md §6.6)."""
 
 from __future__ import annotations
 

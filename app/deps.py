@@ -1,6 +1,6 @@
 """FastAPI dependencies shared by every router: settings, the session, auth, paging.
 
-The session dependency is the one place the API commits (STYLE.md convention 3):
+The session dependency is the one place the API commits (docs/design.md §6.3):
 it commits when the endpoint returns and rolls back when it raises.
 """
 

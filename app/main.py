@@ -1,4 +1,4 @@
-"""``create_app()`` and the lifespan that owns every resource (STYLE.md convention 7)."""
+"""``create_app()`` and the lifespan that owns every resource (docs/design.md §6.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract every probe keeps (DESIGN.md §2).
+"""The contract every probe keeps (docs/design.md §2).
 
 A probe is an async callable ``(config, ctx) -> ProbeResult``. Failures of the
 target are *results* with an ``error_kind``; exceptions mean a bug or a
@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from probes.resources import ProbeResources
+from probes.secrets import SecretResolver, env_secret
 
 
 class Status(enum.StrEnum):
@@ -98,43 +101,14 @@ class HttpClientProvider(Protocol):
     def client_for(self, key: str, *, verify: bool = True) -> Any: ...
 
 
-SecretResolver = Callable[[str], str]
-
-
-def env_secret(name: str) -> str:
-    """Resolve a secret from ``NAME`` or the file named by ``NAME_FILE``."""
-    import os
-
-    if (path := os.environ.get(f"{name}_FILE")) is not None:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read().strip()
-    try:
-        return os.environ[name]
-    except KeyError:
-        raise LookupError(f"secret {name!r} is not set (nor {name}_FILE)") from None
-
-
-class SecretUnavailable(LookupError):
-    """A secret named in a probe's config could not be read."""
-
-
-def read_secret(resolver: SecretResolver, name: str) -> str:
-    """Resolve ``name`` through ``resolver``; any failure becomes ``SecretUnavailable``.
-
-    The message names the secret, never its value.
-    """
-    try:
-        value = resolver(name)
-    except (LookupError, OSError) as exc:
-        raise SecretUnavailable(f"secret {name!r} is unavailable: {exc}") from None
-    if not value:
-        raise SecretUnavailable(f"secret {name!r} is empty")
-    return value
-
-
 @dataclass(slots=True)
 class ProbeContext:
-    """What a probe may use from the outside world; injected, never global."""
+    """What a probe may use from the outside world; injected, never global.
+
+    ``resources`` holds what is worth keeping between runs (SQL engines, DNS
+    resolvers); its owner closes it. ``None``: the probe builds what it needs for
+    this run and closes it before returning.
+    """
 
     clients: HttpClientProvider
     timeout: float = 10.0
@@ -143,6 +117,7 @@ class ProbeContext:
     monotonic: Callable[[], float] = time.perf_counter
     secrets: SecretResolver = env_secret
     extra: Mapping[str, Any] = field(default_factory=dict)
+    resources: ProbeResources | None = None
 
 
 C = TypeVar("C", bound=ProbeConfig)

@@ -1,6 +1,6 @@
 """A few long-lived httpx clients sharing one SSL context.
 
-DESIGN.md §4: one big shared pool degrades under concurrency (encode/httpx#3215)
+docs/design.md §4: one big shared pool degrades under concurrency (encode/httpx#3215)
 and a client per probe rebuilds an SSL context each time (33 req/s). So we keep
 ``shards`` clients per verification mode, share one ``SSLContext`` between them,
 and disable keep-alive so every probe opens a fresh connection, as

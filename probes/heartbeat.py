@@ -121,5 +121,5 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _aware(value: datetime) -> datetime:
-    """Naive datetimes from the database are UTC (STYLE.md convention 13)."""
+    """Naive datetimes from the database are UTC (docs/design.md §6.13)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Availability arithmetic over a check's flips (DESIGN.md §2). Pure: no DB, no I/O.
+"""Availability arithmetic over a check's flips (docs/design.md §2). Pure: no DB, no I/O.
 
 A timeline is ``(initial, flips)``: ``initial`` is the state before the first
 flip and each flip ``(at, new_state)`` holds from ``at`` until the next one.
@@ -19,16 +19,30 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import NamedTuple, Protocol
 
+from app.vocab.states import (
+    AVAILABLE,
+    BY_SEVERITY,
+    EXCLUDED,
+    SEVERITY,
+    STATES,
+    State,
+    severity,
+    state_word,
+)
+
 Flip = tuple[datetime, str]
 Piece = tuple[datetime, datetime, str]
 
-UP, DEGRADED, DOWN, UNKNOWN, MAINTENANCE = "up", "degraded", "down", "unknown", "maintenance"
-STATES: tuple[str, ...] = (UP, DEGRADED, DOWN, MAINTENANCE, UNKNOWN)
-AVAILABLE = frozenset({UP, DEGRADED})
-EXCLUDED = frozenset({MAINTENANCE, UNKNOWN})
-
-SEVERITY: dict[str, int] = {DOWN: 4, UNKNOWN: 3, MAINTENANCE: 2, DEGRADED: 1, UP: 0}
-"""Order used by :func:`worst_timeline` (higher is worse); see docs/accounting.md."""
+# The states, their severity order (used by :func:`worst_timeline`, higher is
+# worse) and which count as available or excluded are app.vocab.states'; the
+# short names stay here for the accounting code and its callers.
+UP, DEGRADED, DOWN, UNKNOWN, MAINTENANCE = (
+    State.UP,
+    State.DEGRADED,
+    State.DOWN,
+    State.UNKNOWN,
+    State.MAINTENANCE,
+)
 
 RULES_VI = "\n".join(
     (
@@ -60,7 +74,7 @@ RULES_VI = "\n".join(
         "được nêu theo giờ thực (24/7) và theo đồng hồ đã chọn.",
         "9. Trạng thái của dịch vụ là trạng thái xấu nhất trong các phép kiểm tra thiết yếu "
         "của nó; trạng thái của đơn vị là trạng thái xấu nhất trong các dịch vụ. Thứ tự từ "
-        "xấu nhất: gián đoạn, không xác định, bảo trì, suy giảm, hoạt động.",
+        "xấu nhất: " + ", ".join(state_word(s).lower() for s in BY_SEVERITY) + ".",
     )
 )
 
@@ -94,17 +108,25 @@ RULES_EN = "\n".join(
         " the period, from when the incident really began (possibly before the period) to its"
         " restoration; it is given in wall-clock time (24/7) and on the chosen clock.",
         "9. A service's state is the worst state of its critical checks; a unit's state is "
-        "the worst state of its services. From worst: down, unknown, maintenance, degraded, "
-        "up.",
+        "the worst state of its services. From worst: "
+        + ", ".join(state_word(s, "en").lower() for s in BY_SEVERITY)
+        + ".",
     )
 )
 
 __all__ = [
     "ALWAYS",
+    "AVAILABLE",
+    "DEGRADED",
+    "DOWN",
+    "EXCLUDED",
+    "MAINTENANCE",
     "RULES_EN",
     "RULES_VI",
     "SEVERITY",
     "STATES",
+    "UNKNOWN",
+    "UP",
     "Clock",
     "Flip",
     "Outage",
@@ -231,7 +253,7 @@ def state_durations(
     initial: str, flips: Sequence[Flip], start: datetime, end: datetime, clock: Clock = ALWAYS
 ) -> dict[str, float]:
     """Seconds spent in each state inside ``[start, end)`` ∩ ``clock``; every state is a key."""
-    totals = {state: timedelta() for state in STATES}
+    totals: dict[str, timedelta] = {state: timedelta() for state in STATES}
     pieces = _pieces(initial, flips, start, end)
     for lo, hi, state in _on_clock(pieces, clock.segments(start, end)):
         totals[state] += hi - lo
@@ -332,13 +354,13 @@ def worst_timeline(timelines: Sequence[tuple[str, Sequence[Flip]]]) -> tuple[str
         ),
         key=itemgetter(0),
     )
-    initial = shown = max(current, key=SEVERITY.__getitem__)
+    initial = shown = max(current, key=severity)
     out: list[Flip] = []
     for index, (at, which, new) in enumerate(events):
         current[which] = new
         if index + 1 < len(events) and events[index + 1][0] == at:
             continue
-        worst = max(current, key=SEVERITY.__getitem__)
+        worst = max(current, key=severity)
         if worst != shown:
             out.append((at, worst))
             shown = worst

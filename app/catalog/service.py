@@ -1,5 +1,5 @@
 """Read-side decisions: current states of units and services, the status summary,
-and availability computed from flips (DESIGN.md §2)."""
+and availability computed from flips (docs/design.md §2)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounting import availability as core
-from app.accounting.availability import MAINTENANCE, SEVERITY
 from app.accounting.calendar import service_hours
 from app.catalog import repository
 from app.catalog.repository import CheckRow
@@ -29,6 +28,7 @@ from app.errors import NotFound, Unprocessable
 from app.maintenance.service import active_check_ids
 from app.models import Unit
 from app.models.base import utcnow
+from app.vocab.states import State, worst
 
 DEFAULT_WINDOW = timedelta(hours=24)
 ClockName = Literal["24/7", "service_hours"]
@@ -37,18 +37,19 @@ ClockName = Literal["24/7", "service_hours"]
 StateRow = tuple[int, int, bool, str]  # unit_id, service_id, critical, state
 
 
-def worst_state(states: Iterable[str]) -> str:
-    """The worst by :data:`SEVERITY` (the same order reports use); ``unknown`` for none."""
-    return max(states, key=lambda s: SEVERITY.get(s, SEVERITY["unknown"]), default="unknown")
+def worst_state(states: Iterable[str]) -> State:
+    """The worst by app.vocab.states.SEVERITY (the order accounting overlays
+    timelines in); ``unknown`` for none."""
+    return worst(states)
 
 
-def _zero_counts() -> dict[str, int]:
+def _zero_counts() -> dict[State, int]:
     return dict.fromkeys(STATES, 0)
 
 
 def _unit_read(unit: Unit, parent_code: str | None, rows: Sequence[StateRow]) -> UnitRead:
     counts = _zero_counts()
-    counts.update(Counter(state for _, _, _, state in rows))
+    counts.update(Counter(State(state) for _, _, _, state in rows))
     return UnitRead(
         id=unit.id,
         code=unit.code,
@@ -65,7 +66,7 @@ async def _states(session: AsyncSession, unit_ids: Sequence[int] | None = None) 
     rows = await repository.check_states(session, unit_ids)
     maintained = await active_check_ids(session) if rows else set()
     return [
-        (unit, service, critical, MAINTENANCE if check in maintained else state)
+        (unit, service, critical, State.MAINTENANCE if check in maintained else state)
         for check, unit, service, critical, state in rows
     ]
 
@@ -101,7 +102,7 @@ def check_read(row: CheckRow, maintained: Set[int] = frozenset()) -> CheckRead:
         recovery_threshold=check.recovery_threshold,
         critical=check.critical,
         enabled=check.enabled,
-        state=MAINTENANCE if check.id in maintained else check.state,
+        state=State.MAINTENANCE if check.id in maintained else State(check.state),
         state_since=check.state_since,
         last_result_at=check.last_result_at,
     )
@@ -164,7 +165,7 @@ async def list_checks(
     unit_code: str | None,
     service_kind: str | None,
     probe_kind: str | None,
-    state: str | None,
+    state: State | None,
     limit: int,
     offset: int,
 ) -> list[CheckRead]:
@@ -205,7 +206,7 @@ async def status(session: AsyncSession, now: datetime | None = None) -> StatusRe
     for unit_id in await repository.live_unit_ids(session):
         units[worst_state(s for _, _, c, s in grouped.get(unit_id, []) if c)] += 1
     checks = _zero_counts()
-    checks.update(Counter(state for _, _, _, state in rows))
+    checks.update(Counter(State(state) for _, _, _, state in rows))
     return StatusRead(
         generated_at=now or utcnow(),
         units_by_state=units,

@@ -225,7 +225,7 @@ def _unit(
         _check(svc, _TITLES[svc], f"{base}/u/{code}/{svc}/health", options)
         for svc in SERVICE_PATHS[:n]
     ]
-    for check in checks:  # a provincial outage explains the communes' (DESIGN.md §1)
+    for check in checks:  # a provincial outage explains the communes' (docs/design.md §1)
         check["depends_on"] = [PROVINCE_CHECK_KEY]
     service = {"kind": "commune_centre", "name": f"TTPVHCC {name} (mô phỏng)", "checks": checks}
     return {"code": code, "name": name, "kind": kind, "services": [service]}

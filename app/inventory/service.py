@@ -4,7 +4,7 @@ Rows are never deleted: results, flips and incidents reference ``check.id``,
 which a sync never changes. A changed check is updated in place; a check
 gone from the file is retired (``retired_at``, ``enabled=False``) and revived
 if it comes back. Units and services are retired and revived likewise.
-The caller commits; this module only flushes (STYLE.md convention 3).
+The caller commits; this module only flushes (docs/design.md §6.3).
 """
 
 from __future__ import annotations

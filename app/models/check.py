@@ -35,7 +35,7 @@ class Check(Timestamps, Base):
     depends_on: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     push_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
-    # Derived state (DESIGN.md §2); the flip table is the history of it.
+    # Derived state (docs/design.md §2); the flip table is the history of it.
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     state_since: Mapped[datetime | None]
     streak_status: Mapped[str | None] = mapped_column(String(16))

@@ -10,7 +10,7 @@ from app.models.base import Base, Timestamps
 
 
 class Service(Timestamps, Base):
-    """Something a unit offers or depends on (DESIGN.md glossary: service kinds)."""
+    """Something a unit offers or depends on (docs/design.md §1)."""
 
     __tablename__ = "service"
 

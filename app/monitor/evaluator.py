@@ -1,19 +1,20 @@
 """The state evaluator: confirmation thresholds → flips → incident operations.
 
-Pure and in-memory (DESIGN.md §2). A flip is dated at the *first* result of the
+Pure and in-memory (docs/design.md §2). A flip is dated at the *first* result of the
 streak that confirmed it, so confirmation never shortens or shifts downtime.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from probes.base import ProbeResult, Status
-
-AVAILABLE = frozenset({"up", "degraded"})
+from app.incidents.rows import IncidentCloseRow, IncidentOpenRow
+from app.monitor.rows import CheckRow, FlipRow, ResultRow
+from app.vocab.states import AVAILABLE, State
+from probes.base import ErrorKind, ProbeResult, Status
+from probes.text import MESSAGE_LIMIT, clean_details, clean_text
 
 
 @dataclass(slots=True)
@@ -24,9 +25,9 @@ class CheckState:
     unit_id: int
     failure_threshold: int = 2
     recovery_threshold: int = 1
-    state: str = "unknown"
+    state: State = State.UNKNOWN
     state_since: datetime | None = None
-    streak_status: str | None = None  # "down" or "up": which way the streak points
+    streak_status: State | None = None  # DOWN or UP: which way the streak points
     streak_count: int = 0
     streak_started_at: datetime | None = None
     last_result: ProbeResult | None = None
@@ -35,7 +36,7 @@ class CheckState:
     last_beat_status: str | None = None
     last_beat_message: str = ""
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> CheckRow:
         """The columns of ``check`` that mirror this state."""
         return {
             "id": self.check_id,
@@ -53,12 +54,11 @@ class CheckState:
 class Outcome:
     """Everything one result causes in SQL; written in one transaction with its batch."""
 
-    result_row: dict[str, Any]
-    check_row: dict[str, Any]
-    flip_row: dict[str, Any] | None = None
-    incident_open: dict[str, Any] | None = None
-    incident_close: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    result_row: ResultRow
+    check_row: CheckRow
+    flip_row: FlipRow | None = None
+    incident_open: IncidentOpenRow | None = None
+    incident_close: IncidentCloseRow | None = None
 
     @property
     def durable(self) -> bool:
@@ -77,46 +77,62 @@ def apply_result(cs: CheckState, result: ProbeResult, at: datetime) -> Outcome:
     outcome = Outcome(result_row=_result_row(cs.check_id, result, at), check_row=cs.snapshot())
     if flip is not None:
         old, new, flip_at = flip
-        outcome.flip_row = {
-            "uid": new_uid(),
-            "check_id": cs.check_id,
-            "at": flip_at,
-            "old_state": old,
-            "new_state": new,
-            "reason": result.message[:500],
-            "error_kind": result.error_kind.value if result.error_kind else None,
-        }
+        outcome.flip_row = _flip_row(
+            cs.check_id, old, new, flip_at, result.message, result.error_kind
+        )
         _incident_ops(cs, outcome, old, new, flip_at, result)
     return outcome
 
 
-def _advance(cs: CheckState, result: ProbeResult, at: datetime) -> tuple[str, str, datetime] | None:
+def _flip_row(
+    check_id: int,
+    old: State,
+    new: State,
+    at: datetime,
+    reason: str,
+    error_kind: ErrorKind | None = None,
+) -> FlipRow:
+    return {
+        "uid": new_uid(),
+        "check_id": check_id,
+        "at": at,
+        "old_state": old,
+        "new_state": new,
+        "reason": clean_text(reason, MESSAGE_LIMIT),
+        "error_kind": error_kind,
+    }
+
+
+Flipped = tuple[State, State, datetime]
+
+
+def _advance(cs: CheckState, result: ProbeResult, at: datetime) -> Flipped | None:
     if result.status is Status.DOWN:
         return _on_down(cs, at)
-    return _on_available(cs, result.status.value, at)
+    return _on_available(cs, State(result.status.value), at)
 
 
-def _on_down(cs: CheckState, at: datetime) -> tuple[str, str, datetime] | None:
-    if cs.state == "down":
+def _on_down(cs: CheckState, at: datetime) -> Flipped | None:
+    if cs.state is State.DOWN:
         _reset_streak(cs)
         return None
-    _extend_streak(cs, "down", at)
+    _extend_streak(cs, State.DOWN, at)
     if cs.streak_count < cs.failure_threshold:
         return None
-    return _flip(cs, "down", cs.streak_started_at or at)
+    return _flip(cs, State.DOWN, cs.streak_started_at or at)
 
 
-def _on_available(cs: CheckState, status: str, at: datetime) -> tuple[str, str, datetime] | None:
+def _on_available(cs: CheckState, status: State, at: datetime) -> Flipped | None:
     if cs.state in AVAILABLE:
         _reset_streak(cs)
-        return None if cs.state == status else _flip(cs, status, at)
-    _extend_streak(cs, "up", at)
+        return None if cs.state is status else _flip(cs, status, at)
+    _extend_streak(cs, State.UP, at)
     if cs.streak_count < cs.recovery_threshold:
         return None
     return _flip(cs, status, cs.streak_started_at or at)
 
 
-def _extend_streak(cs: CheckState, direction: str, at: datetime) -> None:
+def _extend_streak(cs: CheckState, direction: State, at: datetime) -> None:
     if cs.streak_status != direction:
         cs.streak_status, cs.streak_count, cs.streak_started_at = direction, 0, at
     cs.streak_count += 1
@@ -126,7 +142,7 @@ def _reset_streak(cs: CheckState) -> None:
     cs.streak_status, cs.streak_count, cs.streak_started_at = None, 0, None
 
 
-def _flip(cs: CheckState, new: str, at: datetime) -> tuple[str, str, datetime]:
+def _flip(cs: CheckState, new: State, at: datetime) -> Flipped:
     old = cs.state
     cs.state, cs.state_since = new, at
     _reset_streak(cs)
@@ -134,18 +150,18 @@ def _flip(cs: CheckState, new: str, at: datetime) -> tuple[str, str, datetime]:
 
 
 def _incident_ops(
-    cs: CheckState, outcome: Outcome, old: str, new: str, at: datetime, result: ProbeResult
+    cs: CheckState, outcome: Outcome, old: State, new: State, at: datetime, result: ProbeResult
 ) -> None:
-    if new == "down":
+    if new is State.DOWN:
         outcome.incident_open = {
             "check_id": cs.check_id,
             "unit_id": cs.unit_id,
             "started_at": at,
             "error_kind": result.error_kind.value if result.error_kind else None,
-            "message": result.message[:500],
+            "message": clean_text(result.message, MESSAGE_LIMIT),
         }
-    elif old == "down":
-        outcome.incident_close = {"check_id": cs.check_id, "ended_at": at}
+    elif old is State.DOWN:
+        outcome.incident_close = {"check_id": cs.check_id, "ended_at": at, "closed_by": new}
 
 
 def apply_unknown(cs: CheckState, result: ProbeResult, at: datetime, reason: str) -> Outcome:
@@ -153,38 +169,34 @@ def apply_unknown(cs: CheckState, result: ProbeResult, at: datetime, reason: str
 
     Used while the monitor cannot trust its own view (its canaries fail, or too
     many checks fail at once): the raw result is kept for drill-down, the check
-    is neither down nor up, and availability excludes the time (DESIGN.md §2).
+    is neither down nor up, and availability excludes the time (docs/design.md §2).
     """
     _reset_streak(cs)
     cs.last_result, cs.last_result_at = result, at
-    row = _result_row(cs.check_id, result, at)
-    row["details"] = {**result.details, "unknown": reason}
+    row = _result_row(cs.check_id, result, at, unknown=reason)
     outcome = Outcome(result_row=row, check_row=cs.snapshot())
-    if cs.state == "unknown":
+    if cs.state is State.UNKNOWN:
         return outcome
-    old, new, flip_at = _flip(cs, "unknown", at)
+    old, new, flip_at = _flip(cs, State.UNKNOWN, at)
     outcome.check_row = cs.snapshot()
-    outcome.flip_row = {
-        "uid": new_uid(),
-        "check_id": cs.check_id,
-        "at": flip_at,
-        "old_state": old,
-        "new_state": new,
-        "reason": reason[:500],
-        "error_kind": None,
-    }
+    outcome.flip_row = _flip_row(cs.check_id, old, new, flip_at, reason)
     _incident_ops(cs, outcome, old, new, flip_at, result)
     return outcome
 
 
-def _result_row(check_id: int, result: ProbeResult, at: datetime) -> dict[str, Any]:
+def _result_row(
+    check_id: int, result: ProbeResult, at: datetime, unknown: str | None = None
+) -> ResultRow:
+    """Text from outside (messages, details) is cleaned here once more: a probe or
+    the runtime may have added to ``details`` after the result was built."""
+    details = result.details if unknown is None else {**result.details, "unknown": unknown}
     return {
         "uid": new_uid(),
         "check_id": check_id,
         "at": at,
-        "status": result.status.value,
+        "status": result.status,
         "latency_ms": round(result.latency * 1000, 3),
-        "error_kind": result.error_kind.value if result.error_kind else None,
-        "message": result.message[:500],
-        "details": result.details,
+        "error_kind": result.error_kind,
+        "message": clean_text(result.message, MESSAGE_LIMIT),
+        "details": clean_details(details),
     }

@@ -1,6 +1,6 @@
 """The result pipeline: a bounded buffer and a batch writer that survives outages.
 
-Probing never waits for the database (STYLE.md convention 4). Outcomes wait in
+Probing never waits for the database (docs/design.md §6.4). Outcomes wait in
 memory until written; a failed batch stays at the head of the buffer and is
 retried with backoff, idempotently, so every result lands exactly once. When the
 buffer is full the oldest *sample-only* result is dropped (and counted); flips

@@ -1,6 +1,6 @@
 """One APScheduler 3 job per check, first runs spread evenly over the interval.
 
-DESIGN.md §4: 20,000 jobs starting at the same instant are each ~1 s late, so
+docs/design.md §4: 20,000 jobs starting at the same instant are each ~1 s late, so
 every check gets a stable phase in ``[0, interval)`` derived from its key.
 MemoryJobStore only: 3.x cannot share a job store between processes.
 """

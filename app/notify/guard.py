@@ -5,7 +5,7 @@ reference host), or when at least ``storm.share`` of all checks (and at least
 ``storm.min_checks`` of them) fail within ``storm.window_s`` without a failing
 parent to explain them. While blind, failing results are recorded as observed
 but the checks go to ``unknown`` instead of down, so no commune is paged and
-availability excludes the period (DESIGN.md §2).
+availability excludes the period (docs/design.md §2).
 """
 
 from __future__ import annotations

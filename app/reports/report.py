@@ -1,4 +1,4 @@
-"""Availability reports over rollups (DESIGN.md §2; docs/reports.md)."""
+"""Availability reports over rollups (docs/design.md §2; docs/reports.md)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ async def availability(
         ClockName, Query(description="24/7, or the unit's service hours (its calendar)")
     ] = "24/7",
 ) -> AvailabilityRead:
-    """Availability computed from flips (DESIGN.md §2), on the 24/7 clock by default.
+    """Availability computed from flips (docs/design.md §2), on the 24/7 clock by default.
 
     Give exactly one of ``check`` or ``unit``. A unit's timeline is the worst
     state of its enabled critical checks at each instant.

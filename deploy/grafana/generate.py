@@ -28,7 +28,7 @@ Dashboard = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 PROM = {"type": "prometheus", "uid": "prometheus"}
 PG = {"type": "grafana-postgresql-datasource", "uid": "postgres"}
-# National shared services (DESIGN.md §1) are the services of the inventory's
+# National shared services (docs/design.md §1) are the services of the inventory's
 # national unit (code "VN" by default, app/inventory/schema.py). Their kinds do
 # not all start with "national_", and the service-kind ratios carry no unit
 # label, so the panels select the kinds by name.

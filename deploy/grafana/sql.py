@@ -6,7 +6,7 @@ Grafana fills in ``$__timeFrom()``, ``$__timeTo()``, ``$__timeFilter(col)`` and
 
 from __future__ import annotations
 
-# Worst state of a unit's checks (DESIGN.md §2 and the inventory API):
+# Worst state of a unit's checks (docs/design.md §2 and the inventory API):
 # down > degraded > up > maintenance > unknown.
 _RANK = (
     "CASE {col} WHEN 'down' THEN 4 WHEN 'degraded' THEN 3 WHEN 'up' THEN 2 "

@@ -88,7 +88,7 @@ def test_every_status_and_error_kind_has_words() -> None:
 
 
 def test_probes_stay_pure() -> None:
-    """Loading every probe kind pulls in neither the app nor FastAPI (DESIGN.md §3)."""
+    """Loading every probe kind pulls in neither the app nor FastAPI (docs/design.md §5)."""
     import subprocess
     import sys
 
