@@ -50,6 +50,26 @@ SHEETS = {
 NOT_RESTORED = ("Chưa khắc phục", "Not restored")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection)."""
+
+
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _no_formulas(book: Workbook) -> None:
+    """Every text cell stays text: openpyxl would store a str starting with ``=`` as a formula."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
+
 def _pick(pair: tuple[str, str], lang: Lang) -> str:
     return pair[0] if lang == "vi" else pair[1]
 
@@ -92,8 +112,8 @@ def to_csv(report: ReportRead, lang: Lang = "vi") -> bytes:
     writer = csv.writer(out)
     writer.writerow(headings(lang))
     for row in report.rows:
-        writer.writerow(_cells(row))
-    writer.writerow(_cells(report.totals))
+        writer.writerow([csv_safe(v) for v in _cells(row)])
+    writer.writerow([csv_safe(v) for v in _cells(report.totals)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -135,6 +155,7 @@ def to_xlsx(
     rules = book.create_sheet("Quy tắc" if lang == "vi" else "Rules")
     for rule in (report.rules.vi if lang == "vi" else report.rules.en).splitlines():
         rules.append([rule])
+    _no_formulas(book)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
