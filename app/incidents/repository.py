@@ -10,6 +10,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import upsert_insert
+from app.incidents.rows import IncidentCloseRow, IncidentOpenRow
 from app.models import Check, Incident, OutboxNotification, Unit
 
 IncidentRow = tuple[Incident, str, str]
@@ -90,7 +91,7 @@ async def notifications_of(session: AsyncSession, incident_id: int) -> list[Outb
     return list((await session.execute(stmt)).scalars())
 
 
-async def open_incidents(session: AsyncSession, opens: Sequence[dict[str, Any]]) -> None:
+async def open_incidents(session: AsyncSession, opens: Sequence[IncidentOpenRow]) -> None:
     """Open incidents, once each: a replayed ``(check_id, started_at)`` changes nothing."""
     if opens:
         stmt = upsert_insert(session, Incident).on_conflict_do_nothing(
@@ -99,7 +100,7 @@ async def open_incidents(session: AsyncSession, opens: Sequence[dict[str, Any]])
         await session.execute(stmt, list(opens))
 
 
-async def close_incidents(session: AsyncSession, closes: Sequence[dict[str, Any]]) -> None:
+async def close_incidents(session: AsyncSession, closes: Sequence[IncidentCloseRow]) -> None:
     """Close in order: each close ends only the check's incidents that started before it."""
     for close in closes:
         await session.execute(
@@ -109,5 +110,5 @@ async def close_incidents(session: AsyncSession, closes: Sequence[dict[str, Any]
                 Incident.ended_at.is_(None),
                 Incident.started_at <= close["ended_at"],
             )
-            .values(ended_at=close["ended_at"], closed_by=close.get("closed_by"))
+            .values(ended_at=close["ended_at"], closed_by=close["closed_by"])
         )

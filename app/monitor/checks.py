@@ -8,6 +8,7 @@ from datetime import datetime
 import probes
 from app.models import Check
 from app.monitor.evaluator import CheckState
+from app.vocab.states import State
 from probes.base import ProbeConfig
 
 
@@ -58,9 +59,9 @@ def state_from_row(check: Check) -> CheckState:
         unit_id=check.unit_id,
         failure_threshold=check.failure_threshold,
         recovery_threshold=check.recovery_threshold,
-        state=check.state,
+        state=State(check.state),
         state_since=check.state_since,
-        streak_status=check.streak_status,
+        streak_status=State(check.streak_status) if check.streak_status else None,
         streak_count=check.streak_count,
         streak_started_at=check.streak_started_at,
         last_result_at=check.last_result_at,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +11,6 @@ from app.db import upsert_insert
 from app.incidents import repository as incidents
 from app.models import Check, Flip, ProbeResult
 from app.monitor.evaluator import Outcome
-
-
-def _close_of(outcome: Outcome) -> dict[str, Any]:
-    """The close, with the state the closing flip went to (up, unknown, ...)."""
-    assert outcome.incident_close is not None
-    closed_by = outcome.flip_row["new_state"] if outcome.flip_row is not None else None
-    return {**outcome.incident_close, "closed_by": closed_by}
 
 
 async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[str, int]:
@@ -31,7 +23,7 @@ async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[s
     results = [o.result_row for o in batch]
     flips = [o.flip_row for o in batch if o.flip_row is not None]
     opens = [o.incident_open for o in batch if o.incident_open is not None]
-    closes = [_close_of(o) for o in batch if o.incident_close is not None]
+    closes = [o.incident_close for o in batch if o.incident_close is not None]
     latest = {o.check_row["id"]: o.check_row for o in batch}
     if results:
         await session.execute(

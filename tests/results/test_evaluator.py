@@ -80,7 +80,7 @@ def test_incident_opened_and_closed_with_flip_times() -> None:
             "message": "no answer",
         }
     ]
-    assert closed == [{"check_id": 7, "ended_at": at(3)}]
+    assert closed == [{"check_id": 7, "ended_at": at(3), "closed_by": "up"}]
 
 
 @pytest.mark.parametrize("threshold", [1, 2, 5])

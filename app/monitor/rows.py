@@ -1,0 +1,61 @@
+"""The rows one probe result causes, typed: what the evaluator builds, the
+pipeline buffers, the spool keeps and the batch writer hands to ``executemany``.
+
+TypedDicts (not dataclasses) so the writer passes them to SQLAlchemy as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict  # pydantic validates records; needs it on 3.11
+
+from app.incidents.rows import IncidentCloseRow, IncidentOpenRow
+from app.vocab.states import State
+from probes.base import ErrorKind, Status
+
+
+@with_config(ConfigDict(extra="forbid"))  # records read back are checked
+class ResultRow(TypedDict):
+    """One ``probe_result`` row."""
+
+    uid: str
+    check_id: int
+    at: datetime
+    status: Status
+    latency_ms: float
+    error_kind: ErrorKind | None
+    message: str
+    details: dict[str, Any]
+
+
+@with_config(ConfigDict(extra="forbid"))  # records read back are checked
+class FlipRow(TypedDict):
+    """One ``flip`` row."""
+
+    uid: str
+    check_id: int
+    at: datetime
+    old_state: State
+    new_state: State
+    reason: str
+    error_kind: ErrorKind | None
+
+
+@with_config(ConfigDict(extra="forbid"))  # records read back are checked
+class CheckRow(TypedDict):
+    """The columns of ``check`` that mirror the evaluator's state (an UPDATE by ``id``)."""
+
+    id: int
+    state: State
+    state_since: datetime | None
+    streak_status: State | None  # State.DOWN or State.UP: which way the streak points
+    streak_count: int
+    streak_started_at: datetime | None
+    last_result_at: datetime | None
+    last_beat_at: datetime | None
+
+
+__all__ = ["CheckRow", "FlipRow", "IncidentCloseRow", "IncidentOpenRow", "ResultRow"]
