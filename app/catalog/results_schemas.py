@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.models import Flip, ProbeResult
+from app.vocab.states import State
 
 
 class ResultRead(BaseModel):
@@ -39,8 +40,8 @@ class FlipRead(BaseModel):
     check_key: str
     unit_code: str
     at: datetime
-    old_state: str
-    new_state: str
+    old_state: State
+    new_state: State
     reason: str
     error_kind: str | None
 
@@ -51,8 +52,8 @@ class FlipRead(BaseModel):
             check_key=check_key,
             unit_code=unit_code,
             at=row.at,
-            old_state=row.old_state,
-            new_state=row.new_state,
+            old_state=State(row.old_state),
+            new_state=State(row.new_state),
             reason=row.reason,
             error_kind=row.error_kind,
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.catalog import service
 from app.catalog.schemas import CheckRead, ServiceRead, UnitDetail, UnitRead
 from app.deps import Page, PagingDep, SessionDep, page_of
+from app.vocab.states import State
 
 router = APIRouter(tags=["catalog"])
 
@@ -45,7 +46,9 @@ async def list_checks(
     unit: Annotated[str | None, Query(description="unit code")] = None,
     service_kind: Annotated[str | None, Query()] = None,
     kind: Annotated[str | None, Query(description="probe kind")] = None,
-    state: Annotated[str | None, Query()] = None,
+    state: Annotated[
+        State | None, Query(description="shown state (maintenance inside a window)")
+    ] = None,
 ) -> Page[CheckRead]:
     items = await service.list_checks(
         session,

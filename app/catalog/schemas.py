@@ -7,7 +7,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-STATES = ("up", "degraded", "down", "maintenance", "unknown")
+from app.vocab.states import BY_SEVERITY, STATES, State
+
+_WORST_FIRST = " > ".join(BY_SEVERITY)
+
+__all__ = ["STATES", "State"]  # re-exported for the catalog service
 
 
 class CheckRead(BaseModel):
@@ -25,7 +29,7 @@ class CheckRead(BaseModel):
     recovery_threshold: int
     critical: bool
     enabled: bool
-    state: str
+    state: State = Field(description="maintenance while inside a maintenance window")
     state_since: datetime | None
     last_result_at: datetime | None
 
@@ -36,7 +40,7 @@ class ServiceRead(BaseModel):
     unit_code: str
     kind: str
     name: str
-    state: str = Field(description="worst state of its enabled critical checks")
+    state: State = Field(description=f"worst state of its enabled critical checks: {_WORST_FIRST}")
 
 
 class UnitRead(BaseModel):
@@ -45,11 +49,11 @@ class UnitRead(BaseModel):
     name: str
     kind: str
     parent_code: str | None
-    state: str = Field(
-        description="worst state of its enabled critical checks: down > degraded > up; "
-        "unknown when it has none or all are unknown"
+    state: State = Field(
+        description=f"worst state of its enabled critical checks: {_WORST_FIRST}; "
+        "unknown when it has none"
     )
-    checks_by_state: dict[str, int] = Field(
+    checks_by_state: dict[State, int] = Field(
         description="enabled checks (critical or not) counted by state"
     )
 
@@ -61,8 +65,8 @@ class UnitDetail(UnitRead):
 
 class StatusRead(BaseModel):
     generated_at: datetime
-    units_by_state: dict[str, int]
-    checks_by_state: dict[str, int] = Field(description="enabled checks counted by state")
+    units_by_state: dict[State, int]
+    checks_by_state: dict[State, int] = Field(description="enabled checks counted by state")
     open_incidents: int
 
 

@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Check, Incident, ProbeResult, Unit
-
-# Worst first; a unit is as bad as its worst enabled critical check.
-_RANK = {"down": 4, "degraded": 3, "up": 2, "maintenance": 1, "unknown": 0}
+from app.vocab.states import State
+from app.vocab.states import worst as worst_state
 
 
 @dataclass(slots=True)
@@ -23,8 +22,9 @@ class Snapshot:
     checks_by_kind: dict[str, Counter[str]] = field(default_factory=dict)  # kind → state → n
 
 
-def worst(states: list[str]) -> str:
-    return max(states, key=lambda s: _RANK.get(s, 0)) if states else "unknown"
+def worst(states: list[str]) -> State:
+    """A unit is as bad as its worst enabled critical check (app.vocab.states order)."""
+    return worst_state(states)
 
 
 async def snapshot(session: AsyncSession) -> Snapshot:
@@ -43,7 +43,7 @@ async def snapshot(session: AsyncSession) -> Snapshot:
     for (_, name), unit_states in states.items():
         state = worst(unit_states)
         snap.units_by_state[state] += 1
-        if state == "down":
+        if state == State.DOWN:
             snap.down_units.append(name)
     snap.open_incidents = await _count(session, Incident.id, Incident.ended_at.is_(None))
     snap.results = await _count(session, ProbeResult.id)

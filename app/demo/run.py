@@ -15,25 +15,17 @@ from app.config import Settings
 from app.demo.inventory import DemoExtras
 from app.demo.repository import Snapshot, snapshot
 from app.demo.stack import DemoStack, demo_stack
+from app.vocab.lang import Lang
+from app.vocab.states import STATES, state_word
 
 _LABELS = {
     "vi": {
-        "up": "hoạt động",
-        "degraded": "suy giảm",
-        "down": "gián đoạn",
-        "maintenance": "bảo trì",
-        "unknown": "chưa rõ",
         "units": "Đơn vị",
         "incidents": "sự cố đang mở",
         "results": "kết quả đã ghi",
         "down_list": "đang gián đoạn",
     },
     "en": {
-        "up": "up",
-        "degraded": "degraded",
-        "down": "down",
-        "maintenance": "maintenance",
-        "unknown": "unknown",
         "units": "Units",
         "incidents": "open incidents",
         "results": "results written",
@@ -124,9 +116,9 @@ _BANNER = {
     ),
     "tls": (
         "- tls: chứng thư số tự ký của cổng tỉnh còn {days} ngày, dưới ngưỡng cảnh báo "
-        "{warn:g} ngày: kiểm tra TLS ở mức suy giảm (cert_expiry).",
+        "{warn:g} ngày: kiểm tra TLS ở mức {s_degraded} (cert_expiry).",
         "- tls: the provincial portal's self-signed certificate has {days} days left, under "
-        "the {warn:g}-day warning: the TLS check is degraded (cert_expiry).",
+        "the {warn:g}-day warning: the TLS check is {s_degraded} (cert_expiry).",
     ),
     "no_tls": (
         "- tls: chưa cài gói cryptography nên không có HTTPS trong bản chạy thử.",
@@ -140,11 +132,11 @@ _BANNER = {
     ),
     "freshness": (
         "- freshness: đồng bộ hồ sơ lên Cổng DVC quốc gia ngừng {stall:g} giây trong mỗi "
-        "{cycle:g} giây, từ giây {at:g}: trễ > {deg:g} giây là suy giảm, > {down:g} giây là "
-        "gián đoạn (stale).",
+        "{cycle:g} giây, từ giây {at:g}: trễ > {deg:g} giây là {s_degraded}, > {down:g} giây "
+        "là {s_down} (stale).",
         "- freshness: the sync to the national portal stalls for {stall:g} s in every "
-        "{cycle:g} s, from second {at:g}: a lag over {deg:g} s is degraded, over {down:g} s "
-        "down (stale).",
+        "{cycle:g} s, from second {at:g}: a lag over {deg:g} s is {s_degraded}, over {down:g} "
+        "s {s_down} (stale).",
     ),
     "stop": ("Nhấn Ctrl-C để dừng.", "Press Ctrl-C to stop."),
 }
@@ -159,9 +151,11 @@ def _kind_notes(stack: DemoStack, en: bool) -> list[str]:
     if extras is None:
         return []
     notes = []
+    # state words come from app.vocab.states, lower case inside a sentence
+    words = {f"s_{s}": state_word(s, "en" if en else "vi").lower() for s in STATES}
     if stack.cert is not None:
         days = (stack.cert.not_after - datetime.now(UTC)).days
-        notes.append(_t(en, "tls").format(days=days, warn=extras.cert_warn_days))
+        notes.append(_t(en, "tls").format(days=days, warn=extras.cert_warn_days, **words))
     else:
         notes.append(_t(en, "no_tls"))
     if stack.sender is not None:
@@ -182,22 +176,27 @@ def _kind_notes(stack: DemoStack, en: bool) -> list[str]:
             at=script.sync_stall_at_s,
             deg=extras.sync_lag_degraded_s,
             down=extras.sync_lag_down_s,
+            **words,
         )
     )
     return notes
 
 
 def summary_line(snap: Snapshot, settings: Settings) -> str:
-    labels = _LABELS["en" if settings.lang == "en" else "vi"]
+    lang: Lang = "en" if settings.lang == "en" else "vi"
+    labels = _LABELS[lang]
+
+    def word(state: str) -> str:  # lower case: the words run inside a sentence
+        return state_word(state, lang).lower()
+
     now = datetime.now(ZoneInfo(settings.timezone)).strftime("%H:%M:%S")
-    order = ("up", "degraded", "down", "maintenance", "unknown")
-    counts = ", ".join(f"{snap.units_by_state.get(s, 0)} {labels[s]}" for s in order)
+    counts = ", ".join(f"{snap.units_by_state.get(s, 0)} {word(s)}" for s in STATES)
     line = (
         f"[{now}] {labels['units']}: {counts} | {labels['incidents']}: {snap.open_incidents}"
         f" | {labels['results']}: {snap.results}"
     )
     kinds = [
-        f"{kind}: " + ", ".join(f"{n} {labels[s]}" for s, n in sorted(states.items()))
+        f"{kind}: " + ", ".join(f"{n} {word(s)}" for s, n in sorted(states.items()))
         for kind, states in sorted(snap.checks_by_kind.items())
         if kind != "http"
     ]

@@ -8,22 +8,15 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounting.availability import SEVERITY
 from app.catalog import service as reports
 from app.catalog.schemas import UnitRead
 from app.incidents import service as incidents
 from app.vocab.fmt import format_duration, format_local_time
+from app.vocab.states import BY_SEVERITY, SEVERITY, State, state_word
 from app.vocab.words import error_kind_words
 
 Lang = Literal["vi", "en"]
 
-STATE_WORDS: dict[str, tuple[str, str]] = {
-    "down": ("Gián đoạn", "Interrupted"),
-    "unknown": ("Chưa rõ", "Unknown"),
-    "maintenance": ("Bảo trì", "Maintenance"),
-    "degraded": ("Suy giảm", "Degraded"),
-    "up": ("Hoạt động bình thường", "Operational"),
-}
 MAX_UNITS = 10_000
 
 
@@ -41,26 +34,25 @@ class StatusPage:
     lang: Lang
     generated: str
     overall: str
-    counts: dict[str, int]
+    counts: dict[State, int]  # worst first
     attention: list[UnitRead] = field(default_factory=list)  # not up, worst first
     healthy: list[UnitRead] = field(default_factory=list)
     incidents: list[IncidentLine] = field(default_factory=list)
 
     def word(self, state: str) -> str:
-        vi, en = STATE_WORDS.get(state, (state, state))
-        return vi if self.lang == "vi" else en
+        return state_word(state, self.lang)
 
 
 async def build(session: AsyncSession, lang: Lang, now: datetime | None = None) -> StatusPage:
     now = now or datetime.now(UTC)
     units = await reports.list_units(session, limit=MAX_UNITS, offset=0)
-    counts = {state: sum(1 for u in units if u.state == state) for state in STATE_WORDS}
+    counts = {state: sum(1 for u in units if u.state == state) for state in BY_SEVERITY}
     worst = reports.worst_state(u.state for u in units)
     page = StatusPage(lang, format_local_time(now), worst, counts)
     page.attention = sorted(
-        (u for u in units if u.state != "up"), key=lambda u: (-SEVERITY[u.state], u.name)
+        (u for u in units if u.state != State.UP), key=lambda u: (-SEVERITY[u.state], u.name)
     )
-    page.healthy = [u for u in units if u.state == "up"]
+    page.healthy = [u for u in units if u.state == State.UP]
     page.incidents = await _open_incidents(session, {u.code: u.name for u in units}, lang, now)
     return page
 
