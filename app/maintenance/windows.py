@@ -3,6 +3,12 @@
 A recurring window is an RFC 5545 ``RRULE`` (``dateutil.rrule``) expanded in the
 window's local time zone from its first occurrence; every occurrence lasts as long
 as the first one.
+
+Cost is bounded by the time asked about, not by the rule's age: ``dateutil`` walks
+every occurrence from ``dtstart``, so a rule with a fixed-length period (minutely,
+hourly, daily, weekly) and no ``COUNT`` is re-anchored a whole number of periods
+before the instant asked about (the occurrence set is unchanged), ``COUNT`` is
+capped, and frequencies finer than a minute are refused.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import DAILY, HOURLY, MINUTELY, SECONDLY, WEEKLY, rrule, rrulestr
 
 Span = tuple[datetime, datetime]
 SCOPES = ("check", "service", "unit", "province")
 MAX_OCCURRENCES = 10_000
+_PERIOD_S = {MINUTELY: 60, HOURLY: 3_600, DAILY: 86_400, WEEKLY: 604_800}
 
 __all__ = [
     "SCOPES",
@@ -43,6 +50,21 @@ class MaintenanceSpec:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """What an ``rrule`` was built from (dateutil keeps these only as private attributes)."""
+
+    freq: int
+    interval: int
+    count: int | None
+    until: datetime | None
+    dtstart: datetime
+
+    @classmethod
+    def of(cls, rule: rrule) -> _Fields:
+        return cls(*(getattr(rule, f"_{name}") for name in cls.__slots__))
+
+
 def parse_rrule(rule: str, starts_at: datetime, timezone: str) -> rrule:
     """The rule anchored at the first occurrence's local start; ``ValueError`` if invalid."""
     local = starts_at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
@@ -54,7 +76,32 @@ def parse_rrule(rule: str, starts_at: datetime, timezone: str) -> rrule:
         raise ValueError(f"invalid RRULE {rule!r}: {exc}") from None
     if not isinstance(parsed, rrule):
         raise ValueError(f"invalid RRULE {rule!r}: one RRULE only")
+    fields = _Fields.of(parsed)
+    if fields.freq == SECONDLY:
+        raise ValueError(
+            f"RRULE {rule!r}: tần suất nhỏ hơn một phút không được hỗ trợ "
+            "(frequencies finer than a minute are refused)"
+        )
+    if fields.count is not None and fields.count > MAX_OCCURRENCES:
+        raise ValueError(f"RRULE {rule!r}: COUNT tối đa {MAX_OCCURRENCES} (at most)")
     return parsed
+
+
+def rule_near(rule: rrule, local: datetime) -> rrule:
+    """``rule`` with the same occurrences from ``local`` on, anchored close before it.
+
+    Only rules with a fixed-length period and no ``COUNT`` can be moved: ``COUNT``
+    counts from the original start (and is capped), and months or years vary in
+    length (and recur at most a dozen times a year, so walking them is cheap).
+    """
+    fields = _Fields.of(rule)
+    period_s = _PERIOD_S.get(fields.freq)
+    start = fields.dtstart
+    if period_s is None or fields.count is not None or local <= start:
+        return rule
+    step = timedelta(seconds=period_s * fields.interval)
+    whole = (local - start) // step - 1
+    return rule if whole <= 0 else rule.replace(dtstart=start + whole * step)
 
 
 def last_end(
@@ -66,11 +113,13 @@ def last_end(
     parsed = parse_rrule(rule, starts_at, timezone)
     if "COUNT=" not in rule.upper() and "UNTIL=" not in rule.upper():
         return None
-    last: datetime | None = None
-    for index, occurrence in enumerate(parsed):
-        if index >= MAX_OCCURRENCES:
-            return None
-        last = occurrence
+    until = _Fields.of(parsed).until
+    if until is not None:
+        last = rule_near(parsed, until).before(until, inc=True)
+    else:  # COUNT, capped at MAX_OCCURRENCES by parse_rrule
+        last = None
+        for occurrence in parsed:
+            last = occurrence
     if last is None:
         return ends_at
     return last.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC) + (ends_at - starts_at)
@@ -97,7 +146,7 @@ class Window:
         lo = (start - length).astimezone(zone).replace(tzinfo=None) - timedelta(seconds=1)
         hi = end.astimezone(zone).replace(tzinfo=None)
         found = []
-        for local in rule.between(lo, hi, inc=True):
+        for local in rule_near(rule, lo).between(lo, hi, inc=True):
             begin = local.replace(tzinfo=zone).astimezone(UTC)
             if begin < end and begin + length > start:
                 found.append((begin, begin + length))

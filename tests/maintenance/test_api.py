@@ -55,6 +55,8 @@ async def test_declare_needs_a_write_token(
         ({"target": "99999"}, "no such unit"),
         ({"scope": "check", "target": None}, "needs a target"),
         ({"rrule": "FREQ=SOMETIMES"}, "invalid rrule"),
+        ({"rrule": "FREQ=SECONDLY"}, "finer than a minute"),
+        ({"rrule": "FREQ=DAILY;COUNT=1000000"}, "COUNT"),
         ({"ends_at": "2026-01-01T00:00:00+07:00"}, "after starts_at"),
     ],
 )
