@@ -9,6 +9,7 @@ from typing import Literal, TextIO
 from app.errors import ConfigError
 from app.inventory.flat import FlatInventory
 from app.inventory.loader import flatten, load_inventory
+from app.vocab.words import UNIT_KINDS, unit_kind_words
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -57,11 +58,18 @@ def summary_lines(flat: FlatInventory, lang: Literal["vi", "en"] = "vi") -> list
     enabled = sum(c.enabled for c in flat.checks)
     critical = sum(c.critical for c in flat.checks)
     return [
-        f"{text['units']}: {len(flat.units)} ({_by_kind(flat.units_by_kind())})",
+        f"{text['units']}: {len(flat.units)} ({_units_by_kind(flat.units_by_kind(), lang)})",
         f"{text['services']}: {len(flat.services)} ({_by_kind(flat.services_by_kind())})",
         f"{text['checks']}: {len(flat.checks)} ({_by_kind(flat.checks_by_kind())}); "
         f"{enabled} {text['enabled']}, {critical} {text['critical']}",
     ]
+
+
+def _units_by_kind(counts: Counter[str], lang: Literal["vi", "en"]) -> str:
+    """``xã 93, phường 11, tỉnh 1, quốc gia 1``: the words and order of app.vocab.words."""
+    order = {kind: i for i, kind in enumerate(UNIT_KINDS)}
+    kinds = sorted(counts, key=lambda kind: (order.get(kind, len(order)), kind))
+    return ", ".join(f"{unit_kind_words(kind, lang)} {counts[kind]}" for kind in kinds)
 
 
 def _by_kind(counts: Counter[str]) -> str:

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.vocab.states import AVAILABLE, STATES, State
+
 if TYPE_CHECKING:
     from app.monitor.runtime import Monitor
 
 LABELS = ["check", "unit", "service_kind", "probe_kind"]
-STATES = ("up", "degraded", "down", "unknown", "maintenance")
 
 
 class CheckStateCollector(Collector):
@@ -30,8 +31,8 @@ class CheckStateCollector(Collector):
             counts[cs.state] = counts.get(cs.state, 0) + 1
             for state in STATES:
                 fam["state"].add_metric([*labels, state], 1.0 if cs.state == state else 0.0)
-            if cs.state in ("up", "degraded", "down"):
-                fam["check_up"].add_metric(labels, 0.0 if cs.state == "down" else 1.0)
+            if cs.state in AVAILABLE or cs.state == State.DOWN:
+                fam["check_up"].add_metric(labels, 1.0 if cs.state in AVAILABLE else 0.0)
             res = cs.last_result
             if res is None or cs.last_result_at is None:
                 continue
@@ -50,7 +51,7 @@ class CheckStateCollector(Collector):
         yield GaugeMetricFamily(
             "thongsuot_open_incidents",
             "Incidents open now.",
-            value=float(sum(1 for cs in self._monitor.states.values() if cs.state == "down")),
+            value=float(sum(1 for cs in self._monitor.states.values() if cs.state == State.DOWN)),
         )
 
 

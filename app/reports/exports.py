@@ -13,10 +13,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from app.reports.schemas import IncidentRow, ReportRead, ReportRow
+from app.vocab.states import State, state_minutes, state_word
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 Lang = Literal["vi", "en"]
 
+_DOWN = state_word(State.DOWN, "vi")  # state words come from app.vocab.states
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("key", "Mã", "Key"),
     ("name", "Tên", "Name"),
@@ -25,12 +27,14 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("province_name", "Tỉnh", "Province"),
     ("availability_pct", "Tỷ lệ khả dụng (%)", "Availability (%)"),
     ("counted_minutes", "Thời gian tính (phút)", "Counted time (min)"),
-    ("downtime_minutes", "Thời gian gián đoạn (phút)", "Downtime (min)"),
+    ("downtime_minutes", f"Thời gian {_DOWN.lower()} (phút)", "Downtime (min)"),
     ("incidents", "Số sự cố", "Incidents"),
     ("mttr_minutes", "Thời gian khắc phục TB (phút)", "MTTR (min)"),
-    ("longest_outage_minutes", "Gián đoạn dài nhất (phút)", "Longest outage (min)"),
-    ("maintenance_minutes", "Bảo trì (phút)", "Maintenance (min)"),
-    ("unknown_minutes", "Không xác định (phút)", "Unknown (min)"),
+    ("longest_outage_minutes", f"{_DOWN} dài nhất (phút)", "Longest outage (min)"),
+    *(
+        (f"{state}_minutes", state_minutes(state, "vi"), state_minutes(state, "en"))
+        for state in (State.MAINTENANCE, State.UNKNOWN)
+    ),
 )
 INCIDENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Phép kiểm tra", "Check"),

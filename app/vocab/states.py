@@ -76,6 +76,11 @@ def state_word(state: str, lang: Lang = "vi") -> str:
     return vi if lang == "vi" else en
 
 
+def state_minutes(state: str, lang: Lang = "vi") -> str:
+    """A column heading for minutes spent in ``state``: "Bảo trì (phút)" / "Maintenance (min)"."""
+    return f"{state_word(state, lang)} ({'phút' if lang == 'vi' else 'min'})"
+
+
 def severity(state: str) -> int:
     return SEVERITY[State(state)]
 
@@ -95,6 +100,7 @@ __all__ = [
     "WORDS",
     "State",
     "severity",
+    "state_minutes",
     "state_word",
     "worst",
 ]

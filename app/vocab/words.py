@@ -8,6 +8,7 @@ still shows the raw key, so a new error kind is never silently blank.
 from __future__ import annotations
 
 from app.vocab.lang import Lang
+from app.vocab.states import WORDS, State
 
 ERROR_KINDS: dict[str, tuple[str, str]] = {
     "timeout": ("quá thời gian chờ phản hồi", "timed out waiting for a response"),
@@ -51,12 +52,33 @@ SERVICE_KINDS: dict[str, tuple[str, str]] = {
     "monitor": ("hệ thống giám sát thongsuot", "the thongsuot monitor"),
 }
 
+UNIT_KINDS: dict[str, tuple[str, str]] = {
+    "commune": ("xã", "commune"),
+    "ward": ("phường", "ward"),
+    "special_zone": ("đặc khu", "special zone"),
+    "province": ("tỉnh", "province"),
+    "national": ("quốc gia", "national"),
+}
+"""Unit kinds (app.inventory), in the order summaries list them: communes first."""
+
 INCIDENT_STATES: dict[str, tuple[str, str]] = {
     "open": ("đang gián đoạn, chưa có người tiếp nhận", "ongoing, not yet acknowledged"),
     "acknowledged": ("đang gián đoạn, đã có người tiếp nhận xử lý", "ongoing, acknowledged"),
     "resolved": ("đã khắc phục", "resolved"),
     "suppressed": ("do sự cố ở cấp trên, không báo riêng", "caused by a parent incident"),
 }
+
+EVENT_TAGS: dict[str, tuple[str, str]] = {
+    "down": (WORDS[State.DOWN][0].upper(), WORDS[State.DOWN][1].upper()),
+    "up": ("KHÔI PHỤC", "RECOVERED"),
+    "reminder": ("NHẮC LẠI", "REMINDER"),
+    "escalation": ("CHUYỂN CẤP", "ESCALATED"),
+    "flapping": ("CHẬP CHỜN", "FLAPPING"),
+    "monitor_connectivity": ("GIÁM SÁT MẤT KẾT NỐI", "MONITOR CONNECTIVITY"),
+    "monitor_connectivity_restored": ("GIÁM SÁT ĐÃ KẾT NỐI LẠI", "MONITOR CONNECTIVITY RESTORED"),
+    "test": ("THỬ NGHIỆM", "TEST"),
+}
+"""The bracketed tag a notification starts with, by event (``app.notify`` Event)."""
 
 SEVERITIES: dict[str, tuple[str, str]] = {
     "critical": ("nghiêm trọng", "critical"),
@@ -86,8 +108,20 @@ def service_kind_words(kind: str, lang: Lang) -> str:
     return _pick(SERVICE_KINDS, kind, lang) or kind
 
 
+def unit_kind_words(kind: str, lang: Lang) -> str:
+    """``special_zone`` → "đặc khu" / "special zone"; an unknown kind keeps its key."""
+    return _pick(UNIT_KINDS, kind, lang) or kind
+
+
 def incident_state_words(state: str, lang: Lang) -> str:
     return _pick(INCIDENT_STATES, state, lang) or state
+
+
+def event_tag_words(event: str, lang: Lang, *, restored: bool = False) -> str:
+    """``down`` → "GIÁN ĐOẠN"; a restored ``monitor_connectivity`` has its own tag."""
+    if event == "monitor_connectivity" and restored:
+        event = "monitor_connectivity_restored"
+    return _pick(EVENT_TAGS, event, lang) or event.upper()
 
 
 def severity_words(severity: str, lang: Lang) -> str:

@@ -60,10 +60,11 @@ def test_check_config_summarises_the_example() -> None:
     assert check_config(EXAMPLE, out) == EXIT_OK
     text = out.getvalue()
     assert "hợp lệ" in text
-    assert "Đơn vị: 106 (commune 93, national 1, province 1, ward 11)" in text
+    # unit kinds in the words of app.vocab.words.UNIT_KINDS, communes first
+    assert "Đơn vị: 106 (xã 93, phường 11, tỉnh 1, quốc gia 1)" in text
     english = io.StringIO()
     assert check_config(EXAMPLE, english, lang="en") == EXIT_OK
-    assert "Units: 106" in english.getvalue()
+    assert "Units: 106 (commune 93, ward 11, province 1, national 1)" in english.getvalue()
 
 
 def test_the_example_is_what_the_generator_writes(tmp_path: Path) -> None:
