@@ -21,14 +21,24 @@ from app.inventory.flat import FlatInventory
 from app.inventory.problems import Loc, Problem, describe_error, render
 from app.inventory.resolve import resolve
 
-__all__ = ["flatten", "load_inventory", "parse_inventory"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "flatten", "load_inventory", "parse_inventory"]
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_BYTES = 16 * 1024 * 1024
+"""A national inventory written out flat is a few MB; anything larger is refused."""
+MAX_DEPTH = 40
+"""Nesting of mappings and lists; a real inventory is under 10 deep."""
+MAX_NODES = 2_000_000
+"""Values after every alias is expanded: aliases are welcome, an alias bomb is not."""
 
 
 def load_inventory(path: Path) -> Inventory:
     """Load and fully validate ``path``; raise ``ConfigError`` listing every problem."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError([f"{path}:1: the file is {size:,} bytes; at most {MAX_BYTES:,}"])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read the file: {exc}"]) from None
@@ -37,10 +47,15 @@ def load_inventory(path: Path) -> Inventory:
 
 def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     """As :func:`load_inventory`, from text; ``source`` names it in errors."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(
+            [f"{source}:1: the file is {len(text):,} characters; at most {MAX_BYTES:,}"]
+        )
     document = _parse_yaml(text, source)
     locate = _Locator(document)
     if document is None:
         raise ConfigError([f"{source}:1: (top level): the file is empty"])
+    _Shape(source).measure(document, 1, 0)
     plain = _plain(document)
     try:
         inventory = Inventory.model_validate(plain)
@@ -108,6 +123,47 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise ConfigError([f"{source}:{line}: YAML syntax error: {what}"]) from None
     except YAMLError as exc:
         raise ConfigError([f"{source}:1: YAML syntax error: {exc}"]) from None
+
+
+class _Shape:
+    """Refuses documents too deep or too large once their aliases expand.
+
+    Sizes are memoised per container, so measuring is linear in the document as
+    written even when its aliases expand to billions of values. (A recursive alias
+    cannot occur: ruamel.yaml reads an alias to an unfinished anchor as null.)
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sizes: dict[int, int] = {}
+
+    def fail(self, line: int, what: str) -> None:
+        raise ConfigError([f"{self.source}:{line}: {what}"])
+
+    def measure(self, node: Any, line: int, depth: int) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in self.sizes:
+            return self.sizes[key]
+        line = _line_of(node, line)
+        if depth >= MAX_DEPTH:
+            self.fail(line, f"nested more than {MAX_DEPTH} levels deep")
+        total = 1 + sum(self.measure(child, line, depth + 1) for child in _children(node))
+        if total > MAX_NODES:
+            self.fail(line, f"aliases expand to more than {MAX_NODES:,} values (alias bomb?)")
+        self.sizes[key] = total
+        return total
+
+
+def _children(node: dict[Any, Any] | list[Any]) -> list[Any]:
+    return [*node.keys(), *node.values()] if isinstance(node, dict) else node
+
+
+def _line_of(node: Any, fallback: int) -> int:
+    lc = getattr(node, "lc", None)
+    line = getattr(lc, "line", None)
+    return line + 1 if isinstance(line, int) else fallback
 
 
 class _Locator:
