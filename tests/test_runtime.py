@@ -22,7 +22,7 @@ from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
 from tests import factories
 from tests.conftest import PG_ADMIN
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 
 
 @pytest.fixture

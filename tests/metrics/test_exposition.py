@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.main import create_app
 from tests import factories
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 
 
 @pytest.fixture

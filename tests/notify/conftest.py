@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import OutboxNotification
-from tests.notify.channels.fakes import (
+from tests.support.saas import (
     FakeEsms,
     FakeHttpServer,
     FakeTelegram,

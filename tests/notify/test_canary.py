@@ -14,7 +14,7 @@ from app.models import Flip, Incident
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import Far, notify_settings, outbox, until
 
 CANARY = "33.provincial_wan.gateway"

@@ -11,7 +11,7 @@ from app.notify import connectivity
 from app.notify.messages.render import render
 from app.notify.policy import parse_policy
 from tests import factories
-from tests.notify.channels.notes import make_note
+from tests.support.notes import make_note
 from tests.notify.conftest import outbox
 
 LOST_AT = datetime(2026, 5, 12, 16, 50, tzinfo=UTC)  # 23:50 in Vietnam

@@ -18,7 +18,7 @@ from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from app.notify.channels.webhook import verify_signature
 from tests import factories
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import (
     COMMUNE_CONTACTS,
     FOCAL_CHAT,

@@ -13,7 +13,7 @@ from app.models import Flip, Incident
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
 
 WITHIN = 3.5  # flapping.within_s: 4 flips within it make a check flap

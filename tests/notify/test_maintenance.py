@@ -14,7 +14,7 @@ from app.maintenance import service as maintenance
 from app.maintenance.schemas import MaintenanceCreate
 from app.models import Incident
 from app.monitor.runtime import Monitor
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import Far, notify_settings, until
 from tests.notify.test_end_to_end import _setup
 

@@ -17,7 +17,7 @@ from app.models import Incident, OutboxNotification
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.loopback import LoopbackHTTP
+from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
 
 EVERY = 1.0  # reminder_every_s

@@ -10,7 +10,7 @@ import pytest
 
 from probes.base import ProbeContext
 from probes.clients import ClientPool
-from tests.probes.servers import BlackholeTCP, Certs, Route, ScriptedHTTP
+from tests.support.http import BlackholeTCP, Certs, Route, ScriptedHTTP
 
 MakeHttp = Callable[..., Awaitable[ScriptedHTTP]]
 MakeCtx = Callable[..., ProbeContext]

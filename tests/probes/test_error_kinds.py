@@ -30,7 +30,7 @@ from probes.icmp import IcmpConfig, evaluate_ping, probe_icmp
 from probes.tcp import TcpConfig, probe_tcp
 from probes.tls import TlsConfig, probe_tls
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.probes.servers import (
+from tests.support.http import (
     BlackholeTCP,
     Certs,
     DnsServers,

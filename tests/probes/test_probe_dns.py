@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.dns import DnsConfig, probe_dns
 from tests.probes.conftest import MakeCtx
-from tests.probes.servers import DnsServers, silent_udp_port
+from tests.support.http import DnsServers, silent_udp_port
 
 ZONE = {
     ("dichvucong.hungyen.gov.vn", "A"): ["10.33.0.10", "10.33.0.11"],

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.flow import FlowConfig, probe_flow
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.probes.servers import Reply, Request, ScriptedHTTP
+from tests.support.http import Reply, Request, ScriptedHTTP
 
 
 def cookies(req: Request) -> dict[str, str]:

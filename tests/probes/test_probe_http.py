@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.http import HttpConfig, probe_http
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.probes.servers import Certs, Reply, Request, closed_port
+from tests.support.http import Certs, Reply, Request, closed_port
 
 JSON_BODY = json.dumps({"status": "ok", "items": [{"id": 1, "name": "Hưng Yên"}]})
 

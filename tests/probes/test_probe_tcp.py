@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.tcp import TcpConfig, probe_tcp
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.probes.servers import BlackholeTCP, Certs, Reply, closed_port
+from tests.support.http import BlackholeTCP, Certs, Reply, closed_port
 
 
 @pytest.fixture

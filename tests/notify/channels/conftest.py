@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.notify.channels.fakes import FakeHttpServer, Handler
+from tests.support.saas import FakeHttpServer, Handler
 
 
 @pytest.fixture

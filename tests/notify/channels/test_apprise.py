@@ -7,8 +7,8 @@ import httpx
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import AppriseChannel, build_channel
 from app.notify.messages.render import render
-from tests.notify.channels.fakes import FakeHttpServer, Handler, Reply
-from tests.notify.channels.notes import UNIT_NAME, make_note
+from tests.support.saas import FakeHttpServer, Handler, Reply
+from tests.support.notes import UNIT_NAME, make_note
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 

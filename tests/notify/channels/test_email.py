@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from app.notify.channels.config import SmtpConfig, parse_channel_config
 from app.notify.channels.factory import EmailChannel, build_channel
 from app.notify.messages.render import render
-from tests.notify.channels.notes import UNIT_NAME, make_note
+from tests.support.notes import UNIT_NAME, make_note
 
 USER, PASSWORD = "canhbao@hungyen.gov.vn", "mật-khẩu-smtp"
 

@@ -9,7 +9,7 @@ from app.notify.messages.render import render, template_context
 from app.notify.messages.sms_text import encoding_of, fit_sms, segments_needed
 from app.vocab.words import ERROR_KINDS, error_kind_words
 from probes.base import ErrorKind
-from tests.notify.channels.notes import SERVICE_NAME, UNIT_NAME, make_note
+from tests.support.notes import SERVICE_NAME, UNIT_NAME, make_note
 
 TAGS = {
     "vi": {

@@ -14,8 +14,8 @@ from app.notify.channels.factory import SmsChannel, build_channel
 from app.notify.channels.sms_presets import ESMS_VN_JSON
 from app.notify.messages.render import render
 from app.notify.messages.sms_text import encoding_of, segments_needed
-from tests.notify.channels.fakes import FakeEsms, FakeHttpServer, Handler, Recorded, Reply
-from tests.notify.channels.notes import make_note, no_secrets
+from tests.support.saas import FakeEsms, FakeHttpServer, Handler, Recorded, Reply
+from tests.support.notes import make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 ESMS_SECRETS = {"ESMS_API_KEY": "api-key-1", "ESMS_SECRET_KEY": 'secret-"key"-2'}

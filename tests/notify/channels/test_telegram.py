@@ -7,8 +7,8 @@ import httpx
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import TelegramChannel, build_channel
 from app.notify.messages.render import render
-from tests.notify.channels.fakes import FakeHttpServer, FakeTelegram, Handler
-from tests.notify.channels.notes import UNIT_NAME, make_note, no_secrets
+from tests.support.saas import FakeHttpServer, FakeTelegram, Handler
+from tests.support.notes import UNIT_NAME, make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 TOKEN = "123456:AAE-thongsuot-test-token"

@@ -15,8 +15,8 @@ from app.notify.channels.webhook import (
     verify_signature,
 )
 from app.notify.messages.render import render
-from tests.notify.channels.fakes import FakeHttpServer, Handler, Recorded, Reply
-from tests.notify.channels.notes import SERVICE_NAME, UNIT_NAME, make_note, no_secrets
+from tests.support.saas import FakeHttpServer, Handler, Recorded, Reply
+from tests.support.notes import SERVICE_NAME, UNIT_NAME, make_note, no_secrets
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 KEY = "khóa-bí-mật-chia-sẻ"

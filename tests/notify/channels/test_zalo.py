@@ -8,8 +8,8 @@ from app.notify.channels.base import Channel
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import build_channel
 from app.notify.messages.render import render
-from tests.notify.channels.fakes import FakeHttpServer, FakeZalo, Handler
-from tests.notify.channels.notes import UNIT_NAME, make_note
+from tests.support.saas import FakeHttpServer, FakeZalo, Handler
+from tests.support.notes import UNIT_NAME, make_note
 
 Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
 TOKEN = "oa-access-token-thu-nghiem"
