@@ -4,8 +4,9 @@
     python deploy/grafana/generate.py --lang en    # English only
     python deploy/grafana/generate.py --out DIR    # somewhere else
 
-Writes ``dashboards/<lang>/<name>.json``. Plain Python, no dependency: the JSON
-is Grafana's dashboard model (schemaVersion 39). Metric names come from
+Writes ``dashboards/<lang>/<name>.json``. Plain Python; the JSON is Grafana's
+dashboard model (schemaVersion 39). State words, their order and the severity
+numbers the status grids map come from app.vocab.states. Metric names come from
 docs/metrics.md and the recording rules in deploy/prometheus/rules; SQL runs on
 the schema of app/models (PostgreSQL datasource, read-only role ``grafana_ro``).
 Commit the output; tests/deploy/test_dashboards.py checks it is up to date.
@@ -15,17 +16,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sql import FLIPS_SQL, INCIDENT_STATS_SQL, OPEN_INCIDENTS_SQL, UNIT_AVAILABILITY_SQL
-from texts import LANGS, tr
+HERE = Path(__file__).resolve().parent
+# The state words and order come from the app (app.vocab.states): run from a
+# checkout without installing it, too.
+sys.path[1:1] = [str(HERE.parents[1])]
+
+from sql import FLIPS_SQL, INCIDENT_STATS_SQL, OPEN_INCIDENTS_SQL, UNIT_AVAILABILITY_SQL  # noqa: E402
+from texts import LANGS, state_text, tr  # noqa: E402
+
+from app.vocab.states import SEVERITY, State  # noqa: E402
 
 Panel = dict[str, Any]
 Dashboard = dict[str, Any]
 
-HERE = Path(__file__).resolve().parent
 PROM = {"type": "prometheus", "uid": "prometheus"}
 PG = {"type": "grafana-postgresql-datasource", "uid": "postgres"}
 # National shared services (docs/design.md §1) are the services of the inventory's
@@ -79,29 +87,33 @@ def panel(
     return p
 
 
+COLOURS: dict[State, str] = {
+    State.UP: "green",
+    State.DEGRADED: "yellow",
+    State.MAINTENANCE: "blue",
+    State.UNKNOWN: "gray",
+    State.DOWN: "red",
+}
+
+
 def state_mappings(lang: str) -> list[Panel]:
-    """Value mappings for thongsuot:unit_state:worst (see recording.yml)."""
-    states = [
-        ("up", "green"),
-        ("degraded", "yellow"),
-        ("maintenance", "blue"),
-        ("unknown", "gray"),
-        ("down", "red"),
-    ]
+    """Value mappings for the severity numbers of thongsuot:unit_state:worst and
+    thongsuot:check_state:severity (recording.yml): app.vocab.states' SEVERITY and words."""
     options = {
-        str(i): {"text": tr(lang, f"state.{s}"), "color": c, "index": i}
-        for i, (s, c) in enumerate(states)
+        str(SEVERITY[s]): {"text": state_text(lang, s), "color": COLOURS[s], "index": SEVERITY[s]}
+        for s in sorted(State, key=SEVERITY.__getitem__)
     }
     return [{"type": "value", "options": options}]
 
 
 def up_mappings(lang: str) -> list[Panel]:
+    """Value mappings for Prometheus' own ``up`` (a scrape, not a check state)."""
     return [
         {
             "type": "value",
             "options": {
-                "1": {"text": tr(lang, "state.up"), "color": "green", "index": 0},
-                "0": {"text": tr(lang, "state.down"), "color": "red", "index": 1},
+                "1": {"text": state_text(lang, State.UP), "color": "green", "index": 0},
+                "0": {"text": state_text(lang, State.DOWN), "color": "red", "index": 1},
             },
         }
     ]
@@ -114,6 +126,7 @@ def status_grid(
     grid: tuple[int, int, int, int],
     mappings: list[Panel],
     lang: str,
+    desc: str = "desc.status_grid",
 ) -> Panel:
     p = panel("stat", title, [prom(expr, legend, instant=True)], grid)
     p["fieldConfig"]["defaults"] = {
@@ -129,7 +142,7 @@ def status_grid(
         "orientation": "auto",
         "justifyMode": "center",
     }
-    p["description"] = tr(lang, "desc.status_grid")
+    p["description"] = tr(lang, desc)
     return p
 
 
@@ -352,18 +365,19 @@ def unit(lang: str) -> Dashboard:
         ),
         status_grid(
             t("p.check_states"),
-            f"thongsuot_check_up{{{UNIT}}}",
+            f"thongsuot:check_state:severity{{{UNIT}}}",
             "{{check}}",
             (0, 5, 24, 6),
-            up_mappings(lang),
+            state_mappings(lang),
             lang,
+            desc="desc.check_grid",
         ),
         panel(
             "state-timeline",
             t("p.check_timeline"),
-            [prom(f"thongsuot_check_up{{{UNIT}}}", "{{check}}")],
+            [prom(f"thongsuot:check_state:severity{{{UNIT}}}", "{{check}}")],
             (0, 11, 24, 8),
-            fieldConfig={"defaults": {"mappings": up_mappings(lang)}, "overrides": []},
+            fieldConfig={"defaults": {"mappings": state_mappings(lang)}, "overrides": []},
         ),
         timeseries(
             t("p.latency"),
@@ -405,11 +419,12 @@ def national(lang: str) -> Dashboard:
     panels = [
         status_grid(
             t("p.national_state"),
-            f"thongsuot_check_up{{{NATIONAL}}}",
+            f"thongsuot:check_state:severity{{{NATIONAL}}}",
             "{{check}}",
             (0, 0, 24, 6),
-            up_mappings(lang),
+            state_mappings(lang),
             lang,
+            desc="desc.check_grid",
         ),
         ratio_stat(
             t("p.national_avail_1d"),
@@ -434,9 +449,9 @@ def national(lang: str) -> Dashboard:
         panel(
             "state-timeline",
             t("p.check_timeline"),
-            [prom(f"thongsuot_check_up{{{NATIONAL}}}", "{{check}}")],
+            [prom(f"thongsuot:check_state:severity{{{NATIONAL}}}", "{{check}}")],
             (12, 11, 12, 8),
-            fieldConfig={"defaults": {"mappings": up_mappings(lang)}, "overrides": []},
+            fieldConfig={"defaults": {"mappings": state_mappings(lang)}, "overrides": []},
         ),
         table(
             t("p.http_status"),

@@ -1,17 +1,35 @@
 """SQL of the PostgreSQL panels, on the schema of app/models.
 
 Grafana fills in ``$__timeFrom()``, ``$__timeTo()``, ``$__timeFilter(col)`` and
-``$unit``. Column headings are the only part that differs by language.
+``$unit``. Column headings and state words are the only parts that differ by
+language. The state order (the rank of each state) and the state words come from
+app.vocab.states, so the SLA panel counts a unit's time exactly as accounting does.
 """
 
 from __future__ import annotations
 
-# Worst state of a unit's checks (docs/design.md §2 and the inventory API):
-# down > degraded > up > maintenance > unknown.
-_RANK = (
-    "CASE {col} WHEN 'down' THEN 4 WHEN 'degraded' THEN 3 WHEN 'up' THEN 2 "
-    "WHEN 'maintenance' THEN 1 ELSE 0 END"
-)
+from app.vocab.states import AVAILABLE, BY_SEVERITY, SEVERITY, State, state_minutes, state_word
+
+
+def rank_sql(col: str) -> str:
+    """The severity of the state in ``col`` (docs/design.md §2), worst first:
+    ``CASE col WHEN 'down' THEN 4 ... ELSE <unknown> END``."""
+    whens = " ".join(f"WHEN '{state}' THEN {SEVERITY[state]}" for state in BY_SEVERITY)
+    return f"CASE {col} {whens} ELSE {SEVERITY[State.UNKNOWN]} END"
+
+
+def state_word_sql(col: str, lang: str) -> str:
+    """The word people read for the state in ``col`` (the raw value if unknown)."""
+    whens = " ".join(
+        f"WHEN '{state}' THEN '{state_word(state, 'en' if lang == 'en' else 'vi')}'"
+        for state in BY_SEVERITY
+    )
+    return f"CASE {col} {whens} ELSE {col} END"
+
+
+def _ranks(states: frozenset[State]) -> str:
+    return ", ".join(str(SEVERITY[s]) for s in BY_SEVERITY if s in states)
+
 
 _UNIT_AVAILABILITY = """\
 WITH bounds AS (
@@ -56,10 +74,10 @@ spans AS (
 ),
 totals AS (
   SELECT unit_id,
-         COALESCE(SUM(seconds) FILTER (WHERE rank IN (2, 3)), 0) AS up_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = 4), 0) AS down_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = 1), 0) AS maintenance_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = 0), 0) AS unknown_s
+         COALESCE(SUM(seconds) FILTER (WHERE rank IN (AVAILABLE_RANKS)), 0) AS up_s,
+         COALESCE(SUM(seconds) FILTER (WHERE rank = DOWN_RANK), 0) AS down_s,
+         COALESCE(SUM(seconds) FILTER (WHERE rank = MAINTENANCE_RANK), 0) AS maintenance_s,
+         COALESCE(SUM(seconds) FILTER (WHERE rank = UNKNOWN_RANK), 0) AS unknown_s
   FROM spans GROUP BY unit_id
 )
 SELECT u.code AS "{code}",
@@ -70,7 +88,15 @@ SELECT u.code AS "{code}",
        ROUND((unknown_s / 60)::numeric, 1) AS "{unknown}"
 FROM totals JOIN unit u ON u.id = totals.unit_id
 ORDER BY 3 ASC NULLS FIRST, u.code
-""".replace("RANK_S", _RANK.format(col="s.state"))
+"""
+for _token, _value in {
+    "RANK_S": rank_sql("s.state"),
+    "AVAILABLE_RANKS": _ranks(AVAILABLE),
+    "DOWN_RANK": str(SEVERITY[State.DOWN]),
+    "MAINTENANCE_RANK": str(SEVERITY[State.MAINTENANCE]),
+    "UNKNOWN_RANK": str(SEVERITY[State.UNKNOWN]),
+}.items():
+    _UNIT_AVAILABILITY = _UNIT_AVAILABILITY.replace(_token, _value)
 
 _INCIDENT_STATS = """\
 SELECT u.code AS "{code}",
@@ -107,8 +133,8 @@ LIMIT 500
 _FLIPS = """\
 SELECT f.at AS "{at}",
        c.name AS "{check}",
-       f.old_state AS "{old_state}",
-       f.new_state AS "{new_state}",
+       {old_word} AS "{old_state}",
+       {new_word} AS "{new_state}",
        COALESCE(f.error_kind, '') AS "{error_kind}",
        f.reason AS "{reason}"
 FROM flip f
@@ -124,9 +150,9 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "code": "Mã đơn vị",
         "name": "Đơn vị",
         "availability": "Khả dụng (%)",
-        "down": "Gián đoạn (phút)",
-        "maintenance": "Bảo trì (phút)",
-        "unknown": "Không rõ (phút)",
+        "down": state_minutes(State.DOWN, "vi"),
+        "maintenance": state_minutes(State.MAINTENANCE, "vi"),
+        "unknown": state_minutes(State.UNKNOWN, "vi"),
         "incidents": "Số sự cố",
         "mttr": "MTTR (phút)",
         "longest": "Dài nhất (phút)",
@@ -146,9 +172,9 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "code": "Unit code",
         "name": "Unit",
         "availability": "Availability (%)",
-        "down": "Down (min)",
-        "maintenance": "Maintenance (min)",
-        "unknown": "Unknown (min)",
+        "down": state_minutes(State.DOWN, "en"),
+        "maintenance": state_minutes(State.MAINTENANCE, "en"),
+        "unknown": state_minutes(State.UNKNOWN, "en"),
         "incidents": "Incidents",
         "mttr": "MTTR (min)",
         "longest": "Longest (min)",
@@ -168,7 +194,14 @@ _HEADINGS: dict[str, dict[str, str]] = {
 
 
 def _localise(template: str) -> dict[str, str]:
-    return {lang: template.format(**headings) for lang, headings in _HEADINGS.items()}
+    return {
+        lang: template.format(
+            **headings,
+            old_word=state_word_sql("f.old_state", lang),
+            new_word=state_word_sql("f.new_state", lang),
+        )
+        for lang, headings in _HEADINGS.items()
+    }
 
 
 UNIT_AVAILABILITY_SQL = _localise(_UNIT_AVAILABILITY)

@@ -1,8 +1,30 @@
-"""What people read on the dashboards: Vietnamese by default, English available."""
+"""What people read on the dashboards: Vietnamese by default, English available.
+
+State words and their order come from app.vocab.states (:func:`state_text`), so a
+dashboard never names a state differently from the status page or the reports.
+"""
 
 from __future__ import annotations
 
+from app.vocab.lang import Lang
+from app.vocab.states import BY_SEVERITY, State, state_word
+
 LANGS = ("vi", "en")
+
+
+def state_text(lang: str, state: str) -> str:
+    """The word for ``state`` in ``lang``: ``degraded`` → "Suy giảm" / "Degraded"."""
+    return state_word(state, "en" if lang == "en" else "vi")
+
+
+def _words(lang: Lang) -> dict[str, str]:
+    """Each state's word inside a sentence (lower case), and ``order``: worst first."""
+    words = {state.value: state_word(state, lang).lower() for state in State}
+    words["order"] = " > ".join(words[state] for state in BY_SEVERITY)
+    return words
+
+
+_VI, _EN = _words("vi"), _words("en")
 
 TEXTS: dict[str, tuple[str, str]] = {
     # dashboards
@@ -16,12 +38,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "d.monitor": ("thongsuot · Máy giám sát", "thongsuot · The monitor itself"),
     "links": ("Bảng điều khiển", "Dashboards"),
     "var.unit": ("Đơn vị", "Unit"),
-    # states
-    "state.up": ("Hoạt động", "Up"),
-    "state.degraded": ("Chậm", "Degraded"),
-    "state.maintenance": ("Bảo trì", "Maintenance"),
-    "state.unknown": ("Không rõ", "Unknown"),
-    "state.down": ("Gián đoạn", "Down"),
     # panels
     "p.unit_grid": ("Trạng thái các đơn vị", "State of every unit"),
     "p.checks_by_state": ("Số kiểm tra theo trạng thái", "Checks by state"),
@@ -77,15 +93,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "l.write_errors": ("lỗi ghi mỗi giây", "write errors per second"),
     # descriptions
     "desc.status_grid": (
-        "Trạng thái xấu nhất trong các kiểm tra của mỗi đơn vị: gián đoạn > không rõ > "
-        "bảo trì > chậm > hoạt động.",
-        "The worst state among each unit's checks: down > unknown > maintenance > degraded > up.",
+        f"Trạng thái xấu nhất trong các kiểm tra của mỗi đơn vị: {_VI['order']}.",
+        f"The worst state among each unit's checks: {_EN['order']}.",
+    ),
+    "desc.check_grid": (
+        f"Trạng thái hiện tại của từng kiểm tra; thứ tự từ xấu nhất: {_VI['order']}.",
+        f"The current state of each check; from worst: {_EN['order']}.",
     ),
     "desc.avail_247": (
-        "Đồng hồ 24/7 từ Prometheus: thời gian hoạt động / (hoạt động + gián đoạn); thời gian "
-        "bảo trì và không rõ không tính. Số liệu chính thức: bảng SLA và báo cáo.",
-        "24/7 clock from Prometheus: up time / (up + down time); maintenance and unknown time "
-        "are left out. Official figures: the SLA dashboard and the reports.",
+        f"Đồng hồ 24/7 từ Prometheus: thời gian {_VI['up']} và {_VI['degraded']} / "
+        f"({_VI['up']} + {_VI['degraded']} + {_VI['down']}); thời gian {_VI['maintenance']} và "
+        f"{_VI['unknown']} không tính. Số liệu chính thức: bảng SLA và báo cáo.",
+        f"24/7 clock from Prometheus: {_EN['up']} and {_EN['degraded']} time / "
+        f"({_EN['up']} + {_EN['degraded']} + {_EN['down']} time); {_EN['maintenance']} and "
+        f"{_EN['unknown']} time are left out. Official figures: the SLA dashboard and the "
+        "reports.",
     ),
     "desc.worst_units": (
         "Đơn vị được coi là gián đoạn khi có ít nhất một kiểm tra gián đoạn.",
@@ -97,13 +119,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "desc.sla": (
         "Tính từ bảng flip (lịch sử đổi trạng thái) theo đồng hồ 24/7. Trạng thái đơn vị là "
-        "trạng thái xấu nhất của các kiểm tra trọng yếu đang bật (gián đoạn > chậm > hoạt động > "
-        "bảo trì > không rõ). Khả dụng = hoạt động / (hoạt động + gián đoạn); thời gian bảo trì "
-        "và không rõ báo riêng, không bị ẩn. Đồng hồ giờ phục vụ: xem báo cáo.",
+        f"trạng thái xấu nhất của các kiểm tra trọng yếu đang bật ({_VI['order']}). Khả dụng = "
+        f"({_VI['up']} + {_VI['degraded']}) / ({_VI['up']} + {_VI['degraded']} + {_VI['down']});"
+        f" thời gian {_VI['maintenance']} và {_VI['unknown']} báo riêng, không bị ẩn. Đồng hồ "
+        "giờ phục vụ: xem báo cáo.",
         "Computed from the flip table (the history of state changes) on the 24/7 clock. A unit's "
-        "state is the worst state of its enabled critical checks (down > degraded > up > "
-        "maintenance > unknown). Availability = up / (up + down); maintenance and unknown time "
-        "are reported apart, never hidden. Service-hours clock: see the reports.",
+        f"state is the worst state of its enabled critical checks ({_EN['order']}). "
+        f"Availability = ({_EN['up']} + {_EN['degraded']}) / ({_EN['up']} + {_EN['degraded']} + "
+        f"{_EN['down']}); {_EN['maintenance']} and {_EN['unknown']} time are reported apart, "
+        "never hidden. Service-hours clock: see the reports.",
     ),
     "desc.sla_incidents": (
         "Sự cố bắt đầu trong kỳ; sự cố chưa đóng tính đến hiện tại. MTTR: thời gian khắc phục "

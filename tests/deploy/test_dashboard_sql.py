@@ -17,7 +17,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from app import migrate
-from tests.deploy.tools import DEPLOY, require_tool
+from tests.deploy.tools import DEPLOY
+from tests.support.tools import require_tool
 
 PG_ADMIN = os.environ.get("THONGSUOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -129,6 +130,26 @@ SCENARIO: dict[str, list[tuple[str, bool, list[tuple[datetime, str, str]]]]] = {
     "90003": [("c1", True, [(T0 + 2 * H, "unknown", "up")])],
     # degraded all along counts as available
     "90004": [("d1", True, [(BEFORE, "unknown", "degraded")])],
+    # the unit's state is the worst by app.vocab.states.SEVERITY
+    # (down > unknown > maintenance > degraded > up): one check unknown until 5 h
+    # makes the unit unknown then, although the other is up ...
+    "90005": [
+        ("e1", True, [(BEFORE, "unknown", "up")]),
+        ("e2", True, [(T0 + 5 * H, "unknown", "degraded")]),
+    ],
+    # ... and maintenance 1-2 h outranks the other check's degraded
+    "90006": [
+        ("f1", True, [(BEFORE, "unknown", "degraded")]),
+        (
+            "f2",
+            True,
+            [
+                (BEFORE, "unknown", "up"),
+                (T0 + H, "up", "maintenance"),
+                (T0 + 2 * H, "maintenance", "up"),
+            ],
+        ),
+    ],
 }
 INCIDENTS = [("a1", T0 + H, T0 + 2 * H), ("a2", T0 + 1.5 * H, T0 + 3 * H), ("b1", T0 + 9 * H, None)]
 
@@ -252,8 +273,10 @@ def test_sla_availability_per_unit(database: tuple[str, str]) -> None:
         "90002": (88.889, 60.0, 60.0, 0.0),  # 8 h up / (8 h + 1 h down)
         "90003": (100.0, 0.0, 0.0, 120.0),
         "90004": (100.0, 0.0, 0.0, 0.0),
+        "90005": (100.0, 0.0, 0.0, 300.0),
+        "90006": (100.0, 0.0, 60.0, 0.0),
     }
-    assert [r["Unit code"] for r in rows] == ["90001", "90002", "90003", "90004"]
+    assert [r["Unit code"] for r in rows] == ["90001", "90002", "90003", "90004", "90005", "90006"]
 
 
 def test_vietnamese_headings(database: tuple[str, str]) -> None:
@@ -279,10 +302,13 @@ def test_open_incidents_and_flips(database: tuple[str, str]) -> None:
     open_rows = _rows(database, "Open incidents")
     assert [r["Check"] for r in open_rows] == ["Kiểm tra b1"]
     flips = _rows(database, "State changes")
-    # unit 90001 in T0..T1: two flips each of a1 and a2; a3's flip is before T0
-    assert [(r["Check"], r["New state"]) for r in flips] == [
-        ("Kiểm tra a2", "up"),
-        ("Kiểm tra a1", "up"),
-        ("Kiểm tra a2", "down"),
-        ("Kiểm tra a1", "down"),
+    # unit 90001 in T0..T1: two flips each of a1 and a2; a3's flip is before T0.
+    # States read as app.vocab.states' words.
+    assert [(r["Check"], r["Old state"], r["New state"]) for r in flips] == [
+        ("Kiểm tra a2", "Down", "Up"),
+        ("Kiểm tra a1", "Down", "Up"),
+        ("Kiểm tra a2", "Up", "Down"),
+        ("Kiểm tra a1", "Up", "Down"),
     ]
+    vi = _rows(database, "Các lần đổi trạng thái", lang="vi")
+    assert [r["Trạng thái mới"] for r in vi] == ["Hoạt động", "Hoạt động", "Gián đoạn", "Gián đoạn"]

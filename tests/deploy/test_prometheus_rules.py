@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.deploy.tools import PROMETHEUS_DIR, require_tool, run_tool
+from tests.deploy.tools import PROMETHEUS_DIR, run_tool
+from tests.support.tools import require_tool
 
 RULES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
@@ -23,6 +25,17 @@ def _rules(kind: str) -> list[dict[str, Any]]:
         for group in _load(path)["groups"]:
             found.extend(r for r in group["rules"] if kind in r)
     return found
+
+
+def test_committed_recording_rules_equal_the_generator_output(tmp_path: Path) -> None:
+    """recording.yml is generated from app.vocab.states (deploy/prometheus/generate.py)."""
+    fresh = tmp_path / "recording.yml"
+    res = run_tool(sys.executable, str(PROMETHEUS_DIR / "generate.py"), "--out", str(fresh))
+    assert res.returncode == 0, res.stderr
+    committed = (PROMETHEUS_DIR / "rules" / "recording.yml").read_text(encoding="utf-8")
+    assert committed == fresh.read_text(encoding="utf-8"), "run deploy/prometheus/generate.py"
+    check = run_tool(sys.executable, str(PROMETHEUS_DIR / "generate.py"), "--check")
+    assert check.returncode == 0, check.stderr
 
 
 def test_promtool_check_config() -> None:
@@ -87,7 +100,7 @@ def _tested_records() -> set[str]:
 def test_key_recording_rules_are_unit_tested() -> None:
     records = {r["record"] for r in _rules("record")}
     key = {n for n in records if n.endswith(("_1h", "_1d", "_30d"))}
-    key |= {"thongsuot:unit_up:min", "thongsuot:unit_state:worst"}
+    key |= {"thongsuot:unit_up:min", "thongsuot:unit_state:worst", "thongsuot:check_state:severity"}
     assert key <= records
     missing = key - _tested_records()
     assert not missing, f"recording rules without a promtool test: {sorted(missing)}"
