@@ -13,7 +13,8 @@ from app import __version__
 from app.auth.service import bootstrap_lifespan
 from app.catalog.results_router import router as results_router
 from app.catalog.router import router as catalog_router
-from app.deps import require_read
+from app.deps import require_read, require_read_token
+from app.errors import ERROR_RESPONSES
 from app.incidents.router import link_router as ack_link_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
@@ -24,22 +25,26 @@ from app.status.router import router as status_router
 
 READY_TIMEOUT_S = 3.0
 
-v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_read)])
+v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_read)], responses=ERROR_RESPONSES)
 for _router in (
     catalog_router,
     inventory_router,
-    results_router,
     incidents_router,
     reports_router,
     maintenance_router,
 ):
     v1.include_router(_router)
+# raw results and flips are never public (docs/security.md)
+v1.include_router(results_router, dependencies=[Depends(require_read_token)])
 
 api_router = APIRouter(lifespan=bootstrap_lifespan)
 api_router.include_router(v1)
-api_router.include_router(status_router)  # public by design, like the push endpoint
-api_router.include_router(push_router)  # devices authenticate by the path token
-api_router.include_router(ack_link_router)  # the signed link is its own authentication
+# public by design, like the push endpoint
+api_router.include_router(status_router, responses=ERROR_RESPONSES)
+# devices authenticate by the path token
+api_router.include_router(push_router, responses=ERROR_RESPONSES)
+# the signed link is its own authentication
+api_router.include_router(ack_link_router, responses=ERROR_RESPONSES)
 
 
 @api_router.get("/healthz", tags=["health"])

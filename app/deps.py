@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
@@ -24,6 +24,12 @@ from app.models import ApiToken
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
+# The largest id or offset the databases hold (a signed 64-bit integer).
+MAX_DB_INT = 2**63 - 1
+# Times the API accepts: wide enough for any real question, narrow enough that
+# converting to UTC or stepping a day either way never leaves datetime's range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
 
 
@@ -55,6 +61,8 @@ async def _authenticate(
 ) -> ApiToken:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Thiếu mã truy cập (Authorization: Bearer).")
+    if not credentials.credentials.isascii():  # our tokens are URL-safe ASCII
+        raise Unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
     token = await auth_service.verify(session, credentials.credentials)
     if token is None:
         token = await auth_service.verify_bootstrap(session, settings, credentials.credentials)
@@ -76,13 +84,41 @@ async def require_write(
 async def require_read(
     session: SessionDep, settings: SettingsDep, credentials: Credentials
 ) -> ApiToken | None:
-    """Any valid token when ``read_requires_token``; otherwise reads are open."""
-    if not settings.read_requires_token:
+    """Any valid token when ``read_requires_token``; otherwise public reads are open
+    and this is None for an anonymous reader. A token that is given is always checked
+    (401 when wrong), never silently ignored."""
+    if credentials is None and not settings.read_requires_token:
         return None
     return await _authenticate(session, settings, credentials)
 
 
+async def require_read_token(
+    session: SessionDep, settings: SettingsDep, credentials: Credentials
+) -> ApiToken:
+    """A valid token of either scope, whatever ``read_requires_token`` says: for what
+    is never public (raw results and flips, recipients, delivery errors, targets)."""
+    return await _authenticate(session, settings, credentials)
+
+
 WriteToken = Annotated[ApiToken, Depends(require_write)]
+# None for an anonymous reader of a public endpoint
+Reader = Annotated[ApiToken | None, Depends(require_read)]
+# The id of a row: a signed 64-bit integer, as the databases store it.
+RowId = Annotated[int, Path(ge=0, le=MAX_DB_INT, description="numeric id")]
+
+
+def _in_api_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(
+            f"thời điểm phải từ {EARLIEST.date()} đến trước {LATEST.date()} "
+            f"(time must be from {EARLIEST.date()} to before {LATEST.date()})"
+        )
+    return value
+
+
+# An aware ISO-8601 time within [EARLIEST, LATEST): anything else is 422, not a 500
+# from a UTC conversion that overflows.
+ApiDatetime = Annotated[AwareDatetime, AfterValidator(_in_api_range)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +134,7 @@ class Paging:
 
 def get_paging(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
-    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="rows to skip")] = 0,
 ) -> Paging:
     return Paging(limit=limit, offset=offset)
 
@@ -113,10 +149,10 @@ class Window:
 
 def get_window(
     since: Annotated[
-        AwareDatetime | None, Query(description="ISO-8601 with offset, inclusive")
+        ApiDatetime | None, Query(description="ISO-8601 with offset, inclusive")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="ISO-8601 with offset, exclusive")
+        ApiDatetime | None, Query(description="ISO-8601 with offset, exclusive")
     ] = None,
 ) -> Window:
     if since is not None and until is not None and since >= until:

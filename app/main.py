@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.config import Settings, get_settings
@@ -50,10 +52,40 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
         version=__version__,
         description="Giám sát bảo đảm hoạt động thông suốt của TTHC và dịch vụ công trực tuyến.",
         lifespan=lifespan,
+        # every request body is capped (413); the push endpoint caps lower
+        max_body_size=settings.max_body_bytes,
     )
+    app.add_middleware(RefuseNul)
     install_handlers(app)
     _include_routers(app)
     return app
+
+
+class RefuseNul:
+    """422 for a NUL character in the path or the query string, before any router sees
+    it: PostgreSQL text cannot hold one, and no identifier or filter of ours has one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            response = JSONResponse(
+                {
+                    "error": "unprocessable",
+                    "detail": "ký tự NUL không được phép trong đường dẫn hay tham số "
+                    "(NUL is not allowed in the path or the query)",
+                },
+                status_code=422,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query
 
 
 def _reload_on_sighup(monitor: Any) -> None:

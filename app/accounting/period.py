@@ -43,10 +43,32 @@ def _bad(text: str) -> Unprocessable:
     )
 
 
+# Reports cover days in this range; outside it a period's end (or its UTC bounds)
+# would step past what datetime can hold.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9000, 1, 1)
+
+
 def resolve(
     period: PeriodName | None, at: str | None, first: date | None, to: date | None, today: date
 ) -> Period:
-    """``period`` + ``at`` (default: the one holding ``today``), or ``from``/``to`` inclusive."""
+    """``period`` + ``at`` (default: the one holding ``today``), or ``from``/``to`` inclusive;
+    422 for a period outside [1970-01-01, 9000-01-01)."""
+    try:
+        found = _resolve(period, at, first, to, today)
+    except (ValueError, OverflowError):  # a step past year 9999
+        found = None
+    if found is None or found.first < EARLIEST_DAY or found.end > LATEST_DAY:
+        raise Unprocessable(
+            f"Kỳ báo cáo phải nằm trong [{EARLIEST_DAY}, {LATEST_DAY}) "
+            f"(the period must lie within [{EARLIEST_DAY}, {LATEST_DAY}))."
+        )
+    return found
+
+
+def _resolve(
+    period: PeriodName | None, at: str | None, first: date | None, to: date | None, today: date
+) -> Period:
     if first is not None or to is not None:
         if first is None or to is None or to < first:
             raise Unprocessable(

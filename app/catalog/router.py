@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.catalog import service
 from app.catalog.schemas import CheckRead, ServiceRead, UnitDetail, UnitRead
-from app.deps import Page, PagingDep, SessionDep, page_of
+from app.deps import Page, PagingDep, Reader, SessionDep, page_of
 from app.vocab.states import State
 
 router = APIRouter(tags=["catalog"])
@@ -21,9 +21,9 @@ async def list_units(session: SessionDep, paging: PagingDep) -> Page[UnitRead]:
 
 
 @router.get("/units/{code}", response_model=UnitDetail)
-async def get_unit(session: SessionDep, code: str) -> UnitDetail:
-    """One unit with its services and checks."""
-    return await service.unit_detail(session, code)
+async def get_unit(session: SessionDep, reader: Reader, code: str) -> UnitDetail:
+    """One unit with its services and checks (check targets only with a read token)."""
+    return await service.unit_detail(session, code, show_targets=reader is not None)
 
 
 @router.get("/services", response_model=Page[ServiceRead])
@@ -42,6 +42,7 @@ async def list_services(
 @router.get("/checks", response_model=Page[CheckRead])
 async def list_checks(
     session: SessionDep,
+    reader: Reader,
     paging: PagingDep,
     unit: Annotated[str | None, Query(description="unit code")] = None,
     service_kind: Annotated[str | None, Query()] = None,
@@ -58,11 +59,12 @@ async def list_checks(
         state=state,
         limit=paging.fetch,
         offset=paging.offset,
+        show_targets=reader is not None,
     )
     return page_of(items, paging)
 
 
 @router.get("/checks/{key_or_id}", response_model=CheckRead)
-async def get_check(session: SessionDep, key_or_id: str) -> CheckRead:
-    """One check by key, or by numeric id."""
-    return await service.check_detail(session, key_or_id)
+async def get_check(session: SessionDep, reader: Reader, key_or_id: str) -> CheckRead:
+    """One check by key, or by numeric id (its target only with a read token)."""
+    return await service.check_detail(session, key_or_id, show_target=reader is not None)

@@ -22,7 +22,9 @@ class CheckRead(BaseModel):
     service_key: str
     service_kind: str
     kind: str = Field(description="probe kind")
-    target: str
+    target: str | None = Field(
+        description="what is probed (URL, host, ...); null without a read token"
+    )
     interval_s: int
     timeout_s: float
     failure_threshold: int

@@ -3,6 +3,7 @@ and availability computed from flips (docs/design.md §2)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence, Set
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from app.catalog.schemas import (
     UnitDetail,
     UnitRead,
 )
+from app.deps import MAX_DB_INT
 from app.errors import NotFound, Unprocessable
 from app.maintenance.service import active_check_ids
 from app.models import Unit
@@ -31,6 +33,8 @@ from app.models.base import utcnow
 from app.vocab.states import State, worst
 
 DEFAULT_WINDOW = timedelta(hours=24)
+# ``scheme://user:password@`` anywhere in a text: the userinfo part of a URL.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s?#]*@")
 ClockName = Literal["24/7", "service_hours"]
 
 
@@ -84,8 +88,18 @@ async def list_units(session: AsyncSession, limit: int, offset: int) -> list[Uni
     return [_unit_read(u, parent, states.get(u.id, [])) for u, parent in units]
 
 
-def check_read(row: CheckRow, maintained: Set[int] = frozenset()) -> CheckRead:
-    """The API shape of a check; ``maintained`` checks show the state ``maintenance``."""
+def redact_userinfo(text: str) -> str:
+    """``https://user:pass@host/`` → ``https://***@host/``, wherever URLs appear in
+    ``text``: credentials belong in ``auth:`` with a secret name, never in a URL."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def check_read(
+    row: CheckRow, maintained: Set[int] = frozenset(), *, show_target: bool = True
+) -> CheckRead:
+    """The API shape of a check; ``maintained`` checks show the state ``maintenance``.
+    The target is shown only to token holders (``show_target``), and never with
+    credentials in it."""
     check, unit_code, service_key, service_kind = row
     return CheckRead(
         id=check.id,
@@ -95,7 +109,7 @@ def check_read(row: CheckRow, maintained: Set[int] = frozenset()) -> CheckRead:
         service_key=service_key,
         service_kind=service_kind,
         kind=check.kind,
-        target=check.target,
+        target=redact_userinfo(check.target) if show_target else None,
         interval_s=check.interval_s,
         timeout_s=check.timeout_s,
         failure_threshold=check.failure_threshold,
@@ -116,7 +130,7 @@ async def get_unit(session: AsyncSession, code: str) -> tuple[Unit, str | None]:
     return found
 
 
-async def unit_detail(session: AsyncSession, code: str) -> UnitDetail:
+async def unit_detail(session: AsyncSession, code: str, *, show_targets: bool = True) -> UnitDetail:
     unit, parent = await get_unit(session, code)
     states = await _states(session, [unit.id])
     services = await list_services(session, unit_code=code)
@@ -126,7 +140,7 @@ async def unit_detail(session: AsyncSession, code: str) -> UnitDetail:
     return UnitDetail(
         **base.model_dump(),
         services=services,
-        checks=[check_read(c, maintained) for c in checks],
+        checks=[check_read(c, maintained, show_target=show_targets) for c in checks],
     )
 
 
@@ -168,6 +182,7 @@ async def list_checks(
     state: State | None,
     limit: int,
     offset: int,
+    show_targets: bool = True,
 ) -> list[CheckRead]:
     maintained = await active_check_ids(session)
     rows = await repository.list_checks(
@@ -180,22 +195,30 @@ async def list_checks(
         offset=offset,
         maintained=maintained,
     )
-    return [check_read(row, maintained) for row in rows]
+    return [check_read(row, maintained, show_target=show_targets) for row in rows]
 
 
-async def check_detail(session: AsyncSession, key_or_id: str) -> CheckRead:
+async def check_detail(
+    session: AsyncSession, key_or_id: str, *, show_target: bool = True
+) -> CheckRead:
     """One check as the API shows it (``maintenance`` inside a window)."""
-    return check_read(await get_check(session, key_or_id), await active_check_ids(session))
+    row = await get_check(session, key_or_id)
+    return check_read(row, await active_check_ids(session), show_target=show_target)
 
 
 async def get_check(session: AsyncSession, key_or_id: str) -> CheckRow:
     """The check by key, else by numeric id; :class:`NotFound` (404) when neither."""
     row = await repository.get_check(session, key=key_or_id)
-    if row is None and key_or_id.isdigit():
+    if row is None and _is_row_id(key_or_id):
         row = await repository.get_check(session, id=int(key_or_id))
     if row is None:
         raise NotFound(f"Không có phép kiểm tra {key_or_id!r}.")
     return row
+
+
+def _is_row_id(text: str) -> bool:
+    """ASCII digits ("²" is a digit to str.isdigit) within the databases' 64 bits."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_DB_INT
 
 
 async def status(session: AsyncSession, now: datetime | None = None) -> StatusRead:

@@ -8,7 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import HTMLResponse
 
-from app.deps import Page, PagingDep, SessionDep, SettingsDep, WindowDep, WriteToken, page_of
+from app.deps import (
+    Page,
+    PagingDep,
+    Reader,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    WindowDep,
+    WriteToken,
+    page_of,
+)
 from app.incidents import service
 from app.incidents.schemas import IncidentAck, IncidentRead, IncidentState
 
@@ -47,16 +57,21 @@ async def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)
-async def get_incident(session: SessionDep, incident_id: int) -> IncidentRead:
-    """The incident and whom it notified, when, through what, with what outcome."""
-    return await service.incident_detail(session, incident_id)
+async def get_incident(session: SessionDep, reader: Reader, incident_id: RowId) -> IncidentRead:
+    """The incident and whom it notified, when, through what, with what outcome.
+
+    The notifications (recipients, delivery errors) need a read token; an
+    anonymous reader gets ``notifications: null``."""
+    return await service.incident_detail(
+        session, incident_id, with_notifications=reader is not None
+    )
 
 
 @router.post("/{incident_id}/ack", response_model=IncidentRead)
 async def acknowledge(
     session: SessionDep,
     token: WriteToken,
-    incident_id: int,
+    incident_id: RowId,
     body: Annotated[IncidentAck | None, Body()] = None,
 ) -> IncidentRead:
     """Acknowledge an open incident (write token); 409 when closed or already acknowledged."""

@@ -31,7 +31,7 @@ class IncidentRead(BaseModel):
     escalation_level: int
     closed_by: str | None
     notifications: list[NotificationRead] | None = Field(
-        default=None, description="only on GET /incidents/{id}"
+        default=None, description="only on GET /incidents/{id}, and only with a read token"
     )
 
 
@@ -54,5 +54,8 @@ class NotificationRead(BaseModel):
 
 class IncidentAck(BaseModel):
     by: str | None = Field(
-        default=None, max_length=200, description="who acknowledges; defaults to the token name"
+        default=None,
+        max_length=200,
+        pattern="^[^\x00]*$",
+        description="who acknowledges; defaults to the token name",
     )

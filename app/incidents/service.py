@@ -40,9 +40,14 @@ def to_read(row: IncidentRow) -> IncidentRead:
     )
 
 
-async def incident_detail(session: AsyncSession, incident_id: int) -> IncidentRead:
-    """The incident with every notification it caused (404 if absent)."""
+async def incident_detail(
+    session: AsyncSession, incident_id: int, *, with_notifications: bool = True
+) -> IncidentRead:
+    """The incident with every notification it caused (404 if absent); without
+    ``with_notifications`` (an anonymous reader) ``notifications`` stays null."""
     read = to_read(await get_incident(session, incident_id))
+    if not with_notifications:
+        return read
     rows = await repository.notifications_of(session, incident_id)
     read.notifications = [NotificationRead.model_validate(r, from_attributes=True) for r in rows]
     return read
@@ -53,7 +58,12 @@ async def acknowledge_by_link(
 ) -> IncidentRead:
     """Acknowledge through a signed one-click link; 401 if the signature or expiry is wrong."""
     key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
-    if key is None or not verify_ack(key, incident_id, exp, by, sig, time.time()):
+    # a hex digest: compare_digest refuses non-ASCII text with a TypeError
+    if (
+        key is None
+        or not sig.isascii()
+        or not verify_ack(key, incident_id, exp, by, sig, time.time())
+    ):
         raise Unauthorized("Liên kết xác nhận không hợp lệ hoặc đã hết hạn.")
     return await acknowledge(session, incident_id, f"{by} (liên kết)"[:200])
 

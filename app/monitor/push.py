@@ -23,6 +23,9 @@ RATE_PER_S = 1.0
 BURST = 5.0
 MAX_MESSAGE = 300
 
+# A beat is a status and a short message: a larger body is 413, and it is read
+# only after the token is known to be good.
+MAX_BODY_BYTES = 4096
 
 @dataclass
 class _Bucket:
@@ -59,11 +62,24 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def _beat(request: Request, token: str, status: str | None, msg: str | None) -> JSONResponse:
+def _check_id(request: Request, token: str) -> int | None:
+    """The heartbeat check this token belongs to, or None (no monitor, or a stranger)."""
     monitor = getattr(request.app.state, "monitor", None)
-    check_id = monitor.check_for_push_token(token) if monitor is not None else None
-    if monitor is None or check_id is None:
-        return JSONResponse({"detail": "Not Found"}, status_code=404)
+    if monitor is None:
+        return None
+    check_id: int | None = monitor.check_for_push_token(token)
+    return check_id
+
+
+def _not_found() -> JSONResponse:
+    return JSONResponse({"error": "not_found", "detail": "Not Found"}, status_code=404)
+
+
+async def _beat(request: Request, token: str, status: str | None, msg: str | None) -> JSONResponse:
+    monitor = request.app.state.monitor
+    check_id = _check_id(request, token)
+    if check_id is None:
+        return _not_found()
     wait = _limiter(request).allow(token)
     if wait:
         return JSONResponse(
@@ -79,11 +95,13 @@ async def _beat(request: Request, token: str, status: str | None, msg: str | Non
 async def _body_fields(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "")
     try:
+    """``status`` and ``message`` from a JSON object or a form (files are refused, 400)."""
         if kind.startswith("application/json"):
             data = await request.json()
             return data if isinstance(data, dict) else {}
         if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            return dict(await request.form())
+            async with request.form(max_files=0, max_fields=10) as form:
+                return {k: v for k, v in form.items() if isinstance(v, str)}
     except ValueError:
         return {}
     return {}
@@ -100,11 +118,14 @@ async def push_get(
     return await _beat(request, token, status, msg)
 
 
-@router.post("/push/{token}")
+@router.post("/push/{token}", max_body_size=MAX_BODY_BYTES)
 async def push_post(
     request: Request, token: str, status: Status = None, msg: str | None = None
 ) -> JSONResponse:
-    """Record a beat; ``status``/``message`` may also come as JSON or a form."""
+    """Record a beat; ``status``/``message`` may also come as JSON or a form
+    (at most 4 KiB; 413 beyond). An unknown token is 404 before any body is read."""
+    if _check_id(request, token) is None:
+        return _not_found()
     body = await _body_fields(request)
     status = status or _str(body.get("status"))
     if status is not None and status not in ("up", "ok", "down", "fail", "failure", "error"):

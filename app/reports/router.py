@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from app.accounting.period import PeriodName
 from app.catalog import service
 from app.catalog.schemas import AvailabilityRead, StatusRead
 from app.catalog.service import ClockName
-from app.deps import SessionDep
+from app.deps import ApiDatetime, SessionDep
 from app.reports import exports, report
 from app.reports.report import Group
 from app.reports.schemas import ReportRead
@@ -34,10 +33,10 @@ async def availability(
     check: Annotated[str | None, Query(description="check key or id")] = None,
     unit: Annotated[str | None, Query(description="unit code")] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="window start; default 24 h before until")
+        ApiDatetime | None, Query(description="window start; default 24 h before until")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="window end; default now, clipped to now")
+        ApiDatetime | None, Query(description="window end; default now, clipped to now")
     ] = None,
     clock: Annotated[
         ClockName, Query(description="24/7, or the unit's service hours (its calendar)")

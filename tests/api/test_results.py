@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.conftest import T0, Inventory, add_flips, add_results
+from tests.api.conftest import AUTH, T0, Inventory, add_flips, add_results
+
+
+@pytest.fixture
+def client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Raw results and flips are never public: every request here carries a token."""
+    client.headers.update(AUTH)
+    return client
+
 
 S = timedelta(seconds=1)
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -55,10 +56,15 @@ def _to_oncall(far: Far) -> int:
 
 
 async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, run_monitor=False)
+    """The API as a token holder sees it (notifications are never public)."""
+    token = "e2e-reader-token-0123456789"
+    app = create_app(settings.model_copy(update={"api_token": SecretStr(token)}), run_monitor=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://thongsuot.test") as c:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://thongsuot.test", headers=auth
+        ) as c:
             yield c
 
 

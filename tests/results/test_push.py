@@ -87,7 +87,7 @@ async def test_device_reported_down(
 async def test_unknown_token_is_a_bare_404(client: httpx.AsyncClient) -> None:
     resp = await client.post("/api/v1/push/not-a-token")
     assert resp.status_code == 404
-    assert resp.json() == {"detail": "Not Found"}
+    assert resp.json() == {"error": "not_found", "detail": "Not Found"}
 
 
 async def test_bad_status_is_422(client: httpx.AsyncClient) -> None:
