@@ -34,7 +34,8 @@ PYEOF
   if ! {
     { [ -z "$stale" ] || "${pip[@]}" uninstall -q -y $stale; } &&
       "${pip[@]}" install -q --require-hashes -r requirements/build.txt -r "$lock" &&
-      "${pip[@]}" install -q --no-deps --no-build-isolation -e .
+      "${pip[@]}" install -q --no-deps --no-build-isolation -e . &&
+      "${pip[@]}" check # a dependency pyproject.toml names but the lock lacks: run scripts/lock
   } >"$log" 2>&1; then
     cat "$log" >&2
     echo "pip install failed (log above, also in $log)" >&2

@@ -10,22 +10,66 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tomllib
 import zipfile
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from app import migrate
 from app.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
+
+
+def _pins(lock: str) -> dict[str, str]:
+    text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
+    return {
+        canonicalize_name(m[1]): m[2]
+        for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", text, re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize(
+    ("lock", "section"),
+    [("runtime.txt", "dependencies"), ("dev.txt", "dependencies"), ("dev.txt", "dev")],
+)
+def test_lock_pins_every_declared_dependency(lock: str, section: str) -> None:
+    """A dependency added to pyproject.toml without running scripts/lock would be
+    missing from every install (the project itself goes in with --no-deps)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = (
+        project[section] if section == "dependencies" else project["optional-dependencies"][section]
+    )
+    pins = _pins(lock)
+    for line in declared:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not in requirements/{lock}: run scripts/lock"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"requirements/{lock} pins {req.name}=={pins[name]}, pyproject.toml wants {req}: "
+            "run scripts/lock"
+        )
+
+
+def test_dev_lock_agrees_with_runtime_and_build_locks() -> None:
+    dev = _pins("dev.txt")
+    for lock in ("runtime.txt", "build.txt"):
+        for name, version in _pins(lock).items():
+            assert dev.get(name, version) == version, (lock, name)
+    assert _pins("runtime.txt").keys() <= dev.keys()
 
 
 def test_migrate_sets_the_options_of_alembic_ini() -> None:
