@@ -17,6 +17,7 @@ from app.notify.channels.base import Notification, RenderedMessage
 from app.vocab.fmt import ascii_fold, format_duration, format_local_time, format_short_time
 from app.vocab.words import (
     error_kind_words,
+    event_tag_words,
     incident_state_words,
     service_kind_words,
     severity_words,
@@ -41,6 +42,7 @@ def template_context(note: Notification) -> dict[str, Any]:
     lang = note.lang
     return {
         "event": note.event.value,
+        "event_tag": event_tag_words(note.event.value, lang, restored=note.restored),
         "lang": lang,
         "restored": note.restored,
         "unit_code": note.unit_code,
