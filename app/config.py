@@ -53,7 +53,17 @@ class Settings(BaseSettings):
 
     # auth (docs/security.md)
     api_token: SecretStr | None = None
+    # False (default): the status summary, units, services, checks (without their
+    # targets), incidents (without notifications), availability and reports are
+    # public. True: every /api/v1 read needs a token. Results, flips, check
+    # targets and notifications (recipients, delivery errors) always need one.
     read_requires_token: bool = False
+
+    # HTTP surface (docs/security.md)
+    # request bodies larger than this get 413 (the push endpoint takes 4 KiB)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    # /metrics is built at most once per this many seconds (0: on every scrape)
+    metrics_cache_s: float = Field(default=5.0, ge=0, le=300)
 
     # probing
     max_concurrency: int = Field(default=500, ge=1, le=20_000)
@@ -62,18 +72,8 @@ class Settings(BaseSettings):
     misfire_grace_s: int = Field(default=30, ge=1)
     spread_first_runs: bool = True
 
-    # False (default): the status summary, units, services, checks (without their
-    # targets), incidents (without notifications), availability and reports are
-    # public. True: every /api/v1 read needs a token. Results, flips, check
-    # targets and notifications (recipients, delivery errors) always need one.
     # result pipeline
     buffer_capacity: int = Field(default=200_000, ge=100)
-    # HTTP surface (docs/security.md)
-    # request bodies larger than this get 413 (the push endpoint takes 4 KiB)
-    max_body_bytes: int = Field(default=1 << 20, ge=1024)
-    # /metrics is built at most once per this many seconds (0: on every scrape)
-    metrics_cache_s: float = Field(default=5.0, ge=0, le=300)
-
     batch_size: int = Field(default=1_000, ge=1, le=50_000)
     flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     retention_days: int = Field(default=30, ge=1)

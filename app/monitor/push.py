@@ -27,6 +27,7 @@ MAX_MESSAGE = 300
 # only after the token is known to be good.
 MAX_BODY_BYTES = 4096
 
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -93,9 +94,9 @@ async def _beat(request: Request, token: str, status: str | None, msg: str | Non
 
 
 async def _body_fields(request: Request) -> dict[str, Any]:
+    """``status`` and ``message`` from a JSON object or a form (files are refused, 400)."""
     kind = request.headers.get("content-type", "")
     try:
-    """``status`` and ``message`` from a JSON object or a form (files are refused, 400)."""
         if kind.startswith("application/json"):
             data = await request.json()
             return data if isinstance(data, dict) else {}
