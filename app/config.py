@@ -39,6 +39,15 @@ def _read_secret_files(data: Any) -> Any:
     return data
 
 
+def default_data_dir() -> Path:
+    """``$XDG_STATE_HOME/thongsuot``, else ``~/.local/state/thongsuot``: absolute."""
+    import os
+
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local/state"
+    return base / "thongsuot"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THONGSUOT_", env_file=None, extra="ignore")
 
@@ -77,8 +86,17 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=1_000, ge=1, le=50_000)
     flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     retention_days: int = Field(default=30, ge=1)
-    # where outcomes still unwritten at stop (database away) wait for the next start
-    spool_dir: Path | None = Path("spool")
+    # The data directory (docs/durability.md): the outcome journal lives in
+    # <data_dir>/journal. Always absolute; the container sets /var/lib/thongsuot.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # The older name: when set, the journal lives directly in this directory.
+    spool_dir: Path | None = None
+    # Journal every outcome (append + fsync every journal_flush_s or journal_batch
+    # outcomes) before it is accepted; off, outcomes are journaled only at stop.
+    journal_sync: bool = True
+    journal_flush_s: float = Field(default=0.05, gt=0, le=5)
+    journal_batch: int = Field(default=1_000, ge=1, le=100_000)
+    journal_segment_bytes: int = Field(default=64 << 20, ge=4096)
 
     # notifications (docs/notifications.md)
     secret_key: SecretStr | None = None  # signs one-click acknowledgement links
@@ -104,6 +122,12 @@ class Settings(BaseSettings):
     def _files(cls, data: Any) -> Any:
         return _read_secret_files(data)
 
+    @field_validator("data_dir", "spool_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """A relative directory would move with the working directory: pin it now."""
+        return None if value is None else value.expanduser().absolute()
+
     @field_validator("database_url")
     @classmethod
     def _db(cls, value: str) -> str:
@@ -117,6 +141,11 @@ class Settings(BaseSettings):
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
             raise ValueError("THONGSUOT_SECRET_KEY must be at least 16 characters")
         return self
+
+    @property
+    def journal_dir(self) -> Path:
+        """Where the outcome journal lives (``THONGSUOT_SPOOL_DIR`` wins if set)."""
+        return self.spool_dir if self.spool_dir is not None else self.data_dir / "journal"
 
     @property
     def is_sqlite(self) -> bool:

@@ -49,6 +49,27 @@ class ProcessMetrics:
         self.write_errors = Counter(
             "thongsuot_db_write_errors", "Failed batch writes (retried).", registry=r
         )
+        self.accepted = Counter(
+            "thongsuot_results_accepted",
+            "Results taken by the pipeline: on local disk (the journal) unless it is failing.",
+            registry=r,
+        )
+        self.lost = Counter(
+            "thongsuot_results_lost",
+            "Results neither written nor kept on disk at stop (disk_full, read_only, ...).",
+            ["reason"],
+            registry=r,
+        )
+        self.spool_healthy = Gauge(
+            "thongsuot_spool_healthy",
+            "1 while the outcome journal (spool) can write, 0 while it is failing.",
+            registry=r,
+        )
+        self.spool_rejected = Counter(
+            "thongsuot_spool_rejected",
+            "Journal/spool records that could not be read back (kept in *.rejected).",
+            registry=r,
+        )
         info = Gauge("thongsuot_build_info", "Build information.", ["version"], registry=r)
         info.labels(version=__version__).set(1)
 

@@ -5,6 +5,14 @@ memory until written; a failed batch stays at the head of the buffer and is
 retried with backoff, idempotently, so every result lands exactly once. When the
 buffer is full the oldest *sample-only* result is dropped (and counted); flips
 are never dropped.
+
+With a journal (app/monitor/journal.py) an outcome is first appended and
+fsynced to local disk, every ``journal_flush`` seconds or ``journal_batch``
+outcomes; only then is it accepted (counted) and handed to the writer, and it is
+released from the journal once its batch has committed. A ``kill -9`` therefore
+loses no accepted outcome, and a stop with the database away has nothing more to
+save. A journal that cannot write fails safe: outcomes stay in memory, and what
+is still unwritten at stop is counted as lost, by reason.
 """
 
 from __future__ import annotations
@@ -20,8 +28,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.monitor import spool
 from app.monitor.evaluator import Outcome
+from app.monitor.journal import Journal
 from app.monitor.writer import write_batch
 
 log = logging.getLogger(__name__)
@@ -33,6 +41,8 @@ class PipelineStats:
     flips_written: int = 0
     incidents_opened: int = 0
     dropped: int = 0
+    accepted: int = 0
+    lost: int = 0
     write_errors: int = 0
     batches: int = 0
     write_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
@@ -41,6 +51,8 @@ class PipelineStats:
 
 
 WriteHook = Callable[[float, dict[str, int]], None]
+LostHook = Callable[[str, int], None]
+STOP_PIECE = 16  # outcomes per journal append at stop
 
 
 class ResultPipeline:
@@ -56,6 +68,12 @@ class ResultPipeline:
         on_error: Callable[[], None] | None = None,
         on_drop: Callable[[], None] | None = None,
         spool_dir: Path | None = None,
+        journal: Journal | None = None,
+        journal_sync: bool = True,
+        journal_flush: float = 0.05,
+        journal_batch: int = 1_000,
+        on_accept: Callable[[int], None] | None = None,
+        on_lost: LostHook | None = None,
     ) -> None:
         self._sm = sessionmaker
         self._buf: deque[Outcome] = deque()
@@ -71,18 +89,40 @@ class ResultPipeline:
         self._on_write = on_write
         self._on_error = on_error
         self._on_drop = on_drop
-        self._spool_dir = spool_dir
+        if journal is None and spool_dir is not None:
+            journal = Journal(spool_dir)
+        self.journal = journal
+        self._sync = journal is not None and journal_sync
+        self._unjournaled: list[Outcome] = []  # taken by put(), not yet on disk
+        self._journal_flush = journal_flush
+        self._journal_batch = journal_batch
+        self._journal_wakeup = asyncio.Event()
+        self._journal_task: asyncio.Task[None] | None = None
+        self._journaling = False
+        self._on_accept = on_accept
+        self._on_lost = on_lost
         self.stats = PipelineStats()
 
     @property
     def depth(self) -> int:
-        return len(self._buf)
+        return len(self._buf) + len(self._unjournaled)
 
     def put(self, outcome: Outcome) -> None:
         """Queue one outcome; never blocks, never raises."""
-        if len(self._buf) >= self._capacity:
+        if self.depth >= self._capacity:
             self._drop_one_sample()
-        self._buf.append(outcome)
+        if self._sync:
+            self._unjournaled.append(outcome)
+            if len(self._unjournaled) >= self._journal_batch:
+                self._journal_wakeup.set()
+            return
+        self._accept([outcome])
+
+    def _accept(self, outcomes: list[Outcome]) -> None:
+        self._buf.extend(outcomes)
+        self.stats.accepted += len(outcomes)
+        if self._on_accept:
+            self._on_accept(len(outcomes))
         if len(self._buf) >= self._batch_size:
             self._wakeup.set()
 
@@ -90,6 +130,7 @@ class ResultPipeline:
         # Never touch the batch being written: its items are popped on success.
         for i in range(self._inflight, len(self._buf)):
             if not self._buf[i].durable:
+                self._release([self._buf[i]])
                 del self._buf[i]
                 self.stats.dropped += 1
                 if self._on_drop:
@@ -98,11 +139,24 @@ class ResultPipeline:
         # only flips are left: grow past capacity rather than lose one
 
     def start(self) -> None:
+        if self.journal is not None and not self.journal.opened:
+            self.restore()
         self._task = asyncio.create_task(self._run(), name="result-writer")
+        if self._sync:
+            self._journal_task = asyncio.create_task(self._journal_run(), name="result-journal")
 
     async def stop(self, grace: float = 30.0) -> None:
-        """Flush what is buffered (bounded by ``grace`` seconds), then stop."""
+        """Flush what is buffered (bounded by ``grace`` seconds), then stop.
+
+        Never raises: what can be neither written nor journaled is counted as lost."""
         self._stopping = True
+        self._journal_wakeup.set()
+        if self._journal_task is not None:
+            try:
+                await self._journal_task  # what put() took is journaled (or in memory)
+            except Exception:
+                log.exception("the journal task failed")
+        await self._journal_now()
         self._wakeup.set()
         if self._task is not None:
             try:
@@ -111,28 +165,80 @@ class ResultPipeline:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-        self._spool_rest()
+        await self._spool_rest()
+        if self.journal is not None:
+            self.journal.close()
 
-    def _spool_rest(self) -> None:
+    async def _spool_rest(self) -> None:
+        """Journal what is still unwritten and not on disk yet; count what cannot be."""
         if not self._buf:
             return
-        if self._spool_dir is None:
-            log.error("result writer stopped with %d outcomes unwritten", len(self._buf))
-            return
-        n = spool.save(self._spool_dir, self._buf)
+        journal = self.journal
+        if journal is not None and not journal.opened:
+            self.restore()
+        kept = sum(1 for o in self._buf if journal.holds(o)) if journal is not None else 0
+        loose = [o for o in self._buf if journal is None or not journal.holds(o)]
         self._buf.clear()
-        log.warning("database unreachable at stop: %d outcomes spooled to %s", n, self._spool_dir)
+        while loose and journal is not None:  # in small pieces: on a full disk keep what fits
+            piece = loose[:STOP_PIECE]
+            if not await journal.append(piece):
+                break
+            kept, loose = kept + len(piece), loose[STOP_PIECE:]
+        if kept:
+            log.warning("database unreachable at stop: %d outcomes kept in the journal", kept)
+        if loose:
+            reason = "no_data_dir" if journal is None else _reason(journal.problem)
+            log.error("result writer stopped: %d outcomes lost (%s)", len(loose), reason)
+            self.stats.lost += len(loose)
+            if self._on_lost:
+                self._on_lost(reason, len(loose))
 
     def restore(self) -> int:
-        """Put outcomes spooled by an earlier stop at the head of the buffer."""
-        if self._spool_dir is None:
+        """Open the journal; put what an earlier run left at the head of the buffer."""
+        if self.journal is None or self.journal.opened:
             return 0
-        outcomes = spool.load(self._spool_dir)
+        outcomes = self.journal.open()
         self._buf.extendleft(reversed(outcomes))
         return len(outcomes)
 
+    # the journal ------------------------------------------------------------
+    async def _journal_run(self) -> None:
+        while not self._stopping:
+            await self._sleep_journal()
+            await self._journal_now()
+
+    async def _sleep_journal(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._journal_wakeup.wait(), self._journal_flush)
+        self._journal_wakeup.clear()
+
+    async def _journal_now(self) -> None:
+        """Append what put() took since the last time; accept it once it is on disk."""
+        if not self._unjournaled:
+            return
+        batch, self._unjournaled = self._unjournaled, []
+        assert self.journal is not None
+        self._journaling = True
+        try:
+            await self.journal.append(batch)  # on failure: in memory only (health is 0)
+        finally:
+            self._journaling = False
+            self._accept(batch)
+
+    def _release(self, outcomes: list[Outcome]) -> None:
+        """``outcomes`` are committed (or dropped): the journal no longer needs them.
+
+        Every path that takes outcomes out of the buffer calls this."""
+        journal = self.journal
+        if journal is None:
+            return
+        journal.release(outcomes)
+        if not self._buf and not self._unjournaled and not self._journaling:
+            journal.release_all()  # drained: nothing on disk is still needed
+
     async def flush(self) -> None:
         """Write everything buffered now (used by tests and on stop)."""
+        await self._journal_now()
         while self._buf:
             if not await self._write_once():
                 raise RuntimeError(f"flush failed: {self.stats.last_error}")
@@ -186,6 +292,7 @@ class ResultPipeline:
             self._inflight = 0
         for _ in batch:
             self._buf.popleft()
+        self._release(batch)
         self._record(time.perf_counter() - start, counts)
         return True
 
@@ -199,3 +306,11 @@ class ResultPipeline:
         s.last_write_ok_at = time.monotonic()
         if self._on_write:
             self._on_write(elapsed, counts)
+
+
+def _reason(problem: str) -> str:
+    """The ``reason`` label from the journal's last problem ("...: disk_full: ...")."""
+    for reason in ("disk_full", "read_only", "locked", "io_error"):
+        if f": {reason}: " in problem:
+            return reason
+    return "io_error"

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.monitor.checks import RuntimeCheck, state_from_row
 from app.monitor.collector import CheckStateCollector
 from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.monitor.housekeeping import Housekeeper
+from app.monitor.journal import Journal
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
@@ -100,9 +102,19 @@ class Monitor:
             on_write=self.metrics.record_write,
             on_error=self.metrics.write_errors.inc,
             on_drop=self.metrics.dropped.inc,
-            spool_dir=settings.spool_dir,
+            journal=Journal(
+                settings.journal_dir,
+                segment_bytes=settings.journal_segment_bytes,
+                on_rejected=self.metrics.spool_rejected.inc,
+            ),
+            journal_sync=settings.journal_sync,
+            journal_flush=settings.journal_flush_s,
+            journal_batch=settings.journal_batch,
+            on_accept=self.metrics.accepted.inc,
+            on_lost=lambda reason, n: self.metrics.lost.labels(reason).inc(n),
         )
         self.metrics.buffer_depth.set_function(lambda: self.pipeline.depth)
+        self.metrics.spool_healthy.set_function(self._spool_healthy)
         self.scheduler = CheckScheduler(
             self._scheduled_run,
             misfire_grace_s=settings.misfire_grace_s,
@@ -144,13 +156,18 @@ class Monitor:
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
-        await self.pipeline.stop()
-        await self.housekeeper.stop()
+        # each step runs even when one before it failed (a database or a disk away)
+        await _quietly(self.pipeline.stop(), "the result pipeline")
+        await _quietly(self.housekeeper.stop(), "the housekeeper")
         if self.notifier is not None:
-            await self.notifier.stop()
+            await _quietly(self.notifier.stop(), "the notifier")
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
         await dispose_engines()  # freshness probes cache one engine per database
+
+    def _spool_healthy(self) -> float:
+        journal = self.pipeline.journal
+        return 1.0 if journal is not None and journal.healthy else 0.0
 
     async def _replay_spool(self) -> None:
         """Write what an earlier stop spooled before check states are read from SQL,
@@ -321,6 +338,14 @@ class Monitor:
         self.metrics.results.labels(rc.kind, result.status.value, kind).inc()
         if outcome.flip_row is not None:
             self.metrics.flips.labels(outcome.flip_row["new_state"]).inc()
+
+
+async def _quietly(step: Coroutine[Any, Any, None], what: str) -> None:
+    """Await one step of the shutdown; log its failure instead of ending the shutdown."""
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed to stop cleanly", what)
 
 
 def _as_dict(report: Any) -> dict[str, Any]:

@@ -151,6 +151,10 @@ async def test_flush_while_the_writer_runs_writes_each_result_once(
     assert await _count(sessionmaker, ProbeResult) == 80
 
 
+def _segments(directory: Path) -> list[Path]:
+    return sorted(directory.glob("journal-*.jsonl"))
+
+
 async def test_unwritten_outcomes_are_spooled_at_stop_and_replayed(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -168,13 +172,15 @@ async def test_unwritten_outcomes_are_spooled_at_stop_and_replayed(
         pipe.put(out)
     await pipe.stop(grace=0.3)
     assert pipe.depth == 0
-    assert len((tmp_path / spool.FILE).read_text(encoding="utf-8").splitlines()) == 20
-    with (tmp_path / spool.FILE).open("a", encoding="utf-8") as fh:
+    (segment,) = _segments(tmp_path)
+    assert len(spool.read(segment).outcomes) == 20
+    with segment.open("a", encoding="utf-8") as fh:
         fh.write('{"result_row": {"uid": "torn')  # a crash mid-write leaves half a line
     again = ResultPipeline(sessionmaker, spool_dir=tmp_path)
     assert again.restore() == 20
-    assert not (tmp_path / spool.FILE).exists()
+    assert "torn" in segment.with_name(segment.name + ".rejected").read_text(encoding="utf-8")
     await again.flush()
+    assert not segment.exists()  # written: the journal lets go of it
     assert await _count(sessionmaker, ProbeResult) == 20
     assert await _count(sessionmaker, Flip) == 11  # unknown→up, then 5 × (down, up)
     async with sessionmaker() as s:
