@@ -9,9 +9,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+from app.vocab.lang import Lang
+from app.vocab.states import state_word
+from app.vocab.words import error_kind_words
+
+if TYPE_CHECKING:
+    from probes.base import ProbeResult
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -84,8 +90,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return check_config(args.file, sys.stdout)
 
 
+def probe_text(result: ProbeResult, lang: Lang) -> str:
+    """``thongsuot probe``'s lines in the words of app.vocab (Vietnamese by default)."""
+    from probes.cli import format_result
+
+    return format_result(
+        result,
+        status_words=lambda status: state_word(status.value, lang).upper(),
+        kind_words=lambda kind: error_kind_words(kind.value, lang),
+    )
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
-    from probes.cli import format_result, run_once
+    from probes.cli import run_once
 
     options = dict(_split_option(o) for o in args.option or [])
     try:
@@ -116,7 +133,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(format_result(result, lang=args.lang))
+        print(probe_text(result, args.lang))
     return 0 if result.success else 1
 
 

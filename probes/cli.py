@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from probes.base import ProbeContext, ProbeResult
+from probes.base import ErrorKind, ProbeContext, ProbeResult, Status
 from probes.clients import ClientPool
-from probes.labels import Lang, error_kind_label, status_label
 from probes.registry import get
 
 __all__ = ["build_config", "format_result", "parse_options", "run_once"]
@@ -108,11 +108,22 @@ async def run_once(
         await dispose_engines()
 
 
-def format_result(result: ProbeResult, lang: Lang = "vi") -> str:
-    """A few console lines: status, why, latency, then the details."""
-    head = [status_label(result.status, lang)]
+def format_result(
+    result: ProbeResult,
+    *,
+    status_words: Callable[[Status], str] | None = None,
+    kind_words: Callable[[ErrorKind], str] | None = None,
+) -> str:
+    """A few console lines: status, why, latency, then the details.
+
+    probes is a pure library with no words for people: by default the status and
+    the error kind print as their technical values (``DOWN · connect · 12 ms``).
+    ``thongsuot probe`` passes the app's words (app.vocab), Vietnamese by default.
+    """
+    head = [status_words(result.status) if status_words else result.status.value.upper()]
     if result.error_kind is not None:
-        head.append(f"{error_kind_label(result.error_kind, lang)} ({result.error_kind.value})")
+        kind = result.error_kind.value
+        head.append(f"{kind_words(result.error_kind)} ({kind})" if kind_words else kind)
     head.append(f"{result.latency * 1000:.0f} ms")
     lines = [" · ".join(head)]
     if result.message:

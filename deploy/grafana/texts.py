@@ -13,7 +13,7 @@ LANGS = ("vi", "en")
 
 
 def state_text(lang: str, state: str) -> str:
-    """The word for ``state`` in ``lang``: ``degraded`` → "Suy giảm" / "Degraded"."""
+    """The word for ``state`` in ``lang`` (app.vocab.states.WORDS)."""
     return state_word(state, "en" if lang == "en" else "vi")
 
 

@@ -69,22 +69,21 @@ def test_targets_and_option_values(tmp_path: Path) -> None:
         parse_options(["novalue"])
 
 
-def test_format_result_languages() -> None:
+def test_format_result_is_technical_without_words() -> None:
+    """probes has no words for people (they are app.vocab's; the Vietnamese console
+    output is tested in tests/vocab/test_probe_words.py)."""
     result = ProbeResult.down(ErrorKind.CONNECT, "ConnectError: refused", 0.012, ip="127.0.0.1")
     assert format_result(result).splitlines() == [
-        "GIÁN ĐOẠN · không kết nối được (connect) · 12 ms",
+        "DOWN · connect · 12 ms",
         "ConnectError: refused",
         "  ip: 127.0.0.1",
     ]
-    assert format_result(ProbeResult.up(0.5, "HTTP 200"), lang="en").startswith("UP · 500 ms")
-
-
-def test_every_status_and_error_kind_has_words() -> None:
-    from probes.labels import ERROR_KIND_LABELS, STATUS_LABELS
-
-    for lang in ("vi", "en"):
-        assert set(ERROR_KIND_LABELS[lang]) == set(ErrorKind)
-        assert set(STATUS_LABELS[lang]) == set(Status)
+    assert format_result(ProbeResult.up(0.5, "HTTP 200")).startswith("UP · 500 ms")
+    worded = format_result(
+        result, status_words=lambda s: f"<{s.value}>", kind_words=lambda k: f"[{k.value}]"
+    )
+    assert worded.splitlines()[0] == "<down> · [connect] (connect) · 12 ms"
+    assert {s.value for s in Status} == {"up", "degraded", "down"}
 
 
 def test_probes_stay_pure() -> None:
