@@ -10,12 +10,17 @@ from app.catalog import results_repository as repository
 from app.catalog import service as inventory
 from app.catalog.results_schemas import FlipRead, ResultRead
 from app.deps import Page, Paging, PagingDep, SessionDep, Window, WindowDep, page_of
+from probes.base import Status
 
 router = APIRouter(tags=["results"])
 
 
 async def _results(
-    session: SessionDep, check_id: int | None, status: str | None, window: Window, paging: Paging
+    session: SessionDep,
+    check_id: int | None,
+    status: Status | None,
+    window: Window,
+    paging: Paging,
 ) -> Page[ResultRead]:
     rows = await repository.list_results(
         session,
@@ -35,7 +40,7 @@ async def list_results(
     paging: PagingDep,
     window: WindowDep,
     check: Annotated[str | None, Query(description="check key or id")] = None,
-    status: Annotated[str | None, Query(description="up, degraded or down")] = None,
+    status: Annotated[Status | None, Query(description="a probe result's status")] = None,
 ) -> Page[ResultRead]:
     """Raw results, newest first (drill-down; availability comes from flips)."""
     check_id = None if check is None else (await inventory.get_check(session, check))[0].id
@@ -48,7 +53,7 @@ async def check_results(
     paging: PagingDep,
     window: WindowDep,
     key: str,
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[Status | None, Query(description="a probe result's status")] = None,
 ) -> Page[ResultRead]:
     check_id = (await inventory.get_check(session, key))[0].id
     return await _results(session, check_id, status, window, paging)

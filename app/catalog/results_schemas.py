@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.models import Flip, ProbeResult
 from app.vocab.states import State
+from probes.base import Status
 
 
 class ResultRead(BaseModel):
     id: int
     check_key: str
     at: datetime
-    status: str
+    status: Status = Field(description="the probe's verdict (a subset of the check states)")
     latency_ms: float
     error_kind: str | None
     message: str
@@ -27,7 +28,7 @@ class ResultRead(BaseModel):
             id=row.id,
             check_key=check_key,
             at=row.at,
-            status=row.status,
+            status=Status(row.status),
             latency_ms=row.latency_ms,
             error_kind=row.error_kind,
             message=row.message,

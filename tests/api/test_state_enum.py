@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from app.vocab.states import STATES
-from tests.api.conftest import Inventory
+from tests.api.conftest import AUTH, Inventory
 
 VALUES = [s.value for s in STATES]
 
@@ -41,6 +41,13 @@ async def test_openapi_lists_the_states(client: httpx.AsyncClient) -> None:
     params = spec["paths"]["/api/v1/checks"]["get"]["parameters"]
     state = next(p for p in params if p["name"] == "state")
     assert _resolve(spec, state["schema"]).get("enum") == VALUES
+    # a probe result's status is one of the states: up, degraded or down
+    statuses = _resolve(spec, models["ResultRead"]["properties"]["status"])["enum"]
+    assert statuses == ["up", "degraded", "down"] and set(statuses) <= set(VALUES)
+    for path in ("/api/v1/results", "/api/v1/checks/{key}/results"):
+        params = spec["paths"][path]["get"]["parameters"]
+        status = next(p for p in params if p["name"] == "status")
+        assert _resolve(spec, status["schema"]).get("enum") == statuses, path
 
 
 async def test_state_filter_refuses_other_words(
@@ -52,5 +59,7 @@ async def test_state_filter_refuses_other_words(
     good = await client.get("/api/v1/checks", params={"state": "down"})
     assert good.status_code == 200
     assert {c["state"] for c in good.json()["items"]} == {"down"}
+    bad = await client.get("/api/v1/results", params={"status": "slow"}, headers=AUTH)
+    assert bad.status_code == 422
     units = (await client.get("/api/v1/units")).json()["items"]
     assert all(set(u["checks_by_state"]) == set(VALUES) for u in units)
