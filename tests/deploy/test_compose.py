@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.deploy.tools import DEPLOY, ROOT
+from tests.support.tools import missing
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -144,7 +145,8 @@ OFFICIAL = Path(__file__).parent / ".cache" / "compose-spec.json"
 
 def test_compose_file_matches_the_official_compose_spec_schema() -> None:
     """The upstream schema/compose-spec.json, fetched by scripts/fetch-compose-schema.sh."""
-    assert OFFICIAL.is_file(), "run scripts/fetch-compose-schema.sh (scripts/test does)"
+    if not OFFICIAL.is_file():
+        missing("tests/deploy/.cache/compose-spec.json", "run scripts/fetch-compose-schema.sh")
     schema = json.loads(OFFICIAL.read_text(encoding="utf-8"))
     assert schema["title"] == "Compose Specification"
     validator = jsonschema.Draft7Validator(schema)  # its features are draft-07's
@@ -203,6 +205,18 @@ def test_named_volumes_are_declared() -> None:
             source = volume.split(":")[0]
             if not source.startswith((".", "/")):
                 assert source in compose["volumes"], source
+
+
+def test_the_data_directory_is_a_named_volume_and_the_app_is_told_about_it() -> None:
+    """The outcome journal must outlive the container (docs/durability.md)."""
+    compose = _compose()
+    app = compose["services"]["thongsuot"]
+    data_dir = app["environment"]["THONGSUOT_DATA_DIR"]
+    assert data_dir.startswith("/")
+    sources = {v.split(":")[1]: v.split(":")[0] for v in app["volumes"]}
+    assert data_dir in sources, f"{data_dir} is not a volume of thongsuot"
+    assert sources[data_dir] in compose["volumes"], "the data directory must be a named volume"
+    assert f"THONGSUOT_DATA_DIR={data_dir}" in DOCKERFILE.read_text(encoding="utf-8")
 
 
 def _variables(text: str) -> set[str]:
