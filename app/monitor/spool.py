@@ -1,8 +1,10 @@
 """The on-disk format of outcomes kept across a crash or a stop: versioned JSON lines.
 
 A file starts with a header line ``{"format": "thongsuot-outcomes", "version": 1}``
-and holds one outcome record per line after it. Files written before the header
-existed (``pending-outcomes.jsonl`` of the first spool, version 0) are still read.
+and holds one outcome record per line after it: ``outcome_to_record`` of
+app/monitor/records.py, datetimes as ISO 8601 text. Files written before the
+header existed (``pending-outcomes.jsonl`` of the first spool, version 0: datetimes
+as ``{"$dt": ...}``, an ``extra`` field) are still read.
 
 Reading never loses a line silently: a record that cannot be read back (a torn
 last line after a crash, a damaged disk block, a version this build does not
@@ -18,12 +20,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app.monitor.evaluator import Outcome
+from app.monitor.records import MalformedRecord, outcome_from_record, outcome_to_record
 
 log = logging.getLogger(__name__)
 
@@ -38,39 +41,27 @@ class UnreadableRecord(ValueError):
     """A line that is not an outcome record; the message says why."""
 
 
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    return str(value)  # an odd value in a probe's details: kept as text, never refused
-
-
-def _decode_value(obj: dict[str, Any]) -> Any:
+def _version_0_value(obj: dict[str, Any]) -> Any:
     return datetime.fromisoformat(obj["$dt"]) if set(obj) == {"$dt"} else obj
 
 
 def encode(outcome: Outcome) -> bytes:
     """One record line (with its newline)."""
-    text = json.dumps(asdict(outcome), default=_encode_value, ensure_ascii=False)
-    return text.encode() + b"\n"
+    return json.dumps(outcome_to_record(outcome), ensure_ascii=False).encode() + b"\n"
 
 
-def decode(line: str) -> Outcome:
-    """The outcome one record line holds; :class:`UnreadableRecord` otherwise."""
+def decode(line: str, version: int = VERSION) -> Outcome:
+    """The outcome one record line holds; :class:`UnreadableRecord` naming the field otherwise."""
     try:
-        record = json.loads(line, object_hook=_decode_value)
+        record = json.loads(line, object_hook=_version_0_value if version == 0 else None)
     except ValueError as exc:
         raise UnreadableRecord(f"not JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise UnreadableRecord(f"expected an object, got {type(record).__name__}")
+    if version == 0 and isinstance(record, dict) and not record.get("extra"):
+        record.pop("extra", None)  # the first spool's always-empty field
     try:
-        outcome = Outcome(**record)
-    except TypeError as exc:
+        return outcome_from_record(record)
+    except MalformedRecord as exc:
         raise UnreadableRecord(str(exc)) from None
-    if not isinstance(outcome.result_row, dict) or "uid" not in outcome.result_row:
-        raise UnreadableRecord("result_row.uid: missing")
-    if not isinstance(outcome.check_row, dict) or "id" not in outcome.check_row:
-        raise UnreadableRecord("check_row.id: missing")
-    return outcome
 
 
 def save(directory: Path, outcomes: Iterable[Outcome]) -> int:
@@ -116,7 +107,7 @@ def read(path: Path, on_rejected: Callable[[int], None] | None = None) -> Readin
         try:
             if version not in (0, VERSION):
                 raise UnreadableRecord(f"format version {version} is not known to this build")
-            reading.outcomes.append(decode(data.decode("utf-8")))
+            reading.outcomes.append(decode(data.decode("utf-8"), version))
         except (UnreadableRecord, UnicodeDecodeError) as exc:
             text = data.decode("utf-8", errors="replace")
             reading.rejected.append(Rejected(number, text, str(exc)))

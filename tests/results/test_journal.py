@@ -23,6 +23,7 @@ from app.models import Check
 from app.models import ProbeResult as ResultRow
 from app.monitor import spool
 from app.monitor.evaluator import CheckState, Outcome, apply_result
+from app.monitor.records import outcome_to_record
 from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
 from tests import factories
@@ -155,12 +156,26 @@ async def test_version_0_spool_of_the_first_release_is_still_read(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     check = await _check(sessionmaker)
-    (tmp_path / spool.FILE).write_bytes(b"".join(spool.encode(o) for o in _outcomes(check, 4)))
+    lines = [_version_0_line(o) for o in _outcomes(check, 4)]
+    (tmp_path / spool.FILE).write_text("".join(lines), encoding="utf-8")
     monitor = Monitor(Settings(database_url=db_url, spool_dir=tmp_path), sessionmaker)
     await monitor.start()
     await monitor.stop()
     assert await _rows(sessionmaker) == 4
     assert not (tmp_path / spool.FILE).exists()
+
+
+def _version_0_line(outcome: Outcome) -> str:
+    """A line as the first spool wrote it: datetimes as {"$dt": ...}, an ``extra`` field."""
+    record = outcome_to_record(outcome)
+    for row in record.values():
+        for key, value in (row or {}).items():
+            if key in TIMES and value is not None:
+                row[key] = {"$dt": datetime.fromisoformat(value).isoformat()}
+    return json.dumps({**record, "extra": {}}, ensure_ascii=False) + "\n"
+
+
+TIMES = {"at", "state_since", "streak_started_at", "last_result_at", "last_beat_at", "started_at"}
 
 
 # a full disk ----------------------------------------------------------------------
