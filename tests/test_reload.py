@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 
 from app.config import Settings
 from app.main import create_app
+from tests.support.wait import until
 
 ADMIN = "admin-token-0123456789abcdef"
 INVENTORY = """\
@@ -29,26 +29,20 @@ province:
 EXTRA = '        - {name: portal, kind: http, options: {url: "http://127.0.0.1:9/p"}}\n'
 
 
-async def _until(pred: object, within: float = 5.0) -> None:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if pred():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_sighup_and_api_reload(db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text(INVENTORY, encoding="utf-8")
     app = create_app(Settings(database_url=db_url, inventory=path, api_token=ADMIN))
     async with app.router.lifespan_context(app):
         monitor = app.state.monitor
-        keys = lambda: {rc.key for rc in monitor.checks.values()}  # noqa: E731
+
+        def keys() -> set[str]:
+            return {rc.key for rc in monitor.checks.values()}
+
         assert keys() == {"33.provincial_system.backoffice"}
         path.write_text(INVENTORY + EXTRA, encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)
-        await _until(lambda: len(keys()) == 2)
+        await until(lambda: len(keys()) == 2)
         assert monitor.scheduler.job_count == 2
         path.write_text(INVENTORY + "  bogus: 1\n", encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,12 +21,13 @@ from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
 from tests import factories
 from tests.conftest import PG_ADMIN
-from tests.support.loopback import LoopbackHTTP
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[LoopbackHTTP]:
-    server = await LoopbackHTTP().start()
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP().start()
     yield server
     await server.close()
 
@@ -41,19 +41,10 @@ async def _count(sm: async_sessionmaker[AsyncSession], model: type) -> int:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-async def _wait_for(pred: object, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await pred():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 async def test_outage_is_detected_and_recovery_closes_incident(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
 ) -> None:
-    web.routes["/health"] = (200, "Dịch vụ công", 0.0)
+    web.routes["/health"] = Reply(200, "Dịch vụ công")
     async with sessionmaker() as s, s.begin():
         check = await factories.http_check(
             s,
@@ -67,11 +58,11 @@ async def test_outage_is_detected_and_recovery_closes_incident(
     await monitor.start()
     try:
         assert monitor.scheduler.job_count == 1
-        await _wait_for(lambda: _is(monitor, check.id, "up"), 5)
-        web.routes["/health"] = (503, "bảo trì", 0.0)
-        await _wait_for(lambda: _is(monitor, check.id, "down"), 6)
-        web.routes["/health"] = (200, "Dịch vụ công", 0.0)
-        await _wait_for(lambda: _is(monitor, check.id, "up"), 5)
+        await until(lambda: _is(monitor, check.id, "up"), 5)
+        web.routes["/health"] = Reply(503, "bảo trì")
+        await until(lambda: _is(monitor, check.id, "down"), 6)
+        web.routes["/health"] = Reply(200, "Dịch vụ công")
+        await until(lambda: _is(monitor, check.id, "up"), 5)
     finally:
         await monitor.stop()
     async with sessionmaker() as s:
@@ -90,9 +81,9 @@ async def _is(monitor: Monitor, check_id: int, state: str) -> bool:
 
 @pytest.mark.postgres
 async def test_every_result_arrives_exactly_once_when_connections_are_killed(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
 ) -> None:
-    web.routes["/h"] = (200, "ok", 0.0)
+    web.routes["/h"] = Reply(200, "ok")
     async with sessionmaker() as s, s.begin():
         for i in range(20):
             await factories.http_check(

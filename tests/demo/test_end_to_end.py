@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import socket
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,6 +17,7 @@ from app.demo.script import Behaviour, FarmScript, Mode, UnitPlan
 from app.demo.units import demo_units
 from app.models import Check, Flip, Incident
 from app.monitor.runtime import Monitor
+from tests.support.wait import until
 
 
 class FakeClock:
@@ -49,15 +47,6 @@ async def _incidents(sm: async_sessionmaker[AsyncSession], key: str) -> list[Inc
         return list(rows)
 
 
-async def _until(cond: Callable[[], Awaitable[bool]], within: float = 8.0) -> None:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if await cond():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 async def test_scripted_outage_flips_down_opens_an_incident_then_recovers(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -85,7 +74,7 @@ async def test_scripted_outage_flips_down_opens_an_incident_then_recovers(
                 await _incidents(sessionmaker, bad_key)
             ) == 1
 
-        await _until(down_with_incident)
+        await until(down_with_incident)
         [incident] = await _incidents(sessionmaker, bad_key)
         assert incident.ended_at is None
         assert incident.error_kind == "http_status"
@@ -97,7 +86,7 @@ async def test_scripted_outage_flips_down_opens_an_incident_then_recovers(
             closed = [i for i in await _incidents(sessionmaker, bad_key) if i.ended_at]
             return flips[-1:] == [("down", "up")] and len(closed) == 1
 
-        await _until(recovered)
+        await until(recovered)
     finally:
         await monitor.stop()
         await farm.close()

@@ -7,9 +7,6 @@ a sync that stalls until the freshness check goes down (stale).
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -27,6 +24,7 @@ from app.demo.script import Behaviour, FarmScript, UnitPlan
 from app.demo.stack import DemoStack, demo_stack
 from app.demo.units import demo_units
 from app.models import Check, Flip, Incident
+from tests.support.wait import until
 
 UNITS = 3
 CODES = [u.code for u in demo_units(UNITS)]
@@ -68,15 +66,6 @@ async def _flips(sm: async_sessionmaker[AsyncSession], key: str) -> list[str]:
         return list(rows)
 
 
-async def _until(cond: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if await cond():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
 async def test_each_kind_works_in_the_demo(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -102,7 +91,7 @@ async def _heartbeat_goes_down_and_comes_back(
     async def back_up() -> bool:
         return (await _flips(sm, silent))[-2:] == ["down", "up"]
 
-    await _until(back_up)
+    await until(back_up, 15)
     # up first if it beat before its pause began (the app may take longer to start)
     assert await _flips(sm, silent) in (["up", "down", "up"], ["down", "up"])
     assert await _flips(sm, beating) == ["up"]
@@ -116,7 +105,7 @@ async def _sync_goes_stale(sm: async_sessionmaker[AsyncSession]) -> None:
     async def down() -> bool:
         return "down" in await _flips(sm, SYNC_CHECK_KEY)
 
-    await _until(down)
+    await until(down, 15)
     flips = await _flips(sm, SYNC_CHECK_KEY)
     assert flips[-1] == "down"  # and stays down while the sync is stalled
 

@@ -14,7 +14,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.deploy.tools import DEPLOY, free_port, require_tool, run_tool, stop, wait_http
+from tests.deploy.tools import DEPLOY, run_tool, stop, wait_http
+from tests.support.net import free_port
+from tests.support.tools import require_tool
 
 CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 

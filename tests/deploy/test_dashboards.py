@@ -18,15 +18,9 @@ import pytest
 import yaml
 
 from tests.deploy import exposition
-from tests.deploy.tools import (
-    DEPLOY,
-    PROMETHEUS_DIR,
-    free_port,
-    require_tool,
-    run_tool,
-    stop,
-    wait_http,
-)
+from tests.deploy.tools import DEPLOY, PROMETHEUS_DIR, run_tool, stop, wait_http
+from tests.support.net import free_port
+from tests.support.tools import require_tool
 
 GRAFANA = DEPLOY / "grafana"
 DASHBOARDS = GRAFANA / "dashboards"

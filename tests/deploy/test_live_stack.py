@@ -44,16 +44,9 @@ from app.demo.script import Behaviour, FarmScript, Mode, UnitPlan
 from app.demo.stack import demo_stack
 from app.demo.units import PROVINCE_CODE, demo_units
 from tests.deploy.test_dashboard_sql import _admin, _run_init_script, _sql_targets, _url
-from tests.deploy.tools import (
-    DEPLOY,
-    PROMETHEUS_DIR,
-    ROOT,
-    free_port,
-    require_tool,
-    run_tool,
-    stop,
-    wait_http,
-)
+from tests.deploy.tools import DEPLOY, PROMETHEUS_DIR, ROOT, run_tool, stop, wait_http
+from tests.support.net import free_port
+from tests.support.tools import require_tool
 
 UNITS = 24
 CODES = [u.code for u in demo_units(UNITS)]

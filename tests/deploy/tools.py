@@ -1,13 +1,11 @@
 """Helpers shared by the deploy tests: repository paths and the Prometheus tools.
 
-The tools come from Debian (``scripts/install-test-deps.sh``). A missing
-promtool or prometheus is a failure, not a skip: CI installs them.
+The tools come from Debian (``scripts/install-test-deps.sh``); ask for one with
+:func:`tests.support.tools.require_tool` (a skip locally, a failure on CI).
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,15 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROMETHEUS_DIR = DEPLOY / "prometheus"
-INSTALL_HINT = "run scripts/install-test-deps.sh"
-
-
-def require_tool(name: str) -> str:
-    """The absolute path of ``name`` on PATH; fails the test when it is missing."""
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: {INSTALL_HINT}")
-    return path
 
 
 def run_tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,14 +23,6 @@ def run_tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(
         list(args), cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )
-
-
-def free_port() -> int:
-    """A loopback port the kernel picked for a socket bound to port 0."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
-from tests.test_reload import _until
+from tests.support.wait import until
 
 ADMIN = "admin-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -96,5 +96,5 @@ async def test_without_token_secret_an_api_rotated_token_survives_reloads(
             path.write_text(path.read_text().replace("grace_s: 600", "grace_s: 900"))
             generation = monitor.checks[next(iter(monitor.checks))].config
             os.kill(os.getpid(), signal.SIGHUP)
-            await _until(lambda: monitor.checks[next(iter(monitor.checks))].config != generation)
+            await until(lambda: monitor.checks[next(iter(monitor.checks))].config != generation)
             assert await _beat(client, token) == 200

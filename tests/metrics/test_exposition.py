@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -15,19 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.main import create_app
 from tests import factories
-from tests.support.loopback import LoopbackHTTP
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.tools import require_tool
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[LoopbackHTTP]:
-    server = await LoopbackHTTP().start()
-    server.routes["/ok"] = (200, "Dịch vụ công", 0.0)
-    server.routes["/bad"] = (503, "lỗi", 0.0)
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP().start()
+    server.routes["/ok"] = Reply(200, "Dịch vụ công")
+    server.routes["/bad"] = Reply(503, "lỗi")
     yield server
     await server.close()
 
 
-async def _exposition(db_url: str, sm: async_sessionmaker[AsyncSession], web: LoopbackHTTP) -> str:
+async def _exposition(db_url: str, sm: async_sessionmaker[AsyncSession], web: ScriptedHTTP) -> str:
     async with sm() as s, s.begin():
         ok = await factories.http_check(s, web.url("/ok"), key="12337.centre.ok", interval_s=3600)
         bad = await factories.http_check(
@@ -46,7 +46,7 @@ async def _exposition(db_url: str, sm: async_sessionmaker[AsyncSession], web: Lo
 
 
 async def test_metrics_carry_check_state_and_pass_promtool(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
 ) -> None:
     text = await _exposition(db_url, sessionmaker, web)
     samples = {
@@ -71,8 +71,7 @@ async def test_metrics_carry_check_state_and_pass_promtool(
     )
     assert samples[counted] == 1.0
     assert "url" not in text.lower().replace("thongsuot", "")  # no URL ever becomes a label
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool missing: scripts/install-test-deps.sh installs it"
+    promtool = require_tool("promtool")
     proc = await asyncio.to_thread(
         subprocess.run,
         [promtool, "check", "metrics"],

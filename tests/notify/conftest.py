@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,38 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import OutboxNotification
-from tests.support.saas import (
-    FakeEsms,
-    FakeHttpServer,
-    FakeTelegram,
-    FakeZalo,
-    Recorded,
-    Reply,
-)
-from tests.notify.channels.test_email import Mailbox, _start
+from tests.support.http import ScriptedHTTP
+from tests.support.saas import FakeEsms, FakeTelegram, FakeZalo, Webhook
+from tests.support.smtp import Mailbox, start_smtp
 
 TG_TOKEN, ZALO_TOKEN, ESMS_KEY, ESMS_SECRET = "123:tg-token", "zalo-oa-token", "ek", "es"
 WEBHOOK_KEY = "khoa-webhook-bi-mat"
 SECRET_KEY = "khoa-ky-lien-ket-xac-nhan-0123456789"
 FOCAL_CHAT, FOCAL_ZALO, FOCAL_MAIL = "-1001", "2468458835296197922", "cntt@xa.gov.vn"
 HEAD_PHONE, ONCALL_CHAT = "0912345678", "-1002"
-
-
-class Webhook:
-    """A webhook receiver that answers 200 (or ``status``) and keeps what it got."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.received: list[Recorded] = []
-
-    def __call__(self, req: Recorded) -> Reply:
-        if self.status != 200:
-            return Reply(self.status, body=b"busy")
-        self.received.append(req)
-        return Reply(200, json={"ok": True})
-
-    def events(self) -> list[str]:
-        return [r.json()["event"] for r in self.received]
 
 
 @dataclass
@@ -140,16 +115,15 @@ async def far(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Far]:
     zalo = FakeZalo(ZALO_TOKEN, {FOCAL_ZALO})
     esms = FakeEsms(ESMS_KEY, ESMS_SECRET)
     ioc, ops = Webhook(), Webhook()
-    servers = [await FakeHttpServer(h).start() for h in (telegram, zalo, esms, ioc, ops)]
-    mailbox = Mailbox()
-    smtp = await _start(mailbox)
+    servers = [await ScriptedHTTP(handler=h).start() for h in (telegram, zalo, esms, ioc, ops)]
+    smtp = await start_smtp()
     urls = dict(
-        zip(("telegram", "zalo", "esms", "ioc", "ops"), (s.url for s in servers), strict=True)
+        zip(("telegram", "zalo", "esms", "ioc", "ops"), (s.origin for s in servers), strict=True)
     )
-    yield Far(telegram, zalo, esms, mailbox, ioc, ops, urls, smtp.sockets[0].getsockname()[1])
-    smtp.close()
+    yield Far(telegram, zalo, esms, smtp.mailbox, ioc, ops, urls, smtp.port)
+    await smtp.close()
     for server in servers:
-        await server.aclose()
+        await server.close()
 
 
 def notify_settings(db_url: str, far: Far, **extra: Any) -> Settings:
@@ -167,16 +141,6 @@ def notify_settings(db_url: str, far: Far, **extra: Any) -> Settings:
         "spread_first_runs": False,
     }
     return Settings(**(values | extra))
-
-
-async def until(cond: Callable[[], Awaitable[bool] | bool], within: float = 8.0) -> None:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        value = cond()
-        if value if isinstance(value, bool) else await value:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def outbox(sm: async_sessionmaker[AsyncSession]) -> list[OutboxNotification]:

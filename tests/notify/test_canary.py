@@ -14,8 +14,9 @@ from app.models import Flip, Incident
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.support.loopback import LoopbackHTTP
-from tests.notify.conftest import Far, notify_settings, outbox, until
+from tests.notify.conftest import Far, notify_settings, outbox
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
 
 CANARY = "33.provincial_wan.gateway"
 
@@ -23,15 +24,15 @@ CANARY = "33.provincial_wan.gateway"
 async def test_cut_path_is_unknown_with_one_connectivity_notice(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
 ) -> None:
-    targets, gateway = await LoopbackHTTP().start(), await LoopbackHTTP().start()
-    gateway.routes["/"] = (200, "ok", 0.0)
+    targets, gateway = await ScriptedHTTP().start(), await ScriptedHTTP().start()
+    gateway.routes["/"] = Reply(200, "ok")
     async with sessionmaker() as s, s.begin():
         await factories.unit(s, "33", "Tỉnh Hưng Yên", kind="province")
         await factories.http_check(
             s, gateway.url("/"), key=CANARY, unit_code="33", interval_s=1, timeout_s=0.5
         )
         for n in range(20):
-            targets.routes[f"/u{n}"] = (200, "Dịch vụ công", 0.0)
+            targets.routes[f"/u{n}"] = Reply(200, "Dịch vụ công")
             await factories.http_check(
                 s,
                 targets.url(f"/u{n}"),
@@ -81,10 +82,10 @@ async def test_connectivity_back_sends_one_restored_notice(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
 ) -> None:
     """The path is black-holed (every probe times out), then comes back."""
-    web = await LoopbackHTTP().start()
+    web = await ScriptedHTTP().start()
     paths = ["/gw", *(f"/u{n}" for n in range(20))]
     for path in paths:
-        web.routes[path] = (200, "Dịch vụ công", 0.0)
+        web.routes[path] = Reply(200, "Dịch vụ công")
     async with sessionmaker() as s, s.begin():
         await factories.unit(s, "33", "Tỉnh Hưng Yên", kind="province")
         await factories.http_check(
@@ -107,12 +108,12 @@ async def test_connectivity_back_sends_one_restored_notice(
     try:
         await until(lambda: all(cs.state == "up" for cs in monitor.states.values()), 5)
         for path in paths:
-            web.routes[path] = (200, "Dịch vụ công", 1.0)  # longer than the timeout
+            web.routes[path] = Reply(200, "Dịch vụ công", delay=1.0)  # longer than the timeout
         await until(lambda: len(far.ops.received) == 1, 6)
         assert monitor.notifier is not None and monitor.notifier.guard.blind
         await asyncio.sleep(1.0)
         for path in paths:
-            web.routes[path] = (200, "Dịch vụ công", 0.0)
+            web.routes[path] = Reply(200, "Dịch vụ công")
         await until(lambda: len(far.ops.received) == 2, 6)
         await until(lambda: all(cs.state == "up" for cs in monitor.states.values()), 5)
         await asyncio.sleep(1.5)  # nothing more comes

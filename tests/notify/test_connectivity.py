@@ -11,8 +11,8 @@ from app.notify import connectivity
 from app.notify.messages.render import render
 from app.notify.policy import parse_policy
 from tests import factories
-from tests.support.notes import make_note
 from tests.notify.conftest import outbox
+from tests.support.notes import make_note
 
 LOST_AT = datetime(2026, 5, 12, 16, 50, tzinfo=UTC)  # 23:50 in Vietnam
 BACK_AT = LOST_AT + timedelta(minutes=7)

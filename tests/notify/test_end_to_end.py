@@ -19,7 +19,6 @@ from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from app.notify.channels.webhook import verify_signature
 from tests import factories
-from tests.support.loopback import LoopbackHTTP
 from tests.notify.conftest import (
     COMMUNE_CONTACTS,
     FOCAL_CHAT,
@@ -28,19 +27,20 @@ from tests.notify.conftest import (
     Far,
     notify_settings,
     outbox,
-    until,
 )
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[LoopbackHTTP]:
-    server = await LoopbackHTTP().start()
-    server.routes["/health"] = (200, "Dịch vụ công", 0.0)
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP().start()
+    server.routes["/health"] = Reply(200, "Dịch vụ công")
     yield server
     await server.close()
 
 
-async def _setup(sm: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far) -> Check:
+async def _setup(sm: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far) -> Check:
     async with sm() as s, s.begin():
         unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
         unit.settings = {"contacts": COMMUNE_CONTACTS}
@@ -69,7 +69,7 @@ async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_down_escalate_ack_recover(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
     await _setup(sessionmaker, web, far)
     settings = notify_settings(db_url, far)
@@ -77,7 +77,7 @@ async def test_down_escalate_ack_recover(
     await monitor.start()
     try:
         await asyncio.sleep(1.2)
-        web.routes["/health"] = (503, "bảo trì", 0.0)
+        web.routes["/health"] = Reply(503, "bảo trì")
         down = {"telegram": 1, "zalo": 1, "sms": 0, "email": 1, "ioc": 1, "ops": 0}
         await until(lambda: far.counts() == down, 8)
         # level 1 (the head, by SMS) two seconds after paging
@@ -98,7 +98,7 @@ async def test_down_escalate_ack_recover(
             assert answer.status_code == 200 and "Đã xác nhận" in answer.text
         await asyncio.sleep(4.0)  # level 2 (provincial on-call) was due 5 s after paging
         assert _to_oncall(far) == 0
-        web.routes["/health"] = (200, "Dịch vụ công", 0.0)
+        web.routes["/health"] = Reply(200, "Dịch vụ công")
         told = {"telegram": 2, "zalo": 2, "sms": 2, "email": 2, "ioc": 2, "ops": 0}
         await until(lambda: far.counts() == told, 6)
         await asyncio.sleep(1.0)
@@ -128,7 +128,7 @@ async def test_down_escalate_ack_recover(
 
 
 async def test_kill_and_restart_sends_nothing_twice_and_loses_nothing(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
     await _setup(sessionmaker, web, far)
     settings = notify_settings(db_url, far)
@@ -136,7 +136,7 @@ async def test_kill_and_restart_sends_nothing_twice_and_loses_nothing(
     first = Monitor(settings, sessionmaker)
     await first.start()
     try:
-        web.routes["/health"] = (503, "bảo trì", 0.0)
+        web.routes["/health"] = Reply(503, "bảo trì")
         await until(lambda: far.counts()["telegram"] == 1 and far.counts()["email"] == 1, 8)
     finally:
         assert first.notifier is not None

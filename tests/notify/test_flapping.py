@@ -13,22 +13,21 @@ from app.models import Flip, Incident
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.support.loopback import LoopbackHTTP
-from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
+from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox
+from tests.support.http import Reply, Request, ScriptedHTTP
+from tests.support.wait import until
 
 WITHIN = 3.5  # flapping.within_s: 4 flips within it make a check flap
-UP, DOWN = (200, "Dịch vụ công", 0.0), (503, "lỗi máy chủ", 0.0)
+UP, DOWN = Reply(200, "Dịch vụ công"), Reply(503, "lỗi máy chủ")
 
 
-class Alternating(LoopbackHTTP):
-    """Answers up, down, up, ... on /health while ``alternate`` is set."""
+def alternating(web: ScriptedHTTP) -> None:
+    """/health answers up, down, up, ... (until the route is replaced)."""
 
-    alternate = True
+    def answer(request: Request) -> Reply:
+        return UP if web.hits("/health") % 2 else DOWN  # this request is already counted
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.alternate:
-            self.routes["/health"] = DOWN if self.hits.get("/health", 0) % 2 else UP
-        await super()._handle(reader, writer)
+    web.routes["/health"] = answer
 
 
 def _policy(far: Far) -> dict[str, Any]:
@@ -48,8 +47,8 @@ async def _flips(sm: async_sessionmaker[AsyncSession]) -> list[Flip]:
 async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
 ) -> None:
-    web = Alternating()
-    await web.start()
+    web = await ScriptedHTTP().start()
+    alternating(web)
     async with sessionmaker() as s, s.begin():
         unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
         unit.settings = {"contacts": COMMUNE_CONTACTS}
@@ -66,8 +65,8 @@ async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
     await monitor.start()
     try:
         await until(lambda: far.ioc.events() == ["flapping"], 8)
-        await until(lambda: web.hits["/health"] >= 7, 5)  # flips on, no more notices
-        web.alternate, web.routes["/health"] = False, DOWN  # settles, down
+        await until(lambda: web.hits("/health") >= 7, 5)  # flips on, no more notices
+        web.routes["/health"] = DOWN  # settles, down
         await until(lambda: far.ioc.events() == ["flapping", "down"], WITHIN + 4)
         await asyncio.sleep(0.5)
     finally:

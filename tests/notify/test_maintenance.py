@@ -14,15 +14,16 @@ from app.maintenance import service as maintenance
 from app.maintenance.schemas import MaintenanceCreate
 from app.models import Incident
 from app.monitor.runtime import Monitor
-from tests.support.loopback import LoopbackHTTP
-from tests.notify.conftest import Far, notify_settings, until
+from tests.notify.conftest import Far, notify_settings
 from tests.notify.test_end_to_end import _setup
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[LoopbackHTTP]:
-    server = await LoopbackHTTP().start()
-    server.routes["/health"] = (503, "đang bảo trì", 0.0)
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP().start()
+    server.routes["/health"] = Reply(503, "đang bảo trì")
     yield server
     await server.close()
 
@@ -33,7 +34,7 @@ async def _incident(sm: async_sessionmaker[AsyncSession]) -> Incident | None:
 
 
 async def test_no_page_inside_a_window_and_a_page_after_it(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
     check = await _setup(sessionmaker, web, far)
     now = datetime.now(UTC)

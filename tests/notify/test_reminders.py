@@ -17,17 +17,18 @@ from app.models import Incident, OutboxNotification
 from app.monitor.runtime import Monitor
 from app.notify import repository as repo
 from tests import factories
-from tests.support.loopback import LoopbackHTTP
-from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox, until
+from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
 
 EVERY = 1.0  # reminder_every_s
 TICK = 0.2  # notify_tick_s in notify_settings
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[LoopbackHTTP]:
-    server = await LoopbackHTTP().start()
-    server.routes["/health"] = (200, "Dịch vụ công", 0.0)
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP().start()
+    server.routes["/health"] = Reply(200, "Dịch vụ công")
     yield server
     await server.close()
 
@@ -57,7 +58,7 @@ def _seq(row: OutboxNotification) -> int:
 
 
 async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: LoopbackHTTP, far: Far
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
     async with sessionmaker() as s, s.begin():
         unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
@@ -67,7 +68,7 @@ async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
         )
         await repo.save_policy(s, _policy(far))
     settings = notify_settings(db_url, far)
-    web.routes["/health"] = (503, "bảo trì", 0.0)
+    web.routes["/health"] = Reply(503, "bảo trì")
     first = Monitor(settings, sessionmaker)
     await first.start()
     try:

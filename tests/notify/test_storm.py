@@ -20,7 +20,8 @@ from app.demo.units import demo_units
 from app.main import create_app
 from app.models import Incident
 from app.monitor.runtime import Monitor
-from tests.notify.conftest import FOCAL_CHAT, Far, notify_settings, outbox, until
+from tests.notify.conftest import FOCAL_CHAT, Far, notify_settings, outbox
+from tests.support.wait import until
 
 
 def _policy(far: Far) -> dict[str, Any]:

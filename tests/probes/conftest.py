@@ -10,7 +10,9 @@ import pytest
 
 from probes.base import ProbeContext
 from probes.clients import ClientPool
-from tests.support.http import BlackholeTCP, Certs, Route, ScriptedHTTP
+from tests.support.http import Route, ScriptedHTTP
+from tests.support.net import BlackholeTCP
+from tests.support.tls import Certs
 
 MakeHttp = Callable[..., Awaitable[ScriptedHTTP]]
 MakeCtx = Callable[..., ProbeContext]

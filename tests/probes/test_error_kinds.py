@@ -30,16 +30,11 @@ from probes.icmp import IcmpConfig, evaluate_ping, probe_icmp
 from probes.tcp import TcpConfig, probe_tcp
 from probes.tls import TlsConfig, probe_tls
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.support.http import (
-    BlackholeTCP,
-    Certs,
-    DnsServers,
-    Reply,
-    ScriptedHTTP,
-    closed_port,
-    silent_udp_port,
-)
 from tests.probes.test_probe_icmp import unprivileged_icmp_allowed
+from tests.support.dns import DnsServers
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.net import BlackholeTCP, closed_port, silent_udp_port
+from tests.support.tls import Certs
 
 E = ErrorKind
 

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from probes.base import ErrorKind, ProbeResult, Status
 from probes.cli import build_config, format_result, parse_options, run_once
-from tests.support.http import Reply, ScriptedHTTP, closed_port
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.net import closed_port
 
 
 @pytest.fixture

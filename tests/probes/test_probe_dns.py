@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.dns import DnsConfig, probe_dns
 from tests.probes.conftest import MakeCtx
-from tests.support.http import DnsServers, silent_udp_port
+from tests.support.dns import DnsServers
+from tests.support.net import silent_udp_port
 
 ZONE = {
     ("dichvucong.hungyen.gov.vn", "A"): ["10.33.0.10", "10.33.0.11"],

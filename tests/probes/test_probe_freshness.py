@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.freshness import FreshnessConfig, dispose_engines, evaluate_value, probe_freshness
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.support.http import Reply, closed_port
+from tests.support.http import Reply
+from tests.support.net import closed_port
 
 PG = os.environ.get("THONGSUOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)

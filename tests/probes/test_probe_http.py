@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.http import HttpConfig, probe_http
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.support.http import Certs, Reply, Request, closed_port
+from tests.support.http import Reply, Request
+from tests.support.net import closed_port
+from tests.support.tls import Certs
 
 JSON_BODY = json.dumps({"status": "ok", "items": [{"id": 1, "name": "Hưng Yên"}]})
 

@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.tcp import TcpConfig, probe_tcp
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.support.http import BlackholeTCP, Certs, Reply, closed_port
+from tests.support.http import Reply
+from tests.support.net import BlackholeTCP, closed_port
+from tests.support.tls import Certs
 
 
 @pytest.fixture

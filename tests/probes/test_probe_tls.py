@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from probes.base import ErrorKind, Status
 from probes.tls import TlsConfig, probe_tls
 from tests.probes.conftest import MakeCtx, MakeHttp
-from tests.support.http import BlackholeTCP, Certs, Reply, closed_port
+from tests.support.http import Reply
+from tests.support.net import BlackholeTCP, closed_port
+from tests.support.tls import Certs
 
 
 def cfg(port: int, certs: Certs, **kw: object) -> TlsConfig:

@@ -1,30 +1,35 @@
-"""Real loopback servers for probe tests: scripted HTTP(S), DNS (dnslib), TCP.
+"""One scripted HTTP/1.1 server on loopback, for probes, the monitor and channel fakes.
 
-``ScriptedHTTP.routes[path] = Reply(...)`` or a callable ``(Request) -> Reply``;
-unknown paths get 404. HTTPS uses trustme certificates (see ``Certs``).
+``ScriptedHTTP.routes[path] = Reply(...)`` or a handler ``(Request) -> Reply`` (sync
+or async); unknown paths get 404. ``ScriptedHTTP(handler=h)`` sends every request
+to ``h`` instead (the SaaS fakes in :mod:`tests.support.saas`). Every request is
+kept in ``requests``. HTTPS with an ``ssl_context`` (see :mod:`tests.support.tls`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import socket
+import inspect
+import json as jsonlib
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import trustme
-from dnslib import QTYPE, RCODE, RR, DNSRecord
-from dnslib.server import BaseResolver, DNSServer
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
 class Request:
     method: str
-    path: str
-    headers: dict[str, str]
+    path: str  # without the query string
+    headers: dict[str, str]  # lower-case names
     body: bytes
+    query: dict[str, list[str]] = field(default_factory=dict)
+    target: str = ""  # the request-target as sent: path and query
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body.decode("utf-8"))
 
 
 @dataclass
@@ -34,19 +39,34 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None  # sent as is instead of an HTTP response
+    json: Any = None  # sent as application/json instead of ``body``
 
     def encode(self) -> bytes:
         if self.raw is not None:
             return self.raw
-        data = self.body.encode() if isinstance(self.body, str) else self.body
-        head = {"Content-Type": "text/html; charset=utf-8", **self.headers}
+        if self.json is not None:
+            data = jsonlib.dumps(self.json, ensure_ascii=False).encode()
+            content_type = "application/json"
+        else:
+            data = self.body.encode() if isinstance(self.body, str) else self.body
+            content_type = "text/html; charset=utf-8"
+        head = {"Content-Type": content_type, **self.headers}
         head.setdefault("Content-Length", str(len(data)))
+        head.setdefault("Connection", "close")
         lines = "".join(f"{k}: {v}\r\n" for k, v in head.items())
-        status = f"HTTP/1.1 {self.status} X\r\n{lines}Connection: close\r\n\r\n"
-        return status.encode() + data
+        return f"HTTP/1.1 {self.status} {_reason(self.status)}\r\n{lines}\r\n".encode() + data
 
 
-Route = Reply | Callable[[Request], Reply]
+Handler = Callable[[Request], Reply | Awaitable[Reply]]
+Route = Reply | Handler
+NOT_FOUND = Reply(404, "không có")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
 
 
 @dataclass
@@ -54,8 +74,9 @@ class ScriptedHTTP:
     routes: dict[str, Route] = field(default_factory=dict)
     host: str = "127.0.0.1"
     ssl_context: ssl.SSLContext | None = None
+    handler: Handler | None = None  # answers every request instead of ``routes``
     requests: list[Request] = field(default_factory=list)
-    port: int = 0
+    port: int = 0  # 0: the kernel picks one; set it to start again on the same port
     _server: asyncio.Server | None = None
 
     async def start(self) -> ScriptedHTTP:
@@ -65,36 +86,60 @@ class ScriptedHTTP:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    def url(self, path: str = "/", host: str | None = None) -> str:
+    @property
+    def origin(self) -> str:
+        """``scheme://host:port``, no path: a base URL for the SaaS fakes."""
         scheme = "https" if self.ssl_context else "http"
-        name = host or (f"[{self.host}]" if ":" in self.host else self.host)
-        return f"{scheme}://{name}:{self.port}{path}"
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{name}:{self.port}"
+
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        if host is None:
+            return self.origin + path
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    def hits(self, path: str) -> int:
+        """How many requests came for ``path``."""
+        return sum(1 for r in self.requests if r.path == path)
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
 
+    async def _answer(self, request: Request) -> Reply:
+        route = self.handler or self.routes.get(request.path, NOT_FOUND)
+        if isinstance(route, Reply):
+            return route
+        reply = route(request)
+        return await reply if inspect.isawaitable(reply) else reply
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await _read_request(reader)
+            request = await read_request(reader)
             self.requests.append(request)
-            route = self.routes.get(request.path.split("?")[0], Reply(404, "không có"))
-            reply = route(request) if callable(route) else route
+            reply = await self._answer(request)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             writer.write(reply.encode())
             await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ssl.SSLError,
+            ValueError,
+        ):
             pass
         finally:
             writer.close()
 
 
-async def _read_request(reader: asyncio.StreamReader) -> Request:
+async def read_request(reader: asyncio.StreamReader) -> Request:
     head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-    first, *lines = head.split("\r\n")
-    method, path, _ = first.split(" ", 2)
+    first, *lines = head.rstrip("\r\n").split("\r\n")
+    method, target, _ = first.split(" ", 2)
     headers = {}
     for line in lines:
         if ":" in line:
@@ -102,120 +147,5 @@ async def _read_request(reader: asyncio.StreamReader) -> Request:
             headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
-    return Request(method, path, headers, body)
-
-
-class Certs:
-    """One private CA and server certificates for the TLS cases."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.ca = trustme.CA()
-        self.ca_file = str(tmp / "ca.pem")
-        self.ca.cert_pem.write_to_path(self.ca_file)
-        now = dt.datetime.now(dt.UTC)
-        names = ("localhost", "127.0.0.1", "::1")
-        self.valid = self.ca.issue_cert(*names, not_after=now + dt.timedelta(days=200))
-        self.near_expiry = self.ca.issue_cert(*names, not_after=now + dt.timedelta(days=5))
-        self.critical = self.ca.issue_cert(*names, not_after=now + dt.timedelta(hours=12))
-        self.expired = self.ca.issue_cert(
-            *names, not_before=now - dt.timedelta(days=30), not_after=now - dt.timedelta(days=1)
-        )
-        self.wrong_host = self.ca.issue_cert(
-            "other.example", not_after=now + dt.timedelta(days=200)
-        )
-
-    @staticmethod
-    def server_context(
-        cert: trustme.LeafCert, maximum_version: ssl.TLSVersion | None = None
-    ) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
-        if maximum_version is not None:
-            ctx.maximum_version = maximum_version
-        return ctx
-
-
-# DNS -----------------------------------------------------------------------
-Zone = dict[tuple[str, str], list[str]]
-
-
-class ZoneResolver(BaseResolver):  # type: ignore[misc]
-    """Answers from ``zone``; names in ``servfail`` get SERVFAIL, others NXDOMAIN."""
-
-    def __init__(self, zone: Zone, servfail: set[str]) -> None:
-        self.zone = zone
-        self.servfail = servfail
-
-    def resolve(self, request: DNSRecord, handler: object) -> DNSRecord:
-        reply = request.reply()
-        name = str(request.q.qname).rstrip(".")
-        qtype = QTYPE[request.q.qtype]
-        if name in self.servfail:
-            reply.header.rcode = RCODE.SERVFAIL
-            return reply
-        if not any(n == name for n, _ in self.zone):
-            reply.header.rcode = RCODE.NXDOMAIN
-            return reply
-        for text in self.zone.get((name, qtype), []):
-            reply.add_answer(*RR.fromZone(f"{name}. 60 IN {qtype} {text}"))
-        return reply
-
-
-class DnsServers:
-    """The same zone over UDP and over TCP, each on its own random port on 127.0.0.1."""
-
-    def __init__(self, zone: Zone, servfail: set[str]) -> None:
-        resolver = ZoneResolver(zone, servfail)
-        self.udp = DNSServer(resolver, port=0, address="127.0.0.1", logger=_QuietLogger())
-        self.tcp = DNSServer(resolver, port=0, address="127.0.0.1", tcp=True, logger=_QuietLogger())
-
-    def start(self) -> DnsServers:
-        self.udp.start_thread()
-        self.tcp.start_thread()
-        return self
-
-    @property
-    def udp_port(self) -> int:
-        return int(self.udp.server.server_address[1])
-
-    @property
-    def tcp_port(self) -> int:
-        return int(self.tcp.server.server_address[1])
-
-    def stop(self) -> None:
-        for server in (self.udp, self.tcp):
-            server.server.shutdown()
-            server.server.server_close()
-
-
-class _QuietLogger:
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *args, **kwargs: None
-
-
-def silent_udp_port() -> tuple[socket.socket, int]:
-    """A bound UDP socket nobody reads: a DNS server that never answers."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock, int(sock.getsockname()[1])
-
-
-def closed_port(host: str = "127.0.0.1") -> int:
-    """A port that was just free: connecting to it is refused."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-class BlackholeTCP:
-    """Accepts connections and never says a word (for timeouts after connect)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = int(self.sock.getsockname()[1])
-
-    def close(self) -> None:
-        self.sock.close()
+    parts = urlsplit(target)
+    return Request(method, parts.path, headers, body, parse_qs(parts.query), target)

@@ -1,128 +1,19 @@
 """Loopback stand-ins for the SaaS APIs the channels talk to.
 
-``FakeHttpServer`` is a minimal asyncio HTTP/1.1 server on 127.0.0.1:0 that
-records every request and answers through a handler. The handlers below speak
-the real wire formats (Telegram Bot API, Zalo OA v3, eSMS.vn JSON) closely
-enough that a channel which works against them sends what the real service
-expects; only the network hop is fake.
+Each is a handler for :class:`tests.support.http.ScriptedHTTP` (``ScriptedHTTP(handler=
+FakeTelegram(...))``) speaking the real wire format (Telegram Bot API, Zalo OA v3,
+eSMS.vn JSON, a webhook receiver) closely enough that a channel which works against
+it sends what the real service expects; only the network hop is fake.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import itertools
-import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8"))
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    json: Any = None
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-    def encode(self) -> tuple[bytes, str]:
-        if self.json is not None:
-            return json.dumps(self.json, ensure_ascii=False).encode(), "application/json"
-        return self.body, "text/plain; charset=utf-8"
-
-
-Handler = Callable[[Recorded], Reply | Awaitable[Reply]]
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
-
-class FakeHttpServer:
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[Recorded] = []
-        self._server: asyncio.Server | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> FakeHttpServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def aclose(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            recorded = await _read_request(reader)
-            self.requests.append(recorded)
-            reply = self.handler(recorded)
-            if not isinstance(reply, Reply):
-                reply = await reply
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
-            writer.write(_response_bytes(reply))
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> Recorded:
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-    request_line, *header_lines = head.rstrip("\r\n").split("\r\n")
-    method, target, _ = request_line.split(" ", 2)
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    parts = urlsplit(target)
-    return Recorded(method, parts.path, parse_qs(parts.query), headers, body)
-
-
-def _response_bytes(reply: Reply) -> bytes:
-    body, content_type = reply.encode()
-    headers = {
-        "Content-Type": content_type,
-        "Content-Length": str(len(body)),
-        "Connection": "close",
-        **reply.headers,
-    }
-    head = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return head.encode("latin-1") + b"\r\n" + body
+from tests.support.http import Reply, Request
 
 
 class FakeTelegram:
@@ -135,7 +26,7 @@ class FakeTelegram:
         self.delivered: list[dict[str, Any]] = []
         self._ids = itertools.count(100)
 
-    def __call__(self, req: Recorded) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         m = re.fullmatch(r"/bot([^/]+)/sendMessage", req.path)
         if req.method != "POST" or m is None:
             return _tg_error(404, "Not Found")
@@ -190,7 +81,7 @@ class FakeZalo:
         self.mode = "ok"  # ok | down
         self.delivered: list[dict[str, Any]] = []
 
-    def __call__(self, req: Recorded) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         if req.path != "/v3.0/oa/message/cs" or req.method != "POST":
             return Reply(404, body=b"not found")
         if self.mode == "down":
@@ -217,7 +108,7 @@ class FakeEsms:
         self.mode = "ok"  # ok | down
         self.delivered: list[dict[str, Any]] = []
 
-    def __call__(self, req: Recorded) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         if req.path != self.PATH:
             return Reply(404, body=b"Endpoint not found.")
         if self.mode == "down":
@@ -228,3 +119,20 @@ class FakeEsms:
         self.delivered.append(body)
         smsid = f"d533459e-{len(self.delivered):04d}"
         return Reply(json={"CodeResult": "100", "CountRegenerate": 0, "SMSID": smsid})
+
+
+class Webhook:
+    """A webhook receiver that answers 200 (or ``status``) and keeps what it got."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[Request] = []
+
+    def __call__(self, req: Request) -> Reply:
+        if self.status != 200:
+            return Reply(self.status, body=b"busy")
+        self.received.append(req)
+        return Reply(200, json={"ok": True})
+
+    def events(self) -> list[str]:
+        return [r.json()["event"] for r in self.received]

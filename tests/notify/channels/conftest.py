@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.support.saas import FakeHttpServer, Handler
+from tests.support.http import Handler, ScriptedHTTP
 
 
 @pytest.fixture
@@ -15,15 +15,15 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[FakeHttpServer]]]:
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[ScriptedHTTP]]]:
     """Start loopback fakes; all are closed after the test."""
-    servers: list[FakeHttpServer] = []
+    servers: list[ScriptedHTTP] = []
 
-    async def start(handler: Handler) -> FakeHttpServer:
-        server = await FakeHttpServer(handler).start()
+    async def start(handler: Handler) -> ScriptedHTTP:
+        server = await ScriptedHTTP(handler=handler).start()
         servers.append(server)
         return server
 
     yield start
     for server in servers:
-        await server.aclose()
+        await server.close()

@@ -7,10 +7,10 @@ import httpx
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import AppriseChannel, build_channel
 from app.notify.messages.render import render
-from tests.support.saas import FakeHttpServer, Handler, Reply
+from tests.support.http import Handler, Reply, ScriptedHTTP
 from tests.support.notes import UNIT_NAME, make_note
 
-Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
+Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 
 
 def _channel(url: str, client: httpx.AsyncClient) -> AppriseChannel:

@@ -1,92 +1,28 @@
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import re
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trustme
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from app.notify.channels.config import SmtpConfig, parse_channel_config
 from app.notify.channels.factory import EmailChannel, build_channel
 from app.notify.messages.render import render
+from tests.support.net import closed_port
 from tests.support.notes import UNIT_NAME, make_note
-
-USER, PASSWORD = "canhbao@hungyen.gov.vn", "mật-khẩu-smtp"
-
-
-@dataclass
-class Mailbox:
-    """aiosmtpd handler: keeps accepted mail, or answers with a scripted reply."""
-
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.data_reply:
-            return self.data_reply
-        self.envelopes.append(envelope)
-        raw = envelope.original_content or b""
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
-        return "250 2.0.0 Message accepted for delivery"
-
-
-def _authenticator(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (
-        auth_data.login.decode(),
-        auth_data.password.decode(),
-    ) == (USER, PASSWORD)
-    return AuthResult(success=ok, handled=False)
-
-
-@dataclass
-class SmtpServer:
-    mailbox: Mailbox
-    port: int
-    ca_file: str | None = None
-
-
-async def _start(mailbox: Mailbox, tls: ssl.SSLContext | None = None) -> asyncio.Server:
-    def factory() -> SMTP:
-        return SMTP(
-            mailbox,
-            hostname="mail.test",
-            tls_context=tls,
-            require_starttls=tls is not None,
-            authenticator=_authenticator,
-            auth_require_tls=tls is not None,
-        )
-
-    return await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+from tests.support.smtp import PASSWORD, USER, SmtpServer, start_smtp
 
 
 @pytest.fixture
 async def smtp_plain() -> AsyncIterator[SmtpServer]:
-    mailbox = Mailbox()
-    server = await _start(mailbox)
-    yield SmtpServer(mailbox, server.sockets[0].getsockname()[1])
-    server.close()
+    server = await start_smtp()
+    yield server
+    await server.close()
 
 
 @pytest.fixture
@@ -96,10 +32,9 @@ async def smtp_starttls(tmp_path: Path) -> AsyncIterator[SmtpServer]:
     ca.issue_cert("127.0.0.1").configure_cert(ctx)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    mailbox = Mailbox()
-    server = await _start(mailbox, ctx)
-    yield SmtpServer(mailbox, server.sockets[0].getsockname()[1], str(ca_file))
-    server.close()
+    server = await start_smtp(tls=ctx, ca_file=str(ca_file))
+    yield server
+    await server.close()
 
 
 def _channel(
@@ -201,11 +136,7 @@ async def test_greylisting_is_transient(
 
 
 async def test_relay_down_is_transient(http_client: httpx.AsyncClient) -> None:
-    server = await _start(Mailbox())
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-    outcome = await _channel(port, http_client).send(make_note(), render(make_note()))
+    outcome = await _channel(closed_port(), http_client).send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, False)
 
 

@@ -14,10 +14,11 @@ from app.notify.channels.factory import SmsChannel, build_channel
 from app.notify.channels.sms_presets import ESMS_VN_JSON
 from app.notify.messages.render import render
 from app.notify.messages.sms_text import encoding_of, segments_needed
-from tests.support.saas import FakeEsms, FakeHttpServer, Handler, Recorded, Reply
+from tests.support.http import Handler, Reply, Request, ScriptedHTTP
 from tests.support.notes import make_note, no_secrets
+from tests.support.saas import FakeEsms
 
-Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
+Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 ESMS_SECRETS = {"ESMS_API_KEY": "api-key-1", "ESMS_SECRET_KEY": 'secret-"key"-2'}
 
 
@@ -31,7 +32,7 @@ async def test_esms_preset_delivers_one_ascii_segment(
 ) -> None:
     fake = FakeEsms("api-key-1", 'secret-"key"-2')
     server = await serve(fake)
-    channel = _esms(server.url, http_client)
+    channel = _esms(server.origin, http_client)
     note = make_note()
     outcome = await channel.send(note, render(note))
     assert outcome.ok, outcome
@@ -50,7 +51,7 @@ async def test_esms_unicode_variant_keeps_diacritics(
 ) -> None:
     fake = FakeEsms("api-key-1", 'secret-"key"-2')
     server = await serve(fake)
-    channel = _esms(server.url, http_client, ascii_fold=False, max_segments=3)
+    channel = _esms(server.origin, http_client, ascii_fold=False, max_segments=3)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok
     content = fake.delivered[0]["Content"]
@@ -62,7 +63,7 @@ async def test_esms_refusal_code_is_permanent_and_keys_not_leaked(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
     server = await serve(FakeEsms("other", "keys"))
-    outcome = await _esms(server.url, http_client).send(make_note(), render(make_note()))
+    outcome = await _esms(server.origin, http_client).send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)
     assert "101" in outcome.detail
     assert "api-key-1" not in outcome.detail
@@ -72,14 +73,14 @@ async def test_gateway_5xx_is_transient(serve: Serve, http_client: httpx.AsyncCl
     fake = FakeEsms("api-key-1", 'secret-"key"-2')
     fake.mode = "down"
     server = await serve(fake)
-    outcome = await _esms(server.url, http_client).send(make_note(), render(make_note()))
+    outcome = await _esms(server.origin, http_client).send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, False, 500)
 
 
 async def test_get_gateway_with_url_placeholders_and_regex(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
-    def gateway(req: Recorded) -> Reply:
+    def gateway(req: Request) -> Reply:
         ok = req.query.get("key") == ["k&1"] and req.query.get("to") == ["+84912345678"]
         return Reply(200, body=b"OK: queued" if ok else b"ERR: auth")
 
@@ -89,7 +90,7 @@ async def test_get_gateway_with_url_placeholders_and_regex(
             "type": "sms",
             "phone": "+84912345678",
             "method": "GET",
-            "url": server.url + "/send?key={secret:GW_KEY}&to={phone}&msg={text}",
+            "url": server.origin + "/send?key={secret:GW_KEY}&to={phone}&msg={text}",
             "success_regex": "^OK",
             "timeout_s": 2,
         }
@@ -113,7 +114,7 @@ async def test_form_body_is_form_encoded(serve: Serve, http_client: httpx.AsyncC
         {
             "type": "sms",
             "phone": "0912345678",
-            "url": server.url + "/sms",
+            "url": server.origin + "/sms",
             "body_format": "form",
             "body": "to={phone}&text={text}&sender=HY%20DVC",
             "ascii_fold": False,
@@ -135,7 +136,7 @@ async def test_json_escaping_survives_quotes_in_names(
 ) -> None:
     fake = FakeEsms("api-key-1", 'secret-"key"-2')
     server = await serve(fake)
-    channel = _esms(server.url, http_client)
+    channel = _esms(server.origin, http_client)
     note = make_note(unit_name='Xã "Tân Lập"\\')
     outcome = await channel.send(note, render(note))
     assert outcome.ok, outcome
@@ -145,7 +146,7 @@ async def test_json_escaping_survives_quotes_in_names(
 
 async def test_missing_secret_is_permanent(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(FakeEsms("a", "b"))
-    config = parse_channel_config({**ESMS_VN_JSON, "url": server.url + FakeEsms.PATH})
+    config = parse_channel_config({**ESMS_VN_JSON, "url": server.origin + FakeEsms.PATH})
     channel = build_channel(config, http_client, no_secrets)
     assert isinstance(channel, SmsChannel)
     outcome = await channel.send(make_note(), render(make_note()))

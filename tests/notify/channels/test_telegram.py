@@ -7,17 +7,18 @@ import httpx
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import TelegramChannel, build_channel
 from app.notify.messages.render import render
-from tests.support.saas import FakeHttpServer, FakeTelegram, Handler
+from tests.support.http import Handler, ScriptedHTTP
 from tests.support.notes import UNIT_NAME, make_note, no_secrets
+from tests.support.saas import FakeTelegram
 
-Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
+Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 TOKEN = "123456:AAE-thongsuot-test-token"
 SECRETS = {"TG_BOT_TOKEN": TOKEN}.__getitem__
 
 
 async def _channel(
     serve: Serve, client: httpx.AsyncClient, chat: str = "-1001234567890"
-) -> tuple[TelegramChannel, FakeTelegram, FakeHttpServer]:
+) -> tuple[TelegramChannel, FakeTelegram, ScriptedHTTP]:
     fake = FakeTelegram(TOKEN, {"-1001234567890"})
     server = await serve(fake)
     config = parse_channel_config(
@@ -25,7 +26,7 @@ async def _channel(
             "type": "telegram",
             "chat_id": int(chat),
             "bot_token_secret": "TG_BOT_TOKEN",
-            "base_url": server.url,
+            "base_url": server.origin,
         }
     )
     channel = build_channel(config, client, SECRETS)
@@ -103,7 +104,7 @@ async def test_wrong_token_is_permanent_and_not_leaked(
             "type": "telegram",
             "chat_id": "1",
             "bot_token_secret": "TG_BOT_TOKEN",
-            "base_url": server.url,
+            "base_url": server.origin,
         }
     )
     channel = build_channel(config, http_client, {"TG_BOT_TOKEN": "999:revoked"}.__getitem__)
@@ -122,9 +123,9 @@ async def test_missing_secret_is_permanent(serve: Serve, http_client: httpx.Asyn
 
 
 async def test_connection_refused_is_transient(http_client: httpx.AsyncClient) -> None:
-    server = await FakeHttpServer(FakeTelegram(TOKEN, set())).start()
-    url = server.url
-    await server.aclose()  # nothing listens on this loopback port any more
+    server = await ScriptedHTTP(handler=FakeTelegram(TOKEN, set())).start()
+    url = server.origin
+    await server.close()  # nothing listens on this loopback port any more
     config = parse_channel_config(
         {"type": "telegram", "chat_id": "1", "bot_token_secret": "TG_BOT_TOKEN", "base_url": url}
     )

@@ -15,10 +15,10 @@ from app.notify.channels.webhook import (
     verify_signature,
 )
 from app.notify.messages.render import render
-from tests.support.saas import FakeHttpServer, Handler, Recorded, Reply
+from tests.support.http import Handler, Reply, Request, ScriptedHTTP
 from tests.support.notes import SERVICE_NAME, UNIT_NAME, make_note, no_secrets
 
-Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
+Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 KEY = "khóa-bí-mật-chia-sẻ"
 SECRETS = {"HOOK_KEY": KEY}.__getitem__
 
@@ -30,7 +30,7 @@ class Receiver:
         self.status = status
         self.verified: list[bool] = []
 
-    def __call__(self, req: Recorded) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         header = req.headers.get(SIGNATURE_HEADER.lower(), "")
         self.verified.append(verify_signature(KEY.encode(), req.body, header))
         return Reply(self.status if self.verified[-1] else 401, body=b"")
@@ -53,7 +53,7 @@ async def test_signed_payload_verifies_server_side(
 ) -> None:
     receiver = Receiver()
     server = await serve(receiver)
-    config = _config(server.url)
+    config = _config(server.origin)
     channel = build_channel(config, http_client, SECRETS)
     assert isinstance(channel, WebhookChannel)
     channel._clock = lambda: 1_778_604_300.0
@@ -94,7 +94,7 @@ async def test_tampered_body_fails_verification() -> None:
 
 async def test_unsigned_when_no_secret(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(lambda req: Reply(200))
-    channel = build_channel(_config(server.url, secret=None), http_client, SECRETS)
+    channel = build_channel(_config(server.origin, secret=None), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok
     assert SIGNATURE_HEADER.lower() not in server.requests[0].headers
@@ -108,14 +108,14 @@ async def test_status_classification(
     serve: Serve, http_client: httpx.AsyncClient, status: int, permanent: bool
 ) -> None:
     server = await serve(lambda req: Reply(status, body="lỗi".encode()))
-    channel = build_channel(_config(server.url), http_client, SECRETS)
+    channel = build_channel(_config(server.origin), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent, outcome.status_code) == (False, permanent, status)
 
 
 async def test_timeout_is_transient(serve: Serve, http_client: httpx.AsyncClient) -> None:
     server = await serve(lambda req: Reply(200, delay=1.0))
-    channel = build_channel(_config(server.url, timeout=0.2), http_client, SECRETS)
+    channel = build_channel(_config(server.origin, timeout=0.2), http_client, SECRETS)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, False)
     assert outcome.detail.startswith("timeout")
@@ -125,7 +125,7 @@ async def test_missing_key_is_permanent_and_sends_nothing(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
     server = await serve(lambda req: Reply(200))
-    channel = build_channel(_config(server.url), http_client, no_secrets)
+    channel = build_channel(_config(server.origin), http_client, no_secrets)
     outcome = await channel.send(make_note(), render(make_note()))
     assert (outcome.ok, outcome.permanent) == (False, True)
     assert server.requests == []
@@ -144,7 +144,7 @@ async def test_key_from_file_via_env_secret(
     monkeypatch.setenv("HOOK_KEY_FILE", str(path))
     receiver = Receiver()
     server = await serve(receiver)
-    channel = build_channel(_config(server.url), http_client, env_secret)
+    channel = build_channel(_config(server.origin), http_client, env_secret)
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok and receiver.verified == [True]
 

@@ -8,17 +8,18 @@ from app.notify.channels.base import Channel
 from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import build_channel
 from app.notify.messages.render import render
-from tests.support.saas import FakeHttpServer, FakeZalo, Handler
+from tests.support.http import Handler, ScriptedHTTP
 from tests.support.notes import UNIT_NAME, make_note
+from tests.support.saas import FakeZalo
 
-Serve = Callable[[Handler], Awaitable[FakeHttpServer]]
+Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 TOKEN = "oa-access-token-thu-nghiem"
 FOLLOWER = "2468458835296197922"
 
 
 async def _setup(
     serve: Serve, client: httpx.AsyncClient, token: str = TOKEN, **extra: object
-) -> tuple[Channel, FakeZalo, FakeHttpServer]:
+) -> tuple[Channel, FakeZalo, ScriptedHTTP]:
     fake = FakeZalo(TOKEN, {FOLLOWER})
     server = await serve(fake)
     config = parse_channel_config(
@@ -26,7 +27,7 @@ async def _setup(
             "type": "zalo",
             "user_id": extra.pop("user_id", FOLLOWER),
             "access_token_secret": "ZALO_OA_TOKEN",
-            "base_url": server.url,
+            "base_url": server.origin,
             **extra,
         }
     )
