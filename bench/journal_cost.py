@@ -81,9 +81,22 @@ def _outcomes(checks: list[tuple[int, int]], n: int) -> list[Outcome]:
     return out
 
 
+def _counting_journal(directory: Path) -> Any:
+    """A Journal that counts its appends (one append is one write + fsync)."""
+    from app.monitor.journal import Journal
+
+    class CountingJournal(Journal):
+        appends = 0
+
+        async def append(self, outcomes: Sequence[Outcome]) -> bool:
+            self.appends += 1
+            return await super().append(outcomes)
+
+    return CountingJournal(directory)
+
+
 async def _run(journal: bool, n: int, rate: int, db: str | None) -> dict[str, float]:
     from app.db import make_engine, make_sessionmaker
-    from app.monitor.journal import Journal
     from app.monitor.pipeline import ResultPipeline
 
     with tempfile.TemporaryDirectory(prefix="journal-cost-") as tmp:
@@ -91,17 +104,7 @@ async def _run(journal: bool, n: int, rate: int, db: str | None) -> dict[str, fl
             engine = make_engine(url)
             sm = make_sessionmaker(engine)
             outcomes = _outcomes(await _checks(sm), n)
-            jr = Journal(Path(tmp) / "journal") if journal else None
-            fsyncs = 0
-            if jr is not None:
-                append = jr.append
-
-                async def counted(batch: Sequence[Outcome]) -> bool:
-                    nonlocal fsyncs
-                    fsyncs += 1
-                    return await append(batch)
-
-                jr.append = counted  # type: ignore[method-assign]
+            jr = _counting_journal(Path(tmp) / "journal") if journal else None
             pipe = ResultPipeline(sm, journal=jr, flush_interval=1.0)
             pipe.start()
             chunk = max(1, rate // 100)  # every 10 ms
@@ -114,6 +117,7 @@ async def _run(journal: bool, n: int, rate: int, db: str | None) -> dict[str, fl
             cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
             await engine.dispose()
             assert pipe.stats.results_written == n, pipe.stats
+    fsyncs = jr.appends if jr is not None else 0
     return {"cpu_us": cpu / n * 1e6, "wall_s": wall, "fsyncs": fsyncs}
 
 
