@@ -65,17 +65,42 @@ async def _database_ok(request: Request) -> bool:
     return True
 
 
+def _writes(monitor: Any) -> dict[str, Any] | None:
+    """The result writer's health: failing once writes have failed (none written
+    since) for longer than ``THONGSUOT_READY_MAX_WRITE_FAILURE_S``."""
+    pipeline = getattr(monitor, "pipeline", None)
+    if pipeline is None:
+        return None
+    failing_s = pipeline.write_failing_for()
+    limit_s = monitor.settings.ready_max_write_failure_s
+    body: dict[str, Any] = {"status": "failing" if failing_s > limit_s else "ok"}
+    if failing_s:
+        error = pipeline.stats.last_error.partition(":")[0]  # the type, not the text
+        body |= {"failing_s": round(failing_s, 1), "limit_s": limit_s, "error": error}
+        body["reason"] = (
+            f"ghi kết quả lỗi liên tục {failing_s:.0f} s (giới hạn {limit_s:g} s) / "
+            f"result writes failing for {failing_s:.0f} s (limit {limit_s:g} s): {error}"
+        )
+    return body
+
+
 @api_router.get("/readyz", tags=["health"])
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers ``SELECT 1`` and, if a monitor runs in
-    this process, the monitor says it is ready; otherwise 503."""
+    this process, the monitor says it is ready and its result writes have not
+    been failing for longer than ``THONGSUOT_READY_MAX_WRITE_FAILURE_S``;
+    otherwise 503, the body naming the part that is not."""
     database = await _database_ok(request)
     monitor = getattr(request.app.state, "monitor", None)
     monitor_ready = None if monitor is None else bool(getattr(monitor, "ready", False))
-    ready = database and monitor_ready is not False
-    body = {
+    writes = None if monitor is None else _writes(monitor)
+    writes_ok = writes is None or writes["status"] == "ok"
+    ready = database and monitor_ready is not False and writes_ok
+    body: dict[str, Any] = {
         "status": "ready" if ready else "not_ready",
         "database": "ok" if database else "unreachable",
         "monitor": None if monitor is None else ("ready" if monitor_ready else "not_ready"),
     }
+    if writes is not None:
+        body["writes"] = writes
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     buffer_capacity: int = Field(default=200_000, ge=100)
     batch_size: int = Field(default=1_000, ge=1, le=50_000)
     flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # /readyz answers 503 once result writes have failed for longer than this
+    ready_max_write_failure_s: float = Field(default=60.0, gt=0)
     retention_days: int = Field(default=30, ge=1)
     # The data directory (docs/durability.md): the outcome journal lives in
     # <data_dir>/journal. Always absolute; the container sets /var/lib/thongsuot.

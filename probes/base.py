@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from probes.resources import ProbeResources
 from probes.secrets import SecretResolver, env_secret
+from probes.text import clean_details, clean_text
 
 
 class Status(enum.StrEnum):
@@ -55,7 +56,10 @@ class ProbeResult:
     """One observation of one target.
 
     ``latency`` is in seconds. ``details`` holds small, JSON-serialisable
-    facts (status code, certificate expiry as a UNIX timestamp, ...).
+    facts (status code, certificate expiry as a UNIX timestamp, ...). Both
+    ``message`` and ``details`` come from outside (a response, a device) and are
+    cleaned on construction (probes/text.py): no NUL or control characters,
+    bounded lengths, JSON-safe values.
     """
 
     status: Status
@@ -63,6 +67,10 @@ class ProbeResult:
     error_kind: ErrorKind | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.message = clean_text(self.message, PROBE_MESSAGE_LIMIT)
+        self.details = clean_details(self.details)
 
     @classmethod
     def up(cls, latency: float, message: str = "", **details: Any) -> ProbeResult:
@@ -85,8 +93,11 @@ class ProbeResult:
         return self.status is not Status.DOWN
 
 
-def _clip(message: str, limit: int = 300) -> str:
-    return message if len(message) <= limit else message[: limit - 1] + "…"
+PROBE_MESSAGE_LIMIT = 300
+
+
+def _clip(message: str, limit: int = PROBE_MESSAGE_LIMIT) -> str:
+    return clean_text(message, limit)
 
 
 class ProbeConfig(BaseModel):

@@ -24,21 +24,22 @@ DETAIL_ITEMS_LIMIT = 100
 """Entries kept per dict or list inside ``details``; the rest are dropped."""
 DETAIL_DEPTH_LIMIT = 8
 
-# C0 controls except tab and newline, DEL, and lone surrogates (never valid UTF-8).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-_REPLACEMENT = {"\x00": "", "\r": ""}
+# C0 controls except tab, newline and carriage return (a protocol reply keeps its
+# CRLF), DEL, and lone surrogates (never valid UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _replace(match: re.Match[str]) -> str:
     char = match.group()
-    if char in _REPLACEMENT:
-        return _REPLACEMENT[char]
+    if char == "\x00":
+        return ""
     return "\ufffd" if "\ud800" <= char <= "\udfff" else " "
 
 
 def clean_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """``text`` without NUL (dropped), other control characters (a space; tab and
-    newline stay), lone surrogates (U+FFFD), cut to ``limit`` characters with "…"."""
+    """``text`` without NUL (dropped), other control characters (a space; tab,
+    newline and CR stay), lone surrogates (U+FFFD), cut to ``limit`` characters
+    with "…"."""
     if not isinstance(text, str):
         text = str(text)
     text = _UNSAFE.sub(_replace, text)

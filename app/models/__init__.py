@@ -3,6 +3,7 @@
 from app.models.api_token import ApiToken
 from app.models.base import Base
 from app.models.check import Check
+from app.models.dead_letter import DeadLetter
 from app.models.flip import Flip
 from app.models.incident import Incident
 from app.models.maintenance_window import MaintenanceWindow
@@ -17,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Check",
+    "DeadLetter",
     "Flip",
     "Incident",
     "MaintenanceWindow",

@@ -49,6 +49,12 @@ class ProcessMetrics:
         self.write_errors = Counter(
             "thongsuot_db_write_errors", "Failed batch writes (retried).", registry=r
         )
+        self.dead_lettered = Counter(
+            "thongsuot_results_dead_lettered",
+            "Results the database refused for their data, set aside in the dead_letter table "
+            "so the rest of their batch is written.",
+            registry=r,
+        )
         self.accepted = Counter(
             "thongsuot_results_accepted",
             "Results taken by the pipeline: on local disk (the journal) unless it is failing.",

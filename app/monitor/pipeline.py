@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.monitor.evaluator import Outcome
 from app.monitor.journal import Journal
-from app.monitor.writer import write_batch
+from app.monitor.writer import (
+    dead_letter_row,
+    describe_error,
+    is_data_error,
+    write_batch,
+    write_dead_letter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,9 @@ class PipelineStats:
     write_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     last_error: str = ""
     last_write_ok_at: float | None = None
+    dead_lettered: int = 0
+    # monotonic time of the first failed write since the last good one (None: writing)
+    failing_since: float | None = None
 
 
 WriteHook = Callable[[float, dict[str, int]], None]
@@ -67,6 +76,7 @@ class ResultPipeline:
         on_write: WriteHook | None = None,
         on_error: Callable[[], None] | None = None,
         on_drop: Callable[[], None] | None = None,
+        on_dead_letter: Callable[[], None] | None = None,
         spool_dir: Path | None = None,
         journal: Journal | None = None,
         journal_sync: bool = True,
@@ -89,6 +99,7 @@ class ResultPipeline:
         self._on_write = on_write
         self._on_error = on_error
         self._on_drop = on_drop
+        self._on_dead_letter = on_dead_letter
         if journal is None and spool_dir is not None:
             journal = Journal(spool_dir)
         self.journal = journal
@@ -276,25 +287,92 @@ class ResultPipeline:
         batch = [self._buf[i] for i in range(min(self._batch_size, len(self._buf)))]
         start = time.perf_counter()
         self._inflight = len(batch)
+        progress = _Progress()
         try:
-            async with self._sm() as session, session.begin():
-                counts = await write_batch(session, batch)
-        except Exception as exc:  # the database went away; keep the batch and retry
-            self.stats.write_errors += 1
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning(
-                "batch write failed (%d buffered): %s", len(self._buf), self.stats.last_error
-            )
-            if self._on_error:
-                self._on_error()
+            await self._write_isolating(batch, progress)
+        except Exception as exc:  # the database went away: keep what is left and retry
+            self._write_failed(exc)
             return False
         finally:
             self._inflight = 0
-        for _ in batch:
-            self._buf.popleft()
-        self._release(batch)
-        self._record(time.perf_counter() - start, counts)
+            self._pop_done(progress.done)
+            if progress.done:
+                self._record(time.perf_counter() - start, progress.counts)
+        self.stats.failing_since = None
         return True
+
+    async def _write_isolating(self, batch: list[Outcome], progress: _Progress) -> None:
+        """Write ``batch`` in one transaction; if its *data* is refused, split it in
+        halves and write each, down to the one outcome that is refused, which goes
+        to the dead-letter table. Any other failure propagates (the caller retries)
+        with ``progress`` saying how many head outcomes are done (written or set
+        aside): halves are written in order, so the done ones are always a prefix."""
+        try:
+            async with self._sm() as session, session.begin():
+                counts = await write_batch(session, batch)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            if len(batch) == 1:
+                await self._dead_letter(batch[0], exc)
+            else:
+                log.warning(
+                    "a batch of %d refused for its data, splitting it: %s",
+                    len(batch),
+                    describe_error(exc)[:300],
+                )
+                mid = len(batch) // 2
+                await self._write_isolating(batch[:mid], progress)
+                await self._write_isolating(batch[mid:], progress)
+                return
+            counts = {}
+        progress.advance(len(batch), counts)
+
+    async def _dead_letter(self, outcome: Outcome, exc: BaseException) -> None:
+        error = describe_error(exc)
+        try:
+            async with self._sm() as session, session.begin():
+                await write_dead_letter(session, outcome, exc)
+        except Exception as again:
+            if not is_data_error(again):
+                raise  # connection trouble: the outcome stays at the head, retried
+            log.error(
+                "outcome refused (%s) and not storable as a dead letter (%s); dropped: %s",
+                error,
+                describe_error(again),
+                dead_letter_row(outcome, exc)["record"],
+            )
+        else:
+            log.error(
+                "outcome %s of check %s set aside as a dead letter: %s",
+                outcome.result_row.get("uid"),
+                outcome.result_row.get("check_id"),
+                error,
+            )
+        self.stats.dead_lettered += 1
+        if self._on_dead_letter:
+            self._on_dead_letter()
+
+    def _pop_done(self, n: int) -> None:
+        done = [self._buf.popleft() for _ in range(n)]
+        if done:
+            self._release(done)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        self.stats.write_errors += 1
+        self.stats.last_error = describe_error(exc)[:300]
+        if self.stats.failing_since is None:
+            self.stats.failing_since = time.monotonic()
+        log.warning("batch write failed (%d buffered): %s", len(self._buf), self.stats.last_error)
+        if self._on_error:
+            self._on_error()
+
+    def write_failing_for(self, now: float | None = None) -> float:
+        """Seconds since writes started failing without one succeeding; 0 when writing."""
+        since = self.stats.failing_since
+        if since is None:
+            return 0.0
+        return max(0.0, (time.monotonic() if now is None else now) - since)
 
     def _record(self, elapsed: float, counts: dict[str, int]) -> None:
         s = self.stats
@@ -306,6 +384,21 @@ class ResultPipeline:
         s.last_write_ok_at = time.monotonic()
         if self._on_write:
             self._on_write(elapsed, counts)
+
+
+@dataclass
+class _Progress:
+    """How far one head batch got: outcomes done (a prefix) and rows written."""
+
+    done: int = 0
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"probe_result": 0, "flip": 0, "incident": 0}
+    )
+
+    def advance(self, n: int, counts: dict[str, int]) -> None:
+        self.done += n
+        for table, rows in counts.items():
+            self.counts[table] = self.counts.get(table, 0) + rows
 
 
 def _reason(problem: str) -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from app.deps import SessionDep, SettingsDep, WriteToken
 from app.monitor.push_tokens import push_url, rotate_push_token
+from probes.text import clean_text
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
 
@@ -88,7 +89,8 @@ async def _beat(request: Request, token: str, status: str | None, msg: str | Non
             status_code=429,
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    outcome = monitor.record_beat(check_id, status, (msg or "")[:MAX_MESSAGE])
+    # a device's text is outside input: no NUL or control characters, bounded
+    outcome = monitor.record_beat(check_id, status, clean_text(msg or "", MAX_MESSAGE))
     state = outcome.check_row["state"] if outcome is not None else "unknown"
     return JSONResponse({"ok": True, "state": state})
 

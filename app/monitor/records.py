@@ -27,7 +27,9 @@ class MalformedRecord(ValueError):
 
 def outcome_to_record(outcome: Outcome) -> dict[str, Any]:
     """``outcome`` as a JSON-safe dict (``json.dumps`` needs no ``default=``)."""
-    record: dict[str, Any] = _ADAPTER.dump_python(outcome, mode="json", fallback=str)
+    record: dict[str, Any] = _ADAPTER.dump_python(
+        outcome, mode="json", fallback=str, warnings=False
+    )
     return record
 
 

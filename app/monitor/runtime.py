@@ -102,6 +102,7 @@ class Monitor:
             on_write=self.metrics.record_write,
             on_error=self.metrics.write_errors.inc,
             on_drop=self.metrics.dropped.inc,
+            on_dead_letter=self.metrics.dead_lettered.inc,
             journal=Journal(
                 settings.journal_dir,
                 segment_bytes=settings.journal_segment_bytes,

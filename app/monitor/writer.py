@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import upsert_insert
 from app.incidents import repository as incidents
-from app.models import Check, Flip, ProbeResult
+from app.models import Check, DeadLetter, Flip, ProbeResult
 from app.monitor.evaluator import Outcome
+from app.monitor.records import outcome_to_record
+from probes.text import clean_text
+
+ERROR_LIMIT = 2_000
+
+# SQLSTATE classes that describe the data of a statement, never the connection:
+# 22 data exception (NUL in text, a value too long, invalid JSON, an unencodable
+# character), 23 integrity constraint violation (a foreign key to a check that
+# is gone, NOT NULL).
+_DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 
 
 async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[str, int]:
@@ -39,3 +51,54 @@ async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[s
     if latest:
         await session.execute(update(Check), list(latest.values()))
     return {"probe_result": len(results), "flip": len(flips), "incident": len(opens)}
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """True when ``exc`` is about a batch's data, so retrying the same rows would
+    fail forever; False for anything that may pass on retry (a lost or cut
+    connection, a server shutting down, a lock timeout, an unknown error).
+
+    - a DBAPI error that invalidated its connection: never data;
+    - PostgreSQL (asyncpg): SQLSTATE class 22 or 23; anything else (08 connection,
+      57P01 admin shutdown, 40001 serialization, 53 resources, ...) is retried;
+    - SQLite: ``IntegrityError`` / ``DataError`` (``OperationalError``, e.g.
+      ``database is locked``, is retried);
+    - a ``StatementError`` that is not a DBAPI error: a value failed to bind
+      (a naive datetime, details that are not JSON);
+    - ``UnicodeError`` / ``TypeError`` / ``ValueError`` raised by a driver while
+      binding (SQLite cannot encode a lone surrogate).
+    """
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return False
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code[:2] in _DATA_SQLSTATE_CLASSES
+        return isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError)
+    if isinstance(exc, sa_exc.StatementError):
+        return True
+    return isinstance(exc, UnicodeError | TypeError | ValueError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message``, cleaned and bounded: it is stored and shown."""
+    return clean_text(f"{type(exc).__name__}: {exc}", ERROR_LIMIT)
+
+
+def dead_letter_row(outcome: Outcome, exc: BaseException) -> dict[str, object]:
+    """The ``dead_letter`` row for ``outcome``: its record as ASCII-only JSON text,
+    so NULs and lone surrogates are escapes (``\\u0000``) and the row is storable."""
+    record = outcome_to_record(outcome)
+    return {
+        "uid": outcome.result_row["uid"],
+        "check_id": outcome.result_row["check_id"],
+        "error_type": clean_text(type(exc).__name__, 100),
+        "error": describe_error(exc),
+        "record": json.dumps(record, ensure_ascii=True, default=str),
+    }
+
+
+async def write_dead_letter(session: AsyncSession, outcome: Outcome, exc: BaseException) -> None:
+    """Set ``outcome`` aside with the error that refused it (once per result uid)."""
+    stmt = upsert_insert(session, DeadLetter).on_conflict_do_nothing(index_elements=["uid"])
+    await session.execute(stmt, [dead_letter_row(outcome, exc)])
