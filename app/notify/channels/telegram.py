@@ -4,11 +4,14 @@ Every reply is ``{"ok": true, "result": Message}`` or ``{"ok": false,
 "error_code": N, "description": "...", "parameters": {"retry_after": S}}``;
 ``error_code`` mirrors the HTTP status. 429 (flood control) and 5xx are
 transient; 400 (chat not found), 401 (bad token), 403 (bot blocked) are not.
+A 400 "can't parse entities" refuses the HTML, not the message: it is sent once
+more as plain text, so the alert still arrives.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 from typing import Any
 
 import httpx
@@ -25,6 +28,7 @@ from app.notify.channels.config import TelegramConfig
 from probes.base import SecretResolver
 
 MAX_TEXT = 4096
+log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
@@ -40,12 +44,21 @@ class TelegramChannel:
         if isinstance(token, DeliveryOutcome):
             return token
         url = f"{self.config.base_url.rstrip('/')}/bot{token}/sendMessage"
+        outcome = await self._post(url, self.payload(rendered))
+        if refused_markup(outcome):
+            # The alert matters more than its bold type: say it once more as plain text.
+            log.warning("telegram refused the HTML (%s); sending plain text", outcome.detail)
+            outcome = await self._post(url, self.plain_payload(rendered))
+            if outcome.ok:
+                detail = f"{outcome.detail} (plain text; HTML refused)"
+                outcome = DeliveryOutcome.delivered(detail, outcome.status_code)
+        return redact(outcome, token)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> DeliveryOutcome:
         response = await request(
-            self._client, "POST", url, json=self.payload(rendered), timeout_s=self.config.timeout_s
+            self._client, "POST", url, json=body, timeout_s=self.config.timeout_s
         )
-        if isinstance(response, DeliveryOutcome):
-            return redact(response, token)
-        return redact(classify(response), token)
+        return response if isinstance(response, DeliveryOutcome) else classify(response)
 
     def payload(self, rendered: RenderedMessage) -> dict[str, Any]:
         text = rendered.chat_html or html.escape(rendered.text)
@@ -58,9 +71,26 @@ class TelegramChannel:
             "parse_mode": "HTML",
             "disable_web_page_preview": True,
         }
+        return self._addressed(body)
+
+    def plain_payload(self, rendered: RenderedMessage) -> dict[str, Any]:
+        """The same message as plain text (no ``parse_mode``): nothing for Telegram to parse."""
+        text = (
+            rendered.text if len(rendered.text) <= MAX_TEXT else rendered.text[: MAX_TEXT - 1] + "…"
+        )
+        return self._addressed(
+            {"chat_id": self.config.chat_id, "text": text, "disable_web_page_preview": True}
+        )
+
+    def _addressed(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.config.message_thread_id is not None:
             body["message_thread_id"] = self.config.message_thread_id
         return body
+
+
+def refused_markup(outcome: DeliveryOutcome) -> bool:
+    """Telegram's 400 "can't parse entities": the HTML was refused, not the chat or the bot."""
+    return outcome.status_code == 400 and "can't parse entities" in outcome.detail.lower()
 
 
 def classify(response: httpx.Response) -> DeliveryOutcome:

@@ -1,12 +1,14 @@
 """Render a :class:`Notification` into every shape channels send.
 
 Templates live in ``app/notify/messages/templates/{vi,en}/``; the variables they see are
-listed in docs/notifications.md. HTML templates autoescape, so unit names and
+listed in docs/notifications.md. HTML templates autoescape (and import the shared
+macros as ``html/<lang>/_words.j2``, see :func:`autoescape`), so unit names and
 probe messages cannot inject markup into e-mail or Telegram.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,41 @@ from app.vocab.words import (
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+HTML_PREFIX = "html/"
+"""HTML templates import the shared macros as ``html/<lang>/_words.j2``: the same file,
+compiled with autoescape, so the names the macros print are escaped there too."""
+
+
+def autoescape(name: str | None) -> bool:
+    """Escape by output format: HTML (``*.html.j2`` and ``html/...``) yes, plain text no.
+
+    Jinja decides escaping when it compiles a template, so a macro file shared by
+    text and HTML templates is loaded under two names, one per format. Importing the
+    plain one into an HTML template would print names raw (Jinja marks a macro's
+    output safe when an autoescaping template calls it).
+    """
+    return name is not None and (name.endswith(".html.j2") or name.startswith(HTML_PREFIX))
+
+
+class FormatLoader(jinja2.FileSystemLoader):
+    """Templates by their own names, and any of them again under ``html/``.
+
+    The full name (with ``html/``) is the one a template is compiled and cached
+    under, so :func:`autoescape` sees it (``jinja2.PrefixLoader`` would compile it
+    under the name without the prefix).
+    """
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        return super().get_source(environment, template.removeprefix(HTML_PREFIX))
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        loader=FormatLoader(TEMPLATES),
+        autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
