@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import HTMLResponse
 
 from app.deps import (
     Page,
@@ -14,12 +12,12 @@ from app.deps import (
     Reader,
     RowId,
     SessionDep,
-    SettingsDep,
     WindowDep,
     WriteToken,
     page_of,
 )
 from app.incidents import service
+from app.incidents.ack_page import link_router as link_router  # app/api.py mounts it
 from app.incidents.schemas import IncidentAck, IncidentRead, IncidentState
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -77,27 +75,3 @@ async def acknowledge(
     """Acknowledge an open incident (write token); 409 when closed or already acknowledged."""
     by = body.by if body is not None and body.by else token.name
     return await service.acknowledge(session, incident_id, by)
-
-
-link_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-
-
-@link_router.get("/{incident_id}/ack", response_class=HTMLResponse)
-async def acknowledge_by_link(
-    session: SessionDep,
-    settings: SettingsDep,
-    incident_id: int,
-    exp: Annotated[int, Query(description="expiry, UNIX seconds")],
-    by: Annotated[str, Query(max_length=200, description="whom the link was sent to")],
-    sig: Annotated[str, Query(description="HMAC-SHA256 under THONGSUOT_SECRET_KEY")],
-) -> HTMLResponse:
-    """The one-click link in a notification: acknowledges without an API token."""
-    read = await service.acknowledge_by_link(session, settings, incident_id, exp, by, sig)
-    return HTMLResponse(_ACK_PAGE.format(id=read.id, by=html.escape(read.acknowledged_by or "")))
-
-
-_ACK_PAGE = (
-    '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Đã xác nhận</title>'
-    "</head><body><h1>Đã xác nhận tiếp nhận sự cố #{id}</h1><p>Người xác nhận: {by}. "
-    "Việc chuyển cấp và nhắc lại đã dừng.</p></body></html>"
-)

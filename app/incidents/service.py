@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.errors import Conflict, NotFound, Unauthorized
+from app.errors import Conflict, NotFound
 from app.incidents import repository
-from app.incidents.links import verify_ack
 from app.incidents.repository import IncidentRow
 from app.incidents.schemas import IncidentRead, IncidentState, NotificationRead
 from app.models.base import utcnow
@@ -51,21 +48,6 @@ async def incident_detail(
     rows = await repository.notifications_of(session, incident_id)
     read.notifications = [NotificationRead.model_validate(r, from_attributes=True) for r in rows]
     return read
-
-
-async def acknowledge_by_link(
-    session: AsyncSession, settings: Settings, incident_id: int, exp: int, by: str, sig: str
-) -> IncidentRead:
-    """Acknowledge through a signed one-click link; 401 if the signature or expiry is wrong."""
-    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
-    # a hex digest: compare_digest refuses non-ASCII text with a TypeError
-    if (
-        key is None
-        or not sig.isascii()
-        or not verify_ack(key, incident_id, exp, by, sig, time.time())
-    ):
-        raise Unauthorized("Liên kết xác nhận không hợp lệ hoặc đã hết hạn.")
-    return await acknowledge(session, incident_id, f"{by} (liên kết)"[:200])
 
 
 async def list_incidents(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -93,8 +93,11 @@ async def test_down_escalate_ack_recover(
         parts = urlsplit(link)
         async for api in _api(settings):
             forged = await api.get(parts.path + "?" + parts.query.replace("sig=", "sig=0"))
-            assert forged.status_code == 401
-            answer = await api.get(parts.path + "?" + parts.query)
+            assert forged.status_code == 403
+            page = await api.get(parts.path + "?" + parts.query)  # opening it changes nothing
+            assert page.status_code == 200 and "Xác nhận tiếp nhận xử lý" in page.text
+            signed = {name: values[0] for name, values in parse_qs(parts.query).items()}
+            answer = await api.post(parts.path + "/confirm", data=signed)  # the button
             assert answer.status_code == 200 and "Đã xác nhận" in answer.text
         await asyncio.sleep(4.0)  # level 2 (provincial on-call) was due 5 s after paging
         assert _to_oncall(far) == 0
