@@ -7,6 +7,7 @@ rotation. Without it, a token made through the API survives reloads.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.cli import main
 from app.config import Settings
 from app.main import create_app
 from tests.support.wait import until
@@ -59,7 +61,7 @@ async def _beat(client: httpx.AsyncClient, token: str) -> int:
 
 @pytest.mark.usefixtures("secret_env")
 async def test_with_token_secret_the_secret_wins_and_rotation_is_refused(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _inventory(tmp_path / "inventory.yaml", token_secret=True)
     app = create_app(Settings(database_url=db_url, inventory=path, api_token=ADMIN))
@@ -71,6 +73,10 @@ async def test_with_token_secret_the_secret_wins_and_rotation_is_refused(
             assert resp.status_code == 409, resp.text
             assert resp.json()["error"] == "conflict"
             assert SECRET_NAME in resp.json()["detail"]  # says which secret to change
+            # the CLI refuses too (exit 2), naming the secret
+            code = await asyncio.to_thread(main, ["push-token", KEY, "--db", db_url])
+            assert code == 2
+            assert SECRET_NAME in capsys.readouterr().err
             reload = await client.post("/api/v1/inventory/reload", headers=AUTH)
             assert reload.status_code == 200, reload.text
             assert await _beat(client, SECRET_VALUE) == 200  # the secret's token still works
