@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,6 +22,7 @@ import yaml
 from app.accounting.availability import overlay, worst_timeline
 from app.catalog.service import worst_state as catalog_worst
 from app.demo.repository import worst as demo_worst
+from app.vocab.lang import Lang
 from app.vocab.states import BY_SEVERITY, SEVERITY, STATES, WORDS, State, state_word, worst
 from app.vocab.words import ERROR_KINDS, EVENT_TAGS, UNIT_KINDS
 from probes.base import ErrorKind, Status
@@ -121,7 +123,7 @@ def test_the_alert_names_the_down_state_with_its_word() -> None:
     assert summaries and all(s.startswith(f"{state_word(State.DOWN)}:") for s in summaries)
 
 
-def test_the_scan_catches_a_stray_word(tmp_path: Path) -> None:
+def test_the_scan_catches_a_stray_word() -> None:
     """The pattern finds a label in the forms it was written in before."""
     pattern = re.compile("|".join(re.escape(w) for w in LABELS + LEGACY))
     for old in ('"state.degraded": ("Chậm", "Degraded")', '"unknown": ("Chưa rõ", "Unknown")'):
@@ -132,20 +134,19 @@ def test_the_scan_catches_a_stray_word(tmp_path: Path) -> None:
 # ---- (b) the generated Grafana SQL and value mappings ------------------------------
 
 
-def _dashboards() -> list[tuple[str, str, dict[str, object]]]:
+LANGS: tuple[Lang, ...] = ("vi", "en")
+
+
+def _dashboards() -> list[tuple[Lang, str, dict[str, Any]]]:
     return [
         (lang, path.name, json.loads(path.read_text(encoding="utf-8")))
-        for lang in ("vi", "en")
+        for lang in LANGS
         for path in sorted((DASHBOARDS / lang).glob("*.json"))
     ]
 
 
-def _panels() -> list[tuple[str, str, dict[str, object]]]:
-    return [
-        (lang, name, panel)
-        for lang, name, dash in _dashboards()
-        for panel in dash["panels"]  # type: ignore[attr-defined]
-    ]
+def _panels() -> list[tuple[Lang, str, dict[str, Any]]]:
+    return [(lang, name, panel) for lang, name, dash in _dashboards() for panel in dash["panels"]]
 
 
 CASE = re.compile(r"CASE (\S+) ((?:WHEN '[^']*' THEN (?:'[^']*'|\d+) ?)+)ELSE (\S+) END")
@@ -155,7 +156,7 @@ WHEN = re.compile(r"WHEN '([^']*)' THEN ('[^']*'|\d+)")
 def test_grafana_sql_ranks_states_as_the_vocab() -> None:
     ranks = []
     for _, _, panel in _panels():
-        for target in panel["targets"]:  # type: ignore[attr-defined]
+        for target in panel["targets"]:
             for col, whens, default in CASE.findall(target.get("rawSql", "")):
                 pairs = WHEN.findall(whens)
                 if pairs[0][1].isdigit():  # a rank, not words
@@ -170,7 +171,7 @@ def test_grafana_sql_ranks_states_as_the_vocab() -> None:
 def test_grafana_state_words_are_the_vocab() -> None:
     seen = 0
     for lang, _, panel in _panels():
-        for target in panel["targets"]:  # type: ignore[attr-defined]
+        for target in panel["targets"]:
             for _, whens, _ in CASE.findall(target.get("rawSql", "")):
                 pairs = WHEN.findall(whens)
                 if not pairs[0][1].isdigit():
@@ -179,11 +180,11 @@ def test_grafana_state_words_are_the_vocab() -> None:
     assert seen == 4  # the flips table's old and new state, vi and en
 
 
-def _mapped_texts(panel: dict[str, object]) -> dict[str, str]:
-    defaults = panel["fieldConfig"]["defaults"]  # type: ignore[index]
+def _mapped_texts(panel: dict[str, Any]) -> dict[str, str]:
+    defaults = panel["fieldConfig"]["defaults"]
     return {
         value: option["text"]
-        for mapping in defaults.get("mappings", [])  # type: ignore[attr-defined]
+        for mapping in defaults.get("mappings", [])
         for value, option in mapping["options"].items()
     }
 
@@ -191,7 +192,7 @@ def _mapped_texts(panel: dict[str, object]) -> dict[str, str]:
 def test_status_grids_map_the_severity_numbers_to_the_vocab_words() -> None:
     grids = 0
     for lang, name, panel in _panels():
-        exprs = [t["expr"] for t in panel["targets"] if "expr" in t]  # type: ignore[attr-defined]
+        exprs = [t["expr"] for t in panel["targets"] if "expr" in t]
         if any(":check_state:severity" in e or ":unit_state:worst" in e for e in exprs):
             expected = {str(SEVERITY[s]): state_word(s, lang) for s in State}
             assert _mapped_texts(panel) == expected, (lang, name, panel["title"])
@@ -204,7 +205,7 @@ def test_no_panel_shows_check_up_as_a_state() -> None:
     as 'Hoạt động'."""
     words = {w for pair in WORDS.values() for w in pair}
     for lang, name, panel in _panels():
-        exprs = [t["expr"] for t in panel["targets"] if "expr" in t]  # type: ignore[attr-defined]
+        exprs = [t["expr"] for t in panel["targets"] if "expr" in t]
         if any("thongsuot_check_up" in e for e in exprs):
             assert not set(_mapped_texts(panel).values()) & words, (lang, name, panel["title"])
 
