@@ -10,6 +10,7 @@ from typing import Any
 from probes.base import ErrorKind, ProbeContext, ProbeResult, Status
 from probes.clients import ClientPool
 from probes.registry import get
+from probes.resources import ProbeResources
 
 __all__ = ["build_config", "format_result", "parse_options", "run_once"]
 
@@ -98,14 +99,15 @@ async def run_once(
     """
     config = build_config(kind, target, options)
     pool = ClientPool(shards=1, extra_ca_file=extra_ca_file)
+    resources = ProbeResources()
     try:
-        ctx = ProbeContext(clients=pool, timeout=timeout, key=f"cli:{kind}:{target}")
+        ctx = ProbeContext(
+            clients=pool, timeout=timeout, key=f"cli:{kind}:{target}", resources=resources
+        )
         return await get(kind).run(config, ctx)
     finally:
         await pool.aclose()
-        from probes.freshness import dispose_engines
-
-        await dispose_engines()
+        await resources.aclose()
 
 
 def format_result(

@@ -58,26 +58,28 @@ def parse_resolver(value: str) -> tuple[str, int]:
     return host, number
 
 
-_resolvers: dict[str | None, dns.asyncresolver.Resolver] = {}
-
-
-def _resolver_for(spec: str | None) -> dns.asyncresolver.Resolver:
-    if (cached := _resolvers.get(spec)) is not None:
-        return cached
+def new_resolver(spec: str | None) -> dns.asyncresolver.Resolver:
+    """The system resolver (``None``) or one aimed at ``ip[:port]`` only."""
     if spec is None:
-        resolver = dns.asyncresolver.Resolver()
-    else:
-        host, port = parse_resolver(spec)
-        resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [host]
-        resolver.port = port
-    _resolvers[spec] = resolver
+        return dns.asyncresolver.Resolver()
+    host, port = parse_resolver(spec)
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = port
     return resolver
+
+
+def resolver_for(spec: str | None, ctx: ProbeContext) -> dns.asyncresolver.Resolver:
+    """Kept in ``ctx.resources`` between runs (reading resolv.conf each run is waste);
+    without resources, a fresh one for this run. Resolvers hold no sockets: nothing to close."""
+    if ctx.resources is None:
+        return new_resolver(spec)
+    return ctx.resources.get("dns.resolver", spec, lambda: new_resolver(spec))
 
 
 @register("dns", DnsConfig, "DNS lookup (A, AAAA, CNAME, MX, TXT) with expected answers")
 async def probe_dns(config: DnsConfig, ctx: ProbeContext) -> ProbeResult:
-    resolver = _resolver_for(config.resolver)
+    resolver = resolver_for(config.resolver, ctx)
     start = ctx.monotonic()
     try:
         async with asyncio.timeout(ctx.timeout + 0.05):  # dnspython's lifetime fires first

@@ -11,20 +11,13 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from probes.base import (
-    ErrorKind,
-    ProbeConfig,
-    ProbeContext,
-    ProbeResult,
-    SecretUnavailable,
-    Status,
-    read_secret,
-)
+from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult, Status
 from probes.http import ERROR_KINDS as HTTP_ERROR_KINDS
 from probes.http import USER_AGENT, classify_error, read_capped, tls_facts
 from probes.http_assert import HttpAssertions, check_regex, evaluate_response, json_values
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
+from probes.secrets import SecretUnavailable, read_secret
 
 # A flow is HTTP steps: it can fail in every way one HTTP request can.
 ERROR_KINDS: frozenset[ErrorKind] = HTTP_ERROR_KINDS

@@ -1,14 +1,19 @@
 """Freshness probe: how old is the newest synchronised record, or how many are waiting.
 
 The value comes from an HTTP JSON endpoint (a JSON path) or from a SQL query
-run read-only with a statement timeout. Engines are cached per URL; call
-``dispose_engines()`` on shutdown.
+run read-only with a statement timeout. Engines are kept per URL in
+``ctx.resources`` (closed by their owner), or made and disposed of per run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,14 +24,16 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
-from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult, SecretUnavailable
-from probes.base import read_secret as _read_secret
+from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult, _clip
 from probes.http import HttpAuth, check_url, classify_error, read_capped, request_headers
 from probes.http_assert import compile_jsonpath, json_values
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
+from probes.secrets import SecretUnavailable
+from probes.secrets import read_secret as _read_secret
 
 ERROR_KINDS: frozenset[ErrorKind] = frozenset(
     {
@@ -67,6 +74,10 @@ class FreshnessConfig(ProbeConfig):
     # sql source
     url_secret: str | None = Field(default=None, description="secret holding the whole DB URL")
     password_secret: str | None = Field(default=None, description="secret holding the password")
+    refuse_superuser: bool = Field(
+        default=False,
+        description="PostgreSQL: refuse to run the query as a superuser (default: warn)",
+    )
     query: str | None = None
     # thresholds
     timezone: str = Field(default="UTC", description="zone of naive timestamps")
@@ -104,8 +115,10 @@ class FreshnessConfig(ProbeConfig):
         if self.url is None or self.json_path is None:
             raise ValueError("source http needs url and json_path")
         check_url(self.url)
-        if self.query or self.url_secret or self.password_secret:
-            raise ValueError("query, url_secret and password_secret are for source sql")
+        if self.query or self.url_secret or self.password_secret or self.refuse_superuser:
+            raise ValueError(
+                "query, url_secret, password_secret and refuse_superuser are for source sql"
+            )
 
     def _check_sql(self) -> None:
         if not self.query:
@@ -140,9 +153,14 @@ class _Failure(Exception):
 @register("freshness", FreshnessConfig, "Age of the newest synced record, or a backlog count")
 async def probe_freshness(config: FreshnessConfig, ctx: ProbeContext) -> ProbeResult:
     start = ctx.monotonic()
+    sql: SqlValue | None = None
     try:
         async with asyncio.timeout(ctx.timeout):
-            raw = await (_from_http if config.source == "http" else _from_sql)(config, ctx)
+            if config.source == "http":
+                raw = await _from_http(config, ctx)
+            else:
+                sql = await _from_sql(config, ctx)
+                raw = sql.value
     except _Failure as failure:
         return failure.result
     except SecretUnavailable as exc:
@@ -151,7 +169,8 @@ async def probe_freshness(config: FreshnessConfig, ctx: ProbeContext) -> ProbeRe
         return ProbeResult.down(
             ErrorKind.TIMEOUT, f"no value within {ctx.timeout:g} s", ctx.monotonic() - start
         )
-    return evaluate_value(config, raw, ctx.clock(), ctx.monotonic() - start)
+    result = evaluate_value(config, raw, ctx.clock(), ctx.monotonic() - start)
+    return result if sql is None else _with_role_warning(result, sql)
 
 
 # http ------------------------------------------------------------------------
@@ -196,23 +215,57 @@ def _json_value(path: str, body: bytes) -> Any:
 
 
 # sql -------------------------------------------------------------------------
-_engines: dict[str, AsyncEngine] = {}
+STATEMENT_SHARE = 0.9
+"""The statement timeout takes this share of the time left once connected, so the
+database stops the query (and says so) before the probe's own timeout fires."""
+SQLITE_PROGRESS_STEPS = 10_000
+"""SQLite VM instructions between two looks at the statement deadline."""
 
 
-def engine_for(url: URL) -> AsyncEngine:
-    """One engine per URL, kept for the life of the process (see ``dispose_engines``)."""
-    key = url.render_as_string(hide_password=False)
-    engine = _engines.get(key)
-    if engine is None:
-        engine = _engines[key] = create_async_engine(url)
-    return engine
+class StatementTimeout(Exception):
+    """The database stopped the query at the statement timeout the probe set."""
+
+    def __init__(self, millis: int) -> None:
+        super().__init__(f"the database stopped the query at its statement timeout ({millis} ms)")
+        self.millis = millis
 
 
-async def dispose_engines() -> None:
-    """Close every cached engine (call from the app's lifespan shutdown)."""
-    engines = list(_engines.values())
-    _engines.clear()
-    for engine in engines:
+class SuperuserRefused(Exception):
+    """The probe's PostgreSQL role is a superuser and the check refuses that."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(
+            f"refused: role {role!r} is a PostgreSQL superuser (refuse_superuser: true); "
+            "connect as a least-privilege role (docs/probes.md)"
+        )
+        self.role = role
+
+
+@dataclass(frozen=True, slots=True)
+class SqlValue:
+    """The query's value and who ran it (PostgreSQL only: ``role``, ``superuser``)."""
+
+    value: Any
+    role: str | None = None
+    superuser: bool = False
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def engine_for(url: URL, ctx: ProbeContext) -> AsyncIterator[AsyncEngine]:
+    """The engine for ``url``: kept in ``ctx.resources`` (closed by their owner) or,
+    without resources, made for this run and disposed of after it."""
+    if ctx.resources is not None:
+        key = url.render_as_string(hide_password=False)
+        yield ctx.resources.get("freshness.engine", key, lambda: create_async_engine(url), _dispose)
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        yield engine
+    finally:
         await engine.dispose()
 
 
@@ -227,35 +280,113 @@ def _database_url(config: FreshnessConfig, ctx: ProbeContext) -> URL:
     return url
 
 
-async def _from_sql(config: FreshnessConfig, ctx: ProbeContext) -> Any:
+async def _from_sql(config: FreshnessConfig, ctx: ProbeContext) -> SqlValue:
     url = _database_url(config, ctx)
     start = ctx.monotonic()
     try:
-        return await query_scalar(engine_for(url), str(config.query), ctx.timeout)
+        async with engine_for(url, ctx) as engine:
+            return await query_scalar(
+                engine, str(config.query), ctx.timeout, refuse_superuser=config.refuse_superuser
+            )
     except Exception as exc:
         raise _Failure(_sql_failure(exc, ctx.monotonic() - start)) from None
 
 
-async def query_scalar(engine: AsyncEngine, query: str, timeout_s: float) -> Any:
-    """Run ``query`` read-only under a statement timeout; its first column of its first row."""
+async def query_scalar(
+    engine: AsyncEngine, query: str, timeout_s: float, *, refuse_superuser: bool = False
+) -> SqlValue:
+    """Run ``query`` read-only under a statement timeout; its first column of its first row.
+
+    The statement timeout is ``STATEMENT_SHARE`` of what is left of ``timeout_s``
+    once connected: ``statement_timeout`` on PostgreSQL, a progress handler on
+    SQLite. On PostgreSQL the role is checked first (``SuperuserRefused``).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
     async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("SET TRANSACTION READ ONLY"))
-            millis = max(1, int(timeout_s * 900))  # fires before the probe's own timeout
-            await conn.execute(text(f"SET LOCAL statement_timeout = {millis}"))
-        elif engine.dialect.name == "sqlite":
-            await conn.execute(text("PRAGMA query_only = 1"))
+        millis = max(1, int((deadline - loop.time()) * STATEMENT_SHARE * 1000))
+        dialect = engine.dialect.name
         try:
-            row = (await conn.execute(text(query))).first()
+            if dialect == "postgresql":
+                return await _postgres_value(conn, query, millis, refuse_superuser)
+            if dialect == "sqlite":
+                await conn.execute(text("PRAGMA query_only = 1"))
+                return SqlValue(await _sqlite_first(conn, query, millis))
+            return SqlValue(await _first(conn, query, millis, dialect))
         finally:
             await conn.rollback()
+
+
+async def _postgres_value(
+    conn: AsyncConnection, query: str, millis: int, refuse_superuser: bool
+) -> SqlValue:
+    await conn.execute(text("SET TRANSACTION READ ONLY"))
+    # SET LOCAL statement_timeout and who we are, in one round trip
+    setup = text(
+        "SELECT set_config('statement_timeout', :ms, true), current_user, "
+        "current_setting('is_superuser')"
+    )
+    row = (await conn.execute(setup, {"ms": str(millis)})).one()
+    role, superuser = str(row[1]), row[2] == "on"
+    if superuser and refuse_superuser:
+        raise SuperuserRefused(role)
+    return SqlValue(await _first(conn, query, millis, "postgresql"), role, superuser)
+
+
+async def _sqlite_first(conn: AsyncConnection, query: str, millis: int) -> Any:
+    """SQLite has no statement timeout: a progress handler stops the query at the
+    deadline, and at once when the run is cancelled (the probe's timeout, shutdown),
+    so no worker thread keeps running a runaway query (issue 10)."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection  # the aiosqlite connection, running in its own thread
+    assert driver is not None
+    cancelled = threading.Event()
+    stop_at = time.monotonic() + millis / 1000
+
+    def halt() -> int:  # runs in the connection's thread, every SQLITE_PROGRESS_STEPS
+        return 1 if cancelled.is_set() or time.monotonic() >= stop_at else 0
+
+    await driver.set_progress_handler(halt, SQLITE_PROGRESS_STEPS)
+    # The query runs in a task of its own so that a cancellation reaches us at once:
+    # awaited directly, SQLAlchemy would first wait for the query to end.
+    running = asyncio.ensure_future(_first(conn, query, millis, "sqlite"))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        cancelled.set()  # the handler stops the query at its next look
+        with contextlib.suppress(Exception):
+            await running
+        raise
+    finally:
+        await driver.set_progress_handler(None, 0)  # back to the pool clean
+
+
+async def _first(conn: AsyncConnection, query: str, millis: int, dialect: str) -> Any:
+    try:
+        row = (await conn.execute(text(query))).first()
+    except DBAPIError as exc:
+        if _cut_by_statement_timeout(exc, dialect):
+            raise StatementTimeout(millis) from exc
+        raise
     return None if row is None else row[0]
 
 
+def _cut_by_statement_timeout(exc: DBAPIError, dialect: str) -> bool:
+    if dialect == "postgresql":
+        return "statement timeout" in str(exc)
+    return dialect == "sqlite" and "interrupted" in str(exc)
+
+
 def _sql_failure(exc: BaseException, latency: float) -> ProbeResult:
+    if isinstance(exc, StatementTimeout):
+        return ProbeResult.down(
+            ErrorKind.TIMEOUT, str(exc), latency, statement_timeout_ms=exc.millis
+        )
+    if isinstance(exc, SuperuserRefused):
+        return ProbeResult.down(
+            ErrorKind.CONFIG, str(exc), latency, db_role=exc.role, db_superuser=True
+        )
     message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    if isinstance(exc, DBAPIError) and "statement timeout" in str(exc):
-        return ProbeResult.down(ErrorKind.TIMEOUT, message, latency)
     if isinstance(exc, OSError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return ProbeResult.down(ErrorKind.CONNECT, message, latency)
     if isinstance(exc, SQLAlchemyError):
@@ -263,6 +394,21 @@ def _sql_failure(exc: BaseException, latency: float) -> ProbeResult:
     if isinstance(exc, ImportError):
         return ProbeResult.down(ErrorKind.CONFIG, f"database driver missing: {exc}", latency)
     raise exc
+
+
+def _with_role_warning(result: ProbeResult, sql: SqlValue) -> ProbeResult:
+    """A superuser role is reported in every result (message and details), not only logged."""
+    if sql.role is None:
+        return result
+    result.details["db_role"] = sql.role
+    if sql.superuser:
+        result.details["db_superuser"] = True
+        warning = (
+            f"warning: role {sql.role!r} is a PostgreSQL superuser; "
+            "use a least-privilege role (docs/probes.md)"
+        )
+        result.message = _clip(f"{result.message}; {warning}" if result.message else warning)
+    return result
 
 
 # evaluation --------------------------------------------------------------------

@@ -12,18 +12,11 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from probes.base import (
-    ErrorKind,
-    ProbeConfig,
-    ProbeContext,
-    ProbeResult,
-    SecretResolver,
-    SecretUnavailable,
-    read_secret,
-)
+from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult
 from probes.http_assert import HttpAssertions, evaluate_response
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
+from probes.secrets import SecretResolver, SecretUnavailable, read_secret
 
 __all__ = [
     "ERROR_KINDS",

@@ -34,8 +34,8 @@ from probes import ErrorKind, ProbeContext, ProbeResult, Status
 from probes import get as get_probe
 from probes.base import HttpClientProvider
 from probes.clients import ClientPool
-from probes.freshness import dispose_engines
 from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
+from probes.resources import ProbeResources
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class Monitor:
         self._sm = sessionmaker
         self._own_clients = clients is None
         self._clients = clients
+        # engines and resolvers probes keep between runs (probes/resources.py)
+        self._resources: ProbeResources | None = None
         self.checks: dict[int, RuntimeCheck] = {}
         self.states: dict[int, CheckState] = {}
         self.metrics = ProcessMetrics()
@@ -137,6 +139,7 @@ class Monitor:
     async def start(self) -> None:
         if self._clients is None:
             self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
+        self._resources = ProbeResources()
         await self._replay_spool()
         await self.reload()
         self.pipeline.start()
@@ -164,7 +167,8 @@ class Monitor:
             await _quietly(self.notifier.stop(), "the notifier")
         if self._own_clients and isinstance(self._clients, ClientPool):
             await self._clients.aclose()
-        await dispose_engines()  # freshness probes cache one engine per database
+        if self._resources is not None:  # freshness engines, dns resolvers
+            await self._resources.aclose()
 
     def _spool_healthy(self) -> float:
         journal = self.pipeline.journal
@@ -320,7 +324,11 @@ class Monitor:
     async def _probe(self, rc: RuntimeCheck) -> ProbeResult:
         assert self._clients is not None
         ctx = ProbeContext(
-            clients=self._clients, timeout=rc.timeout_s, key=rc.key, extra=self._extra(rc)
+            clients=self._clients,
+            timeout=rc.timeout_s,
+            key=rc.key,
+            extra=self._extra(rc),
+            resources=self._resources,
         )
         try:
             async with asyncio.timeout(rc.timeout_s + 1.0):

@@ -10,6 +10,7 @@ import pytest
 
 from probes.base import ProbeContext
 from probes.clients import ClientPool
+from probes.resources import ProbeResources
 from tests.support.http import Route, ScriptedHTTP
 from tests.support.net import BlackholeTCP
 from tests.support.tls import Certs
@@ -45,7 +46,15 @@ async def pool(certs: Certs) -> AsyncIterator[ClientPool]:
 
 
 @pytest.fixture
-def make_ctx(pool: ClientPool) -> MakeCtx:
+async def resources() -> AsyncIterator[ProbeResources]:
+    """What the monitor keeps between runs (engines, resolvers); closed after the test."""
+    kept = ProbeResources()
+    yield kept
+    await kept.aclose()
+
+
+@pytest.fixture
+def make_ctx(pool: ClientPool, resources: ProbeResources) -> MakeCtx:
     def make(
         timeout: float = 3.0, secrets: dict[str, str] | None = None, **kw: Any
     ) -> ProbeContext:
@@ -54,6 +63,7 @@ def make_ctx(pool: ClientPool) -> MakeCtx:
         def resolve(name: str) -> str:
             return table[name]
 
+        kw.setdefault("resources", resources)
         return ProbeContext(clients=pool, timeout=timeout, key="test", secrets=resolve, **kw)
 
     return make

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from probes import kinds
 from probes.base import ErrorKind, ProbeResult
 from probes.dns import DnsConfig, probe_dns
 from probes.flow import FlowConfig, probe_flow
-from probes.freshness import FreshnessConfig, dispose_engines, probe_freshness
+from probes.freshness import FreshnessConfig, probe_freshness
 from probes.heartbeat import HeartbeatConfig, probe_heartbeat
 from probes.http import HttpConfig, probe_http
 from probes.icmp import IcmpConfig, evaluate_ping, probe_icmp
@@ -115,15 +115,16 @@ PING_RANGE = Path("/proc/sys/net/ipv4/ping_group_range")
 
 
 async def icmp_permission(env: Env) -> ProbeResult:
-    probe = probe_icmp(IcmpConfig(host="127.0.0.1", count=1), env.ctx())
+    def probe() -> Awaitable[ProbeResult]:
+        return probe_icmp(IcmpConfig(host="127.0.0.1", count=1), env.ctx())
+
     if not unprivileged_icmp_allowed():
-        return await probe
+        return await probe()
     if os.geteuid() != 0:  # a permissive kernel, and no right to narrow it
-        probe.close()
         pytest.skip("unprivileged ICMP is allowed here and only root can forbid it")
     saved = _set_ping_range("1 0")  # forbid unprivileged ICMP for the length of one probe
     try:
-        return await probe
+        return await probe()
     finally:
         _set_ping_range(saved)
 
@@ -274,11 +275,11 @@ async def env(
     blackhole: BlackholeTCP,
     tmp_path: Path,
     dns: DnsServers,
-) -> AsyncIterator[Env]:
+) -> Env:
     def https(cert: Any) -> Awaitable[ScriptedHTTP]:
         return make_http(WEB, ssl_context=certs.server_context(cert))
 
-    yield Env(
+    return Env(
         make_ctx,
         await make_http(WEB),
         await https(certs.wrong_host),
@@ -289,7 +290,6 @@ async def env(
         certs,
         tmp_path,
     )
-    await dispose_engines()
 
 
 def declared() -> dict[str, frozenset[ErrorKind]]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +16,10 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from pydantic import ValidationError
 
+from probes import freshness
 from probes.base import ErrorKind, Status
-from probes.freshness import FreshnessConfig, dispose_engines, evaluate_value, probe_freshness
+from probes.freshness import FreshnessConfig, evaluate_value, probe_freshness
+from probes.resources import ProbeResources
 from tests.probes.conftest import MakeCtx, MakeHttp
 from tests.support.http import Reply
 from tests.support.net import closed_port
@@ -24,11 +30,11 @@ SYNCED = NOW - timedelta(minutes=10)
 
 
 @pytest.fixture
-async def sql_source(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+async def sql_source(
+    backend: str, tmp_path: Path, resources: ProbeResources
+) -> AsyncIterator[tuple[str, str]]:
     """(URL, table) holding dossier rows: two synced, three waiting."""
     if backend == "sqlite":
-        import sqlite3
-
         path = tmp_path / "sync.db"
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE dossier (id INTEGER, synced_at TEXT, pending INTEGER)")
@@ -45,10 +51,9 @@ async def sql_source(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, s
         try:
             yield PG.replace("postgresql://", "postgresql+asyncpg://"), f"{schema}.dossier"
         finally:
-            await dispose_engines()
+            await resources.aclose()
             await conn.execute(f"DROP SCHEMA {schema} CASCADE")
             await conn.close()
-    await dispose_engines()
 
 
 def _rows(conv: object = None) -> list[tuple[object, ...]]:
@@ -92,10 +97,8 @@ async def test_sql_counts_and_query_errors(sql_source: tuple[str, str], make_ctx
     assert (broken.status, broken.error_kind) == (Status.DOWN, ErrorKind.QUERY)
     empty = f"SELECT max(synced_at) FROM {table} WHERE id > 99"
     null = await probe_freshness(sql(url, empty, lag_down_s=1), ctx)
-    assert (null.error_kind, null.message) == (
-        ErrorKind.QUERY,
-        "the query returned no value (NULL)",
-    )
+    assert null.error_kind is ErrorKind.QUERY
+    assert null.message.startswith("the query returned no value (NULL)")  # + the role warning
 
 
 async def test_sql_is_read_only(sql_source: tuple[str, str], make_ctx: MakeCtx) -> None:
@@ -111,12 +114,121 @@ async def test_sql_is_read_only(sql_source: tuple[str, str], make_ctx: MakeCtx) 
 
 
 @pytest.mark.postgres
-async def test_postgres_statement_timeout(backend: str, make_ctx: MakeCtx) -> None:
+async def test_postgres_statement_timeout(
+    backend: str, make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's statement timeout, not the probe's own, cut the query short (issue 9.8).
+
+    The probe's own timeout answers "no value within ... s" without
+    ``statement_timeout_ms``; the statement timeout is set to half of the time
+    left, so a loaded machine has a whole second to spare before that one fires.
+    """
+    monkeypatch.setattr(freshness, "STATEMENT_SHARE", 0.5)
     url = PG.replace("postgresql://", "postgresql+asyncpg://")
-    result = await probe_freshness(sql(url, "SELECT pg_sleep(3)", lag_down_s=1), make_ctx(0.4))
-    await dispose_engines()
+    ctx = make_ctx(2.0)
+    result = await probe_freshness(sql(url, "SELECT pg_sleep(30)", lag_down_s=1), ctx)
     assert (result.status, result.error_kind) == (Status.DOWN, ErrorKind.TIMEOUT)
-    assert result.latency < 0.4
+    assert "statement timeout" in result.message, result.message
+    millis = result.details["statement_timeout_ms"]
+    assert 0 < millis <= 1000
+    assert millis / 1000 <= result.latency < ctx.timeout
+
+
+# A recursive CTE that would count to 10 million: 5-10 s of one core, far past the
+# probe timeouts below, yet finite so that a build without the fix still exits.
+RUNAWAY = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+    "SELECT max(i) FROM n"
+)
+
+
+def sqlite_threads() -> list[threading.Thread]:
+    """aiosqlite runs each connection in a thread of its own."""
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+async def until_no_sqlite_threads(within_s: float = 2.0) -> float:
+    """Seconds until every aiosqlite thread has ended (fails after ``within_s``)."""
+    start = time.monotonic()
+    while sqlite_threads():
+        assert time.monotonic() - start < within_s, f"still running: {sqlite_threads()}"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - start
+
+
+async def test_sqlite_runaway_query_is_stopped(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    """Issue 10: SQLite has no statement timeout; the probe stops a runaway query at
+    its deadline, or at once when the run is cancelled, and no thread keeps running."""
+    db = tmp_path / "runaway.db"
+    sqlite3.connect(db).close()
+    url = f"sqlite:///{db}"
+    assert not sqlite_threads()
+    config = sql(url, RUNAWAY, value="count", count_down=1)
+
+    # the probe's timeout: the query is stopped at the statement deadline
+    async with ProbeResources() as kept:
+        start = time.monotonic()
+        async with asyncio.timeout(5):  # without the fix the probe hangs here
+            result = await probe_freshness(config, make_ctx(0.5, resources=kept))
+        took = time.monotonic() - start
+        assert (result.status, result.error_kind) == (Status.DOWN, ErrorKind.TIMEOUT)
+        assert "statement timeout" in result.message
+        assert 0 < result.details["statement_timeout_ms"] <= 450
+        assert took < 1.5
+        # the connection went back to the pool idle: the next run gets it at once
+        again = await probe_freshness(
+            sql(url, "SELECT 7", value="count", count_down=9), make_ctx(0.5, resources=kept)
+        )
+        assert (again.status, again.details["count"]) == (Status.UP, 7)
+        assert kept.count("freshness.engine") == 1
+    await until_no_sqlite_threads()
+
+    # cancelled from outside (the monitor's own guard, shutdown) long before the deadline
+    async with ProbeResources() as kept:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await probe_freshness(config, make_ctx(10.0, resources=kept))
+        assert time.monotonic() - start < 1.0
+    await until_no_sqlite_threads()
+
+
+async def test_engine_per_run_without_resources(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    """A context without resources gets an engine for the run, disposed of after it."""
+    db = tmp_path / "one.db"
+    sqlite3.connect(db).close()
+    ok = await probe_freshness(
+        sql(f"sqlite:///{db}", "SELECT 3", value="count", count_down=9),
+        make_ctx(resources=None),
+    )
+    assert (ok.status, ok.details["count"]) == (Status.UP, 3)
+    await until_no_sqlite_threads(0.5)
+    async with asyncio.timeout(5):
+        stopped = await probe_freshness(
+            sql(f"sqlite:///{db}", RUNAWAY, value="count", count_down=1),
+            make_ctx(0.3, resources=None),
+        )
+    assert stopped.error_kind is ErrorKind.TIMEOUT
+    await until_no_sqlite_threads()
+
+
+async def test_resources_keep_engines_until_closed(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    from probes.resources import ResourcesClosed
+
+    kept = ProbeResources()
+    for name in ("a.db", "b.db", "a.db"):
+        url = f"sqlite:///{tmp_path / name}"
+        result = await probe_freshness(
+            sql(url, "SELECT 1", value="count", count_down=9), make_ctx(resources=kept)
+        )
+        assert result.status is Status.UP
+    assert kept.count("freshness.engine") == 2
+    assert len(sqlite_threads()) == 2  # one pooled connection per database
+    await kept.aclose()
+    assert (kept.closed, kept.count()) == (True, 0)
+    await until_no_sqlite_threads()
+    with pytest.raises(ResourcesClosed):
+        kept.get("freshness.engine", "x", object)
 
 
 async def test_password_and_url_from_secrets(make_ctx: MakeCtx) -> None:
@@ -139,7 +251,6 @@ async def test_password_and_url_from_secrets(make_ctx: MakeCtx) -> None:
     )
     ok = await probe_freshness(via_url, make_ctx(secrets={"SYNC_DB_URL": "sqlite://"}))
     assert (ok.status, ok.details["count"]) == (Status.UP, 1)
-    await dispose_engines()
 
 
 async def test_http_source(make_http: MakeHttp, make_ctx: MakeCtx) -> None:

@@ -146,7 +146,7 @@ async def test_auth_from_secrets(make_http: MakeHttp, make_ctx: MakeCtx) -> None
 def test_env_secret_file(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 
-    from probes.base import env_secret
+    from probes.secrets import env_secret
 
     path = Path(str(tmp_path)) / "token"
     path.write_text("từ-tệp\n", encoding="utf-8")
