@@ -26,11 +26,14 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from app.monitor import spool
 from app.monitor.evaluator import Outcome
@@ -71,6 +74,16 @@ def _write_all(fd: int, data: bytes, size: int) -> None:
         raise
 
 
+def database_identity(url: str) -> str:
+    """A short stable name for a database (password left out): journal files written
+    for one database are never replayed into another (a demo's fresh SQLite file)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        u = u.set(database=str(Path(u.database).absolute()))
+    name = f"{u.get_backend_name()}://{u.username or ''}@{u.host or ''}:{u.port or ''}/{u.database}"
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def _seq(path: Path) -> int:
     try:
         return int(path.name[len(PREFIX) : -len(SUFFIX)])
@@ -85,10 +98,13 @@ class Journal:
         self,
         directory: Path,
         *,
+        database: str = "",
         segment_bytes: int = 64 << 20,
         on_rejected: Callable[[int], None] | None = None,
     ) -> None:
         self.directory = directory
+        self.database = database
+        self._header = spool.header(database)
         self.healthy = True
         self.problem = ""
         self._segment_bytes = segment_bytes
@@ -171,6 +187,13 @@ class Journal:
                 continue
             if reading.rejected and not reading.kept:
                 self._unhealthy(f"cannot set unreadable records of {path} aside")
+            if self.database and reading.database not in ("", self.database):
+                log.warning(
+                    "%s holds %d outcomes for another database (%s, this one is %s): "
+                    "kept, not replayed",
+                    path, len(reading.outcomes), reading.database, self.database,
+                )  # fmt: skip
+                continue
             segment = _Segment(path)
             self._segments[path] = segment
             for outcome in reading.outcomes:
@@ -214,9 +237,9 @@ class Journal:
     def _prepare(self) -> tuple[int, int, _Segment]:
         """The segment to append to: truncated when drained, rotated when large."""
         if self._current is not None and self._fd is not None:
-            if self._current.pending == 0 and self._size > len(spool.HEADER):
-                os.ftruncate(self._fd, len(spool.HEADER))
-                self._size = len(spool.HEADER)
+            if self._current.pending == 0 and self._size > len(self._header):
+                os.ftruncate(self._fd, len(self._header))
+                self._size = len(self._header)
             elif self._size >= self._segment_bytes:
                 self._close_current()
         if self._current is None or self._fd is None:
@@ -231,7 +254,7 @@ class Journal:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
         fd = os.open(path, flags, 0o600)
         try:
-            _write_all(fd, spool.HEADER, 0)
+            _write_all(fd, self._header, 0)
             dir_fd = os.open(self.directory, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 os.fsync(dir_fd)  # the new name survives a crash too
@@ -242,7 +265,7 @@ class Journal:
             with contextlib.suppress(OSError):
                 path.unlink()
             raise
-        self._fd, self._size = fd, len(spool.HEADER)
+        self._fd, self._size = fd, len(self._header)
         self._current = self._segments[path] = _Segment(path)
 
     def _close_current(self) -> None:

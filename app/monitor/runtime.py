@@ -25,7 +25,7 @@ from app.monitor.checks import RuntimeCheck, state_from_row
 from app.monitor.collector import CheckStateCollector
 from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.monitor.housekeeping import Housekeeper
-from app.monitor.journal import Journal
+from app.monitor.journal import Journal, database_identity
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
@@ -107,6 +107,7 @@ class Monitor:
             on_dead_letter=self.metrics.dead_lettered.inc,
             journal=Journal(
                 settings.journal_dir,
+                database=database_identity(settings.database_url),
                 segment_bytes=settings.journal_segment_bytes,
                 on_rejected=self.metrics.spool_rejected.inc,
             ),

@@ -34,7 +34,17 @@ FORMAT = "thongsuot-outcomes"
 VERSION = 1
 FILE = "pending-outcomes.jsonl"  # the first spool's file; still read on start
 REJECTED_SUFFIX = ".rejected"
-HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
+
+
+def header(database: str = "") -> bytes:
+    """The first line of a file; ``database`` names the database its records are for."""
+    head: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    if database:
+        head["database"] = database
+    return (json.dumps(head) + "\n").encode()
+
+
+HEADER = header()
 
 
 class UnreadableRecord(ValueError):
@@ -90,6 +100,8 @@ class Reading:
     """What one file held: the outcomes read back and the lines that were not."""
 
     path: Path
+    header: bytes = HEADER
+    database: str = ""  # "" when the file does not say (version 0, or written by save())
     outcomes: list[Outcome] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     kept: bool = True  # the rejected lines are in ``<file>.rejected`` (or there were none)
@@ -102,7 +114,9 @@ def read(path: Path, on_rejected: Callable[[int], None] | None = None) -> Readin
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    version, start = _version(lines[0] if lines else b"")
+    version, start, reading.database = _version(lines[0] if lines else b"")
+    if start:
+        reading.header = lines[0] + b"\n"
     for number, data in enumerate(lines[start:], start=start + 1):
         try:
             if version not in (0, VERSION):
@@ -120,16 +134,20 @@ def read(path: Path, on_rejected: Callable[[int], None] | None = None) -> Readin
     return reading
 
 
-def _version(first: bytes) -> tuple[int | None, int]:
-    """The file's format version and the index of its first record line."""
+def _version(first: bytes) -> tuple[int | None, int, str]:
+    """The file's format version, the index of its first record line, its database."""
     try:
         head = json.loads(first)
     except ValueError:
-        return 0, 0  # no header: a torn or damaged first line of a version-0 file
+        return 0, 0, ""  # no header: a torn or damaged first line of a version-0 file
     if isinstance(head, dict) and head.get("format") == FORMAT:
-        version = head.get("version")
-        return (version if isinstance(version, int) else None), 1
-    return 0, 0  # version 0: records from the first line on
+        version, database = head.get("version"), head.get("database")
+        return (
+            version if isinstance(version, int) else None,
+            1,
+            database if isinstance(database, str) else "",
+        )
+    return 0, 0, ""  # version 0: records from the first line on
 
 
 def _side(path: Path) -> Path:
@@ -167,7 +185,7 @@ def _set_aside(reading: Reading) -> None:
             os.fsync(fh.fileno())
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as fh:
-            fh.write(HEADER)
+            fh.write(reading.header if reading.header.strip() else HEADER)
             fh.writelines(encode(o) for o in reading.outcomes)
             fh.flush()
             os.fsync(fh.fileno())

@@ -23,6 +23,7 @@ from app.models import Check
 from app.models import ProbeResult as ResultRow
 from app.monitor import spool
 from app.monitor.evaluator import CheckState, Outcome, apply_result
+from app.monitor.journal import Journal, database_identity
 from app.monitor.records import outcome_to_record
 from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
@@ -261,3 +262,24 @@ async def test_a_read_only_directory_with_pending_outcomes_does_not_stop_start(
     finally:
         await monitor.stop()
     assert (small_disk / spool.FILE).exists()  # could not be removed: replayed once more, harmless
+
+
+# another database -------------------------------------------------------------------
+
+
+async def test_a_journal_is_never_replayed_into_another_database(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    check = await _check(sessionmaker)
+    theirs = Journal(tmp_path, database=database_identity("sqlite:////elsewhere/demo.db"))
+    theirs.open()
+    assert await theirs.append(_outcomes(check, 3))
+    theirs._close_lock()  # the other process was killed: its segment stays
+    monitor = Monitor(Settings(database_url=db_url, spool_dir=tmp_path), sessionmaker)
+    await monitor.start()
+    await monitor.stop()
+    assert await _rows(sessionmaker) == 0
+    assert _records(tmp_path) == 3  # kept for the database they belong to
+    again = Journal(tmp_path, database=theirs.database)
+    assert len(again.open()) == 3
+    again.close()
