@@ -213,6 +213,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run(args, _settings(args))
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from app.monitor.dead_letters import cmd_dead_letters as run
+
+    return run(args, _settings(args))
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from app.notify.cli import cmd_notify_test as run
 
@@ -239,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_token(sub)
     _parser_report(sub)
     _parser_notify_test(sub)
+    _parser_dead_letters(sub)
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
     p.add_argument("--db", dest="database_url")
@@ -313,6 +320,14 @@ def _parser_notify_test(sub: Sub) -> None:
 
     add_arguments(
         _cmd(sub, "notify-test", cmd_notify_test, "send a test notification through the policy")
+    )
+
+
+def _parser_dead_letters(sub: Sub) -> None:
+    from app.monitor.dead_letters import add_arguments
+
+    add_arguments(
+        _cmd(sub, "dead-letters", cmd_dead_letters, "results the database refused: list, replay")
     )
 
 

@@ -25,18 +25,25 @@ ERROR_LIMIT = 2_000
 _DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 
 
-async def write_batch(session: AsyncSession, batch: Sequence[Outcome]) -> dict[str, int]:
+async def write_batch(
+    session: AsyncSession, batch: Sequence[Outcome], *, current: bool = True
+) -> dict[str, int]:
     """Write results, flips, incident changes and check states of ``batch``.
 
     Inserts ignore rows whose ``uid`` (or incident ``(check_id, started_at)``) is
     already there; closes and state updates set absolute values. Replaying a
     batch after an ambiguous failure therefore changes nothing twice.
+
+    ``current=False`` writes history only (results and flips), for outcomes from
+    the past such as a replayed dead letter: the check's state and its incidents
+    have moved on since, and an old snapshot must not overwrite them.
     """
     results = [o.result_row for o in batch]
     flips = [o.flip_row for o in batch if o.flip_row is not None]
-    opens = [o.incident_open for o in batch if o.incident_open is not None]
-    closes = [o.incident_close for o in batch if o.incident_close is not None]
-    latest = {o.check_row["id"]: o.check_row for o in batch}
+    current_batch = batch if current else ()
+    opens = [o.incident_open for o in current_batch if o.incident_open is not None]
+    closes = [o.incident_close for o in current_batch if o.incident_close is not None]
+    latest = {o.check_row["id"]: o.check_row for o in current_batch}
     if results:
         await session.execute(
             upsert_insert(session, ProbeResult).on_conflict_do_nothing(index_elements=["uid"]),
