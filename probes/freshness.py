@@ -76,7 +76,7 @@ class FreshnessConfig(ProbeConfig):
     password_secret: str | None = Field(default=None, description="secret holding the password")
     refuse_superuser: bool = Field(
         default=False,
-        description="PostgreSQL: refuse to run the query as a superuser (default: warn)",
+        description="sql on PostgreSQL: refuse to run as a superuser (default: warn)",
     )
     query: str | None = None
     # thresholds
@@ -115,10 +115,9 @@ class FreshnessConfig(ProbeConfig):
         if self.url is None or self.json_path is None:
             raise ValueError("source http needs url and json_path")
         check_url(self.url)
-        if self.query or self.url_secret or self.password_secret or self.refuse_superuser:
-            raise ValueError(
-                "query, url_secret, password_secret and refuse_superuser are for source sql"
-            )
+        # refuse_superuser is not refused here, so that inventory defaults can set it
+        if self.query or self.url_secret or self.password_secret:
+            raise ValueError("query, url_secret and password_secret are for source sql")
 
     def _check_sql(self) -> None:
         if not self.query:

@@ -134,6 +134,69 @@ async def test_postgres_statement_timeout(
     assert millis / 1000 <= result.latency < ctx.timeout
 
 
+@pytest.mark.postgres
+async def test_postgres_superuser_is_warned_or_refused(backend: str, make_ctx: MakeCtx) -> None:
+    """The test database's ``postgres`` role is a superuser (issue 10: lo_import ran)."""
+    url = PG.replace("postgresql://", "postgresql+asyncpg://")
+    warned = await probe_freshness(sql(url, "SELECT 4", value="count", count_down=9), make_ctx())
+    assert (warned.status, warned.details["count"]) == (Status.UP, 4)
+    assert (warned.details["db_role"], warned.details["db_superuser"]) == ("postgres", True)
+    assert warned.message == (
+        "4 waiting; warning: role 'postgres' is a PostgreSQL superuser; "
+        "use a least-privilege role (docs/probes.md)"
+    )
+    # refused before the query runs: CONFIG, where running it would have been QUERY
+    never_run = "SELECT count(*) FROM no_such_table"
+    refused = await probe_freshness(
+        sql(url, never_run, value="count", count_down=9, refuse_superuser=True), make_ctx()
+    )
+    assert (refused.status, refused.error_kind) == (Status.DOWN, ErrorKind.CONFIG)
+    assert "refuse_superuser" in refused.message
+    assert (refused.details["db_role"], refused.details["db_superuser"]) == ("postgres", True)
+
+
+@pytest.mark.postgres
+async def test_postgres_least_privilege_role(
+    backend: str, make_ctx: MakeCtx, resources: ProbeResources
+) -> None:
+    """The role docs/probes.md describes: no warning, refuse_superuser passes, and it
+    can read its one table and nothing else (no lo_import, no other table)."""
+    role, schema = f"probe_ro_{os.getpid()}", f"probe_lp_{os.getpid()}"
+    admin = await asyncpg.connect(PG)
+    database = await admin.fetchval("SELECT current_database()")
+    try:
+        await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        await admin.execute(f"CREATE TABLE {schema}.dossier (id int, synced_at timestamptz)")
+        await admin.execute(f"CREATE TABLE {schema}.secret (v text)")
+        await admin.execute(f"INSERT INTO {schema}.dossier VALUES (1, now()), (2, now())")
+        # docs/probes.md, "A least-privilege role"
+        await admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        await admin.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+        await admin.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+        await admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        await admin.execute(f"GRANT SELECT ON {schema}.dossier TO {role}")
+
+        url = PG.replace("postgresql://postgres@", f"postgresql+asyncpg://{role}@")
+        count = f"SELECT count(*) FROM {schema}.dossier"
+        ok = await probe_freshness(
+            sql(url, count, value="count", count_down=9, refuse_superuser=True), make_ctx()
+        )
+        assert (ok.status, ok.details["count"], ok.message) == (Status.UP, 2, "2 waiting")
+        assert (ok.details["db_role"], "db_superuser" in ok.details) == (role, False)
+        for query in ("SELECT lo_import('/etc/hostname')", f"SELECT count(*) FROM {schema}.secret"):
+            denied = await probe_freshness(sql(url, query, value="count", count_down=9), make_ctx())
+            assert denied.error_kind is ErrorKind.QUERY, (query, denied.message)
+    finally:
+        await resources.aclose()  # the role's pooled connection
+        await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        if await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await admin.execute(f"DROP OWNED BY {role}")
+            await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
+
+
 # A recursive CTE that would count to 10 million: 5-10 s of one core, far past the
 # probe timeouts below, yet finite so that a build without the fix still exits.
 RUNAWAY = (
@@ -280,6 +343,12 @@ async def test_http_source(make_http: MakeHttp, make_ctx: MakeCtx) -> None:
     assert (status.error_kind, status.details["http_status"]) == (ErrorKind.HTTP_STATUS, 502)
     html = await probe_freshness(http("/html", "$.x", lag_down_s=1), ctx)
     assert (html.error_kind, html.message.startswith("body is not JSON")) == (ErrorKind.QUERY, True)
+
+
+def test_refuse_superuser_may_come_from_defaults() -> None:
+    """Set in ``defaults: options: freshness:``, it reaches http checks too: harmless."""
+    raw = {"source": "http", "url": "http://x/", "json_path": "$.t", "lag_down_s": 60}
+    assert FreshnessConfig.model_validate({**raw, "refuse_superuser": True}).refuse_superuser
 
 
 def test_timestamp_forms_and_zones() -> None:
