@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from probes.secrets import lookup_secret
 
 DEFAULT_DB = "sqlite+aiosqlite:///./thongsuot.db"
 
@@ -25,18 +29,25 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-def _read_secret_files(data: Any) -> Any:
-    """``THONGSUOT_X_FILE=/run/secrets/x`` fills ``x`` from that file."""
-    import os
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """``THONGSUOT_X_FILE=/run/secrets/x`` fills setting ``x`` from that file.
 
-    if not isinstance(data, dict):
-        return data
-    for key, value in os.environ.items():
-        if key.startswith("THONGSUOT_") and key.endswith("_FILE"):
-            field = key[len("THONGSUOT_") : -len("_FILE")].lower()
-            if field in Settings.model_fields and field not in data:
-                data[field] = Path(value).read_text(encoding="utf-8").strip()
-    return data
+    Read through ``probes.secrets`` (one rule for every secret): the file's content,
+    stripped, wins over ``THONGSUOT_X``; keyword arguments win over both. A file that
+    cannot be read raises ``SecretFileError`` naming the variable.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = f"{self.config.get('env_prefix', '')}{field_name}".upper()
+        return lookup_secret(name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", "")).upper()
+        values: dict[str, Any] = {}
+        for field_name in self.settings_cls.model_fields:
+            if f"{prefix}{field_name.upper()}_FILE" in os.environ:
+                values[field_name] = lookup_secret(f"{prefix}{field_name.upper()}")
+        return values
 
 
 def default_data_dir() -> Path:
@@ -119,10 +130,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @model_validator(mode="before")
     @classmethod
-    def _files(cls, data: Any) -> Any:
-        return _read_secret_files(data)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then ``THONGSUOT_X_FILE``, then ``THONGSUOT_X``."""
+        files = SecretFilesSource(settings_cls)
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("data_dir", "spool_dir")
     @classmethod
