@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import exc as orm_exc
 
 from app.db import upsert_insert
 from app.incidents import repository as incidents
@@ -71,7 +72,8 @@ def is_data_error(exc: BaseException) -> bool:
     - SQLite: ``IntegrityError`` / ``DataError`` (``OperationalError``, e.g.
       ``database is locked``, is retried);
     - a ``StatementError`` that is not a DBAPI error: a value failed to bind
-      (a naive datetime, details that are not JSON);
+      (a naive datetime, details that are not JSON); ``StaleDataError``: the
+      state UPDATE matched no check;
     - ``UnicodeError`` / ``TypeError`` / ``ValueError`` raised by a driver while
       binding (SQLite cannot encode a lone surrogate).
     """
@@ -82,8 +84,8 @@ def is_data_error(exc: BaseException) -> bool:
         if isinstance(code, str) and len(code) == 5:
             return code[:2] in _DATA_SQLSTATE_CLASSES
         return isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError)
-    if isinstance(exc, sa_exc.StatementError):
-        return True
+    if isinstance(exc, sa_exc.StatementError | orm_exc.StaleDataError):
+        return True  # StaleDataError: the state UPDATE of a check that is gone
     return isinstance(exc, UnicodeError | TypeError | ValueError)
 
 

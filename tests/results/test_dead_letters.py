@@ -116,6 +116,23 @@ async def test_a_bad_row_is_set_aside_and_its_batch_mates_are_written(
     assert row is not None and row.state == "up"  # the check's state moved on
 
 
+async def test_a_state_update_for_a_missing_check_does_not_block(
+    sessionmaker: async_sessionmaker[AsyncSession], backend: str
+) -> None:
+    """SQLite reports the UPDATE that matched no check (StaleDataError): set aside.
+    asyncpg's executemany reports no row counts, so PostgreSQL writes it all."""
+    check = await _check(sessionmaker)
+    outs = _outcomes(check, "udu")
+    outs[1].check_row["id"] = GONE
+    pipe = ResultPipeline(sessionmaker)
+    for out in outs:
+        pipe.put(out)
+    await pipe.flush()
+    refused = [outs[1].result_row["uid"]] if backend == "sqlite" else []
+    assert [d.uid for d in await _dead_letters(sessionmaker)] == refused
+    assert await _count(sessionmaker, ProbeResult) == 3 - len(refused)
+
+
 async def test_setting_aside_twice_keeps_one_dead_letter(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
