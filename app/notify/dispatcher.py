@@ -27,7 +27,7 @@ from app.notify.channels.base import DeliveryOutcome, Notification
 from app.notify.channels.config import SmtpConfig, parse_channel_config
 from app.notify.channels.factory import build_channel
 from app.notify.messages.render import render
-from probes.base import SecretResolver, env_secret
+from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
 

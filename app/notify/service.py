@@ -27,7 +27,7 @@ from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.guard import ConnectivityGuard, GuardTopology
 from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
-from probes.base import SecretResolver, env_secret
+from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
 

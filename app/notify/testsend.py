@@ -26,7 +26,7 @@ from app.notify.messages.render import render
 from app.notify.policy import NotifyPolicyDoc, Role, parse_policy
 from app.notify.routing import Recipient, contact_recipients, unique
 from app.vocab.lang import Lang
-from probes.base import SecretResolver, env_secret
+from probes.secrets import SecretResolver, env_secret
 
 Verdict = Literal["ok", "transient", "permanent"]
 TEST_WORDS = {

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from app.notify.channels.base import HTTP_ERRORS, DeliveryOutcome, outcome_for_transport_error
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 
 def resolve_secret(secrets: SecretResolver, name: str) -> str | DeliveryOutcome:

@@ -22,7 +22,7 @@ from app.notify.channels.base import (
     is_transient_status,
 )
 from app.notify.channels.config import AppriseConfig
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 _STATUS_IN_LOG = re.compile(r"error=(\d{3})")
 

@@ -21,7 +21,7 @@ from app.notify.channels.smtp import EmailChannel
 from app.notify.channels.telegram import TelegramChannel
 from app.notify.channels.webhook import WebhookChannel
 from app.notify.channels.zalo import ZaloChannel
-from probes.base import SecretResolver, env_secret
+from probes.secrets import SecretResolver, env_secret
 
 __all__ = [
     "AppriseChannel",

@@ -25,7 +25,7 @@ from app.notify.channels.base import (
 )
 from app.notify.channels.config import SmsConfig
 from app.notify.messages.sms_text import fit_sms
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 PLACEHOLDER = re.compile(r"\{(phone|text|secret:[A-Z][A-Z0-9_]*)\}")
 

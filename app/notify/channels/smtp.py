@@ -15,7 +15,7 @@ import aiosmtplib
 from app.notify.channels._http import resolve_secret
 from app.notify.channels.base import DeliveryOutcome, Notification, RenderedMessage
 from app.notify.channels.config import EmailConfig, SmtpConfig
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 
 def build_message(

@@ -25,7 +25,7 @@ from app.notify.channels.base import (
     parse_retry_after,
 )
 from app.notify.channels.config import TelegramConfig
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 MAX_TEXT = 4096
 log = logging.getLogger(__name__)

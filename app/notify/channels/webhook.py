@@ -26,7 +26,7 @@ from app.notify.channels.base import (
 )
 from app.notify.channels.config import WebhookConfig
 from app.vocab.words import error_kind_words
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 PAYLOAD_VERSION = 1
 SIGNATURE_HEADER = "X-Thongsuot-Signature"

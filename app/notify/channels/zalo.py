@@ -21,7 +21,7 @@ from app.notify.channels.base import (
     outcome_for_status,
 )
 from app.notify.channels.config import ZaloConfig
-from probes.base import SecretResolver
+from probes.secrets import SecretResolver
 
 MAX_TEXT = 2000
 

@@ -136,7 +136,7 @@ async def test_key_from_file_via_env_secret(
 ) -> None:
     from pathlib import Path
 
-    from probes.base import env_secret
+    from probes.secrets import env_secret
 
     path = Path(str(tmp_path)) / "hook_key"
     path.write_text(KEY + "\n", encoding="utf-8")
