@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,28 @@ def test_run_once_tcp_and_tls_targets() -> None:
         asyncio.run(run_once("tcp", f"127.0.0.1:{port}", {}, 1.0)).error_kind is ErrorKind.CONNECT
     )
     assert asyncio.run(run_once("tls", f"[::1]:{port}", {}, 1.0)).error_kind is ErrorKind.CONNECT
+
+
+def test_run_once_freshness_closes_what_it_opened(tmp_path: Path) -> None:
+    """``thongsuot probe freshness`` owns its ProbeResources: the engine (and its
+    aiosqlite thread) is gone when run_once returns, also after a runaway query."""
+    import sqlite3
+
+    db = tmp_path / "sync.db"
+    sqlite3.connect(db).close()
+    opts = {"value": "count", "count_down": "9"}
+    ok = asyncio.run(run_once("freshness", f"sqlite:///{db}", {**opts, "query": "SELECT 5"}, 2.0))
+    assert (ok.status, ok.details["count"]) == (Status.UP, 5)
+    runaway = (  # seconds of work, yet finite: a regression fails instead of hanging
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+        "SELECT max(i) FROM n"
+    )
+    cut = asyncio.run(run_once("freshness", f"sqlite:///{db}", {**opts, "query": runaway}, 0.3))
+    assert (cut.error_kind, "statement_timeout_ms" in cut.details) == (ErrorKind.TIMEOUT, True)
+    deadline = time.monotonic() + 2
+    while any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+        assert time.monotonic() < deadline, threading.enumerate()
+        time.sleep(0.02)
 
 
 def test_targets_and_option_values(tmp_path: Path) -> None:
