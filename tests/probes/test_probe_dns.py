@@ -109,3 +109,20 @@ async def test_server_that_never_answers(make_ctx: MakeCtx) -> None:
 def test_resolver_must_be_an_address(bad: str) -> None:
     with pytest.raises(ValidationError, match="resolver"):
         DnsConfig(name="x", resolver=bad)
+
+
+async def test_resolvers_live_in_the_context_resources(
+    dns_servers: DnsServers, make_ctx: MakeCtx
+) -> None:
+    """One resolver per resolver spec, kept in ctx.resources; none kept without them."""
+    from probes.resources import ProbeResources
+
+    kept = ProbeResources()
+    for rtype in ("A", "AAAA", "A"):
+        config = cfg(dns_servers, "dichvucong.hungyen.gov.vn", record_type=rtype)
+        result = await probe_dns(config, make_ctx(resources=kept))
+        assert result.status is Status.UP, result.message
+    assert kept.count("dns.resolver") == 1
+    await kept.aclose()
+    alone = await probe_dns(cfg(dns_servers, "dichvucong.hungyen.gov.vn"), make_ctx(resources=None))
+    assert alone.status is Status.UP
