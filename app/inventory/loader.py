@@ -21,7 +21,17 @@ from app.inventory.flat import FlatInventory
 from app.inventory.problems import Loc, Problem, describe_error, render
 from app.inventory.resolve import resolve
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "flatten", "load_inventory", "parse_inventory"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "flatten",
+    "load_inventory",
+    "load_resolved",
+    "parse_inventory",
+    "parse_resolved",
+    "read_bytes",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,18 +45,42 @@ MAX_NODES = 2_000_000
 
 def load_inventory(path: Path) -> Inventory:
     """Load and fully validate ``path``; raise ``ConfigError`` listing every problem."""
+    return load_resolved(path)[0]
+
+
+def load_resolved(path: Path) -> tuple[Inventory, FlatInventory]:
+    """:func:`load_inventory` and its flat form from the same single resolution.
+
+    Pure CPU (parse, validate, resolve): callers on an event loop run it in a thread.
+    """
+    return parse_resolved(decode(path, read_bytes(path)), str(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, refused over :data:`MAX_BYTES`; ``ConfigError`` naming the file."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise ConfigError([f"{path}:1: the file is {size:,} bytes; at most {MAX_BYTES:,}"])
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
         raise ConfigError([f"{path}: cannot read the file: {exc}"]) from None
-    return parse_inventory(text, str(path))
+
+
+def decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: cannot read the file: {exc}"]) from None
 
 
 def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     """As :func:`load_inventory`, from text; ``source`` names it in errors."""
+    return parse_resolved(text, source)[0]
+
+
+def parse_resolved(text: str, source: str = "<inventory>") -> tuple[Inventory, FlatInventory]:
+    """As :func:`load_resolved`, from text."""
     if len(text) > MAX_BYTES:
         raise ConfigError(
             [f"{source}:1: the file is {len(text):,} characters; at most {MAX_BYTES:,}"]
@@ -65,10 +99,10 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         if salvaged is not None:  # report whole-file problems of the valid parts too
             problems += resolve(*salvaged)[1]
         raise ConfigError(_render_sorted(problems, source, locate)) from None
-    _, problems = resolve(inventory)
+    flat, problems = resolve(inventory)
     if problems:
         raise ConfigError(_render_sorted(problems, source, locate))
-    return inventory
+    return inventory, flat
 
 
 def flatten(inv: Inventory) -> FlatInventory:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Check, Service, Unit
@@ -24,6 +24,34 @@ async def checks_by_key(session: AsyncSession) -> dict[str, Check]:
     """Every check, retired ones included, by key."""
     rows = (await session.execute(select(Check))).scalars()
     return {row.key: row for row in rows}
+
+
+CHECK_COLUMNS = (
+    Check.id,
+    Check.key,
+    Check.retired_at,
+    Check.unit_id,
+    Check.service_id,
+    Check.name,
+    Check.kind,
+    Check.target,
+    Check.config,
+    Check.config_hash,
+    Check.interval_s,
+    Check.timeout_s,
+    Check.failure_threshold,
+    Check.recovery_threshold,
+    Check.critical,
+    Check.enabled,
+    Check.depends_on,
+    Check.push_token_hash,
+)
+
+
+async def check_rows(session: AsyncSession) -> dict[str, RowMapping]:
+    """Every check's inventory columns as plain rows (no ORM objects), by key."""
+    result = await session.execute(select(*CHECK_COLUMNS))
+    return {row.key: row._mapping for row in result}
 
 
 async def active_checks(session: AsyncSession) -> list[Check]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from app.deps import SessionDep, WriteToken
 from app.errors import ConfigError, Conflict, Unprocessable
@@ -13,9 +13,18 @@ router = APIRouter(tags=["inventory"])
 
 
 @router.post("/inventory/reload")
-async def reload_inventory(request: Request, session: SessionDep, _: WriteToken) -> dict[str, Any]:
+async def reload_inventory(
+    request: Request,
+    session: SessionDep,
+    _: WriteToken,
+    force: Annotated[
+        bool, Query(description="sync even when the file and its secrets are unchanged")
+    ] = False,
+) -> dict[str, Any]:
     """Re-read the inventory and rebuild the scheduler's jobs (write token).
 
+    An unchanged file (and unchanged push-token secrets) answers
+    ``{"inventory": {"unchanged": true}, ...}`` without a sync unless ``force``.
     409 when no monitor runs in this process; 422 when the inventory is invalid.
     """
     monitor = getattr(request.app.state, "monitor", None)
@@ -26,7 +35,7 @@ async def reload_inventory(request: Request, session: SessionDep, _: WriteToken)
     # this request's write lock until busy_timeout.
     await session.commit()
     try:
-        summary: dict[str, Any] = await monitor.reload()
+        summary: dict[str, Any] = await monitor.reload(force=force)
     except ConfigError as exc:
         raise Unprocessable("; ".join(exc.errors)) from exc
     return summary

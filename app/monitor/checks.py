@@ -48,6 +48,24 @@ class RuntimeCheck:
             push_token_hash=check.push_token_hash,
         )
 
+    def signature(self) -> tuple[object, ...]:
+        """The same values, in the order, of ``app.monitor.active_checks.SIGNATURE``."""
+        return (
+            self.id,
+            self.key,
+            self.unit_id,
+            self.unit_code,
+            self.service_kind,
+            self.kind,
+            self.interval_s,
+            self.timeout_s,
+            self.failure_threshold,
+            self.recovery_threshold,
+            self.config_hash,
+            self.created_at,
+            self.push_token_hash,
+        )
+
     def schedule_key(self) -> tuple[int, str]:
         """Changes to these need the job replaced."""
         return (self.interval_s, self.config_hash)
