@@ -152,24 +152,24 @@ class _Failure(Exception):
 @register("freshness", FreshnessConfig, "Age of the newest synced record, or a backlog count")
 async def probe_freshness(config: FreshnessConfig, ctx: ProbeContext) -> ProbeResult:
     start = ctx.monotonic()
-    sql: SqlValue | None = None
+    role = DbRole()  # filled in once PostgreSQL has said who the probe is
     try:
         async with asyncio.timeout(ctx.timeout):
             if config.source == "http":
                 raw = await _from_http(config, ctx)
             else:
-                sql = await _from_sql(config, ctx)
-                raw = sql.value
+                raw = await _from_sql(config, ctx, role)
     except _Failure as failure:
-        return failure.result
+        return _with_role_warning(failure.result, role)
     except SecretUnavailable as exc:
         return ProbeResult.down(ErrorKind.CONFIG, str(exc))
     except TimeoutError:
-        return ProbeResult.down(
+        timed_out = ProbeResult.down(
             ErrorKind.TIMEOUT, f"no value within {ctx.timeout:g} s", ctx.monotonic() - start
         )
+        return _with_role_warning(timed_out, role)
     result = evaluate_value(config, raw, ctx.clock(), ctx.monotonic() - start)
-    return result if sql is None else _with_role_warning(result, sql)
+    return _with_role_warning(result, role)
 
 
 # http ------------------------------------------------------------------------
@@ -240,12 +240,11 @@ class SuperuserRefused(Exception):
         self.role = role
 
 
-@dataclass(frozen=True, slots=True)
-class SqlValue:
-    """The query's value and who ran it (PostgreSQL only: ``role``, ``superuser``)."""
+@dataclass(slots=True)
+class DbRole:
+    """Who the probe is on PostgreSQL (``name`` stays ``None`` elsewhere)."""
 
-    value: Any
-    role: str | None = None
+    name: str | None = None
     superuser: bool = False
 
 
@@ -279,26 +278,36 @@ def _database_url(config: FreshnessConfig, ctx: ProbeContext) -> URL:
     return url
 
 
-async def _from_sql(config: FreshnessConfig, ctx: ProbeContext) -> SqlValue:
+async def _from_sql(config: FreshnessConfig, ctx: ProbeContext, role: DbRole) -> Any:
     url = _database_url(config, ctx)
     start = ctx.monotonic()
     try:
         async with engine_for(url, ctx) as engine:
             return await query_scalar(
-                engine, str(config.query), ctx.timeout, refuse_superuser=config.refuse_superuser
+                engine,
+                str(config.query),
+                ctx.timeout,
+                refuse_superuser=config.refuse_superuser,
+                role=role,
             )
     except Exception as exc:
         raise _Failure(_sql_failure(exc, ctx.monotonic() - start)) from None
 
 
 async def query_scalar(
-    engine: AsyncEngine, query: str, timeout_s: float, *, refuse_superuser: bool = False
-) -> SqlValue:
+    engine: AsyncEngine,
+    query: str,
+    timeout_s: float,
+    *,
+    refuse_superuser: bool = False,
+    role: DbRole | None = None,
+) -> Any:
     """Run ``query`` read-only under a statement timeout; its first column of its first row.
 
     The statement timeout is ``STATEMENT_SHARE`` of what is left of ``timeout_s``
     once connected: ``statement_timeout`` on PostgreSQL, a progress handler on
-    SQLite. On PostgreSQL the role is checked first (``SuperuserRefused``).
+    SQLite. On PostgreSQL the role is checked first (``SuperuserRefused``) and
+    written into ``role``.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -307,18 +316,18 @@ async def query_scalar(
         dialect = engine.dialect.name
         try:
             if dialect == "postgresql":
-                return await _postgres_value(conn, query, millis, refuse_superuser)
+                return await _postgres_value(conn, query, millis, refuse_superuser, role)
             if dialect == "sqlite":
                 await conn.execute(text("PRAGMA query_only = 1"))
-                return SqlValue(await _sqlite_first(conn, query, millis))
-            return SqlValue(await _first(conn, query, millis, dialect))
+                return await _sqlite_first(conn, query, millis)
+            return await _first(conn, query, millis, dialect)
         finally:
             await conn.rollback()
 
 
 async def _postgres_value(
-    conn: AsyncConnection, query: str, millis: int, refuse_superuser: bool
-) -> SqlValue:
+    conn: AsyncConnection, query: str, millis: int, refuse_superuser: bool, who: DbRole | None
+) -> Any:
     await conn.execute(text("SET TRANSACTION READ ONLY"))
     # SET LOCAL statement_timeout and who we are, in one round trip
     setup = text(
@@ -327,9 +336,11 @@ async def _postgres_value(
     )
     row = (await conn.execute(setup, {"ms": str(millis)})).one()
     role, superuser = str(row[1]), row[2] == "on"
+    if who is not None:
+        who.name, who.superuser = role, superuser
     if superuser and refuse_superuser:
         raise SuperuserRefused(role)
-    return SqlValue(await _first(conn, query, millis, "postgresql"), role, superuser)
+    return await _first(conn, query, millis, "postgresql")
 
 
 async def _sqlite_first(conn: AsyncConnection, query: str, millis: int) -> Any:
@@ -395,15 +406,15 @@ def _sql_failure(exc: BaseException, latency: float) -> ProbeResult:
     raise exc
 
 
-def _with_role_warning(result: ProbeResult, sql: SqlValue) -> ProbeResult:
+def _with_role_warning(result: ProbeResult, role: DbRole) -> ProbeResult:
     """A superuser role is reported in every result (message and details), not only logged."""
-    if sql.role is None:
+    if role.name is None or "db_role" in result.details:  # not PostgreSQL, or refused
         return result
-    result.details["db_role"] = sql.role
-    if sql.superuser:
+    result.details["db_role"] = role.name
+    if role.superuser:
         result.details["db_superuser"] = True
         warning = (
-            f"warning: role {sql.role!r} is a PostgreSQL superuser; "
+            f"warning: role {role.name!r} is a PostgreSQL superuser; "
             "use a least-privilege role (docs/probes.md)"
         )
         result.message = _clip(f"{result.message}; {warning}" if result.message else warning)

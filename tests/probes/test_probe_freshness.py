@@ -145,8 +145,12 @@ async def test_postgres_superuser_is_warned_or_refused(backend: str, make_ctx: M
         "4 waiting; warning: role 'postgres' is a PostgreSQL superuser; "
         "use a least-privilege role (docs/probes.md)"
     )
-    # refused before the query runs: CONFIG, where running it would have been QUERY
+    # failures carry the warning too
     never_run = "SELECT count(*) FROM no_such_table"
+    failed = await probe_freshness(sql(url, never_run, value="count", count_down=9), make_ctx())
+    assert (failed.error_kind, failed.details["db_superuser"]) == (ErrorKind.QUERY, True)
+    assert failed.message.endswith("use a least-privilege role (docs/probes.md)")
+    # refused before the query runs: CONFIG, where running it would have been QUERY
     refused = await probe_freshness(
         sql(url, never_run, value="count", count_down=9, refuse_superuser=True), make_ctx()
     )
