@@ -48,6 +48,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
+DEPLOY_TESTS = Path(__file__).parent / "deploy"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/deploy is marked ``deploy`` (``-m "not deploy"`` skips them)."""
+    for item in items:
+        if item.path.is_relative_to(DEPLOY_TESTS):
+            item.add_marker(pytest.mark.deploy)
+
+
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """A THONGSUOT_DATA_DIR of its own per test: outcome journals never mix."""

@@ -41,6 +41,7 @@ async def _count(sm: async_sessionmaker[AsyncSession], model: type) -> int:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+@pytest.mark.slow
 async def test_outage_is_detected_and_recovery_closes_incident(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
 ) -> None:

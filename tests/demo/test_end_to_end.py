@@ -6,6 +6,7 @@ import io
 import socket
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,6 +48,7 @@ async def _incidents(sm: async_sessionmaker[AsyncSession], key: str) -> list[Inc
         return list(rows)
 
 
+@pytest.mark.slow
 async def test_scripted_outage_flips_down_opens_an_incident_then_recovers(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -102,6 +104,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 async def test_run_demo_serves_the_app_and_prints_summaries(tmp_path: Path) -> None:
     port = _free_port()
     settings = Settings(port=port, database_url=f"sqlite:///{tmp_path / 'demo.db'}")

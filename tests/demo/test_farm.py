@@ -201,6 +201,7 @@ async def _many_at_once(farm: Farm, n: int) -> None:
     assert farm.stats["requests"] == n
 
 
+@pytest.mark.slow
 async def test_answers_at_least_1500_requests_per_cpu_second() -> None:
     """CPU time, not wall time, so a busy shared machine does not fail it: the
     client's own cost is counted too, so the farm alone is faster still."""

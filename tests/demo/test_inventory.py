@@ -55,6 +55,7 @@ def test_validates_with_the_inventory_loader() -> None:
         assert check.config["keyword"] == KEYWORD
 
 
+@pytest.mark.slow
 def test_large_inventories_use_synthetic_codes_and_several_checks_per_unit() -> None:
     flat = flatten(parse_inventory(demo_inventory(BASE, 120, 30, checks_per_unit=5)))
     codes = {u.code for u in flat.units}

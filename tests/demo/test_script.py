@@ -36,7 +36,7 @@ def test_default_proportions() -> None:
     assert counts == {Behaviour.HEALTHY: 800, Behaviour.SLOW: 100, Behaviour.OUTAGE: 100}
 
 
-@pytest.mark.parametrize("units", [6, 12, 104, 3400])
+@pytest.mark.parametrize("units", [6, 12, 104, pytest.param(3400, marks=pytest.mark.slow)])
 def test_some_unit_is_always_down_and_outages_end_within_two_minutes(units: int) -> None:
     script = FarmScript.for_units(units)
     outage = [c for c, p in script.plans.items() if p.behaviour is Behaviour.OUTAGE]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -66,6 +67,7 @@ async def _flips(sm: async_sessionmaker[AsyncSession], key: str) -> list[str]:
         return list(rows)
 
 
+@pytest.mark.slow
 async def test_each_kind_works_in_the_demo(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:

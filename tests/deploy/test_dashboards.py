@@ -248,6 +248,7 @@ def _query(base: str, expr: str) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.slow
 def test_every_panel_query_runs(prometheus: str) -> None:
     targets = _targets("prometheus")
     assert len(targets) >= 40
@@ -260,6 +261,7 @@ def test_every_panel_query_runs(prometheus: str) -> None:
             assert result, f"{name} / {title}: no data for {expr}"
 
 
+@pytest.mark.slow
 def test_every_rule_expression_runs(prometheus: str) -> None:
     exprs = _rule_exprs()
     assert len(exprs) >= 20

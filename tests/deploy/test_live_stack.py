@@ -318,6 +318,7 @@ def test_the_live_exposition_passes_promtool_and_has_every_kind(live: Live) -> N
     assert kinds == {"http", "tls", "freshness", "heartbeat"}
 
 
+@pytest.mark.slow
 def test_every_panel_expression_runs_and_shows_the_demo(live: Live) -> None:
     targets = panel_targets()
     assert len(targets) >= 2 * 30
@@ -341,6 +342,7 @@ def test_national_panels_see_both_demo_national_services(live: Live) -> None:
     assert selector and set(selector[1].split("|")) == national_kinds
 
 
+@pytest.mark.slow
 def test_every_recording_rule_runs_and_records(live: Live) -> None:
     recording = rules("record")
     assert len(recording) >= 14
@@ -352,6 +354,7 @@ def test_every_recording_rule_runs_and_records(live: Live) -> None:
         assert eventually(live, rule["record"]), f"{rule['record']} was never recorded"
 
 
+@pytest.mark.slow
 def test_every_alert_expression_runs(live: Live) -> None:
     alerting = rules("alert")
     names = {r["alert"] for r in alerting}

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.deploy.tools import PROMETHEUS_DIR, run_tool
@@ -52,6 +53,7 @@ def test_promtool_check_rules() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+@pytest.mark.slow
 def test_promtool_rule_unit_tests() -> None:
     promtool = require_tool("promtool")
     assert RULE_TESTS, "no promtool unit tests found"

@@ -55,6 +55,7 @@ def test_layers_and_template(flat: FlatInventory) -> None:
         assert kiosk.config["token_secret"] == f"KIOSK_TOKEN_{code}"  # one token per device
 
 
+@pytest.mark.slow
 def test_check_config_summarises_the_example() -> None:
     out = io.StringIO()
     assert check_config(EXAMPLE, out) == EXIT_OK

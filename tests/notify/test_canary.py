@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +22,7 @@ from tests.support.wait import until
 CANARY = "33.provincial_wan.gateway"
 
 
+@pytest.mark.slow
 async def test_cut_path_is_unknown_with_one_connectivity_notice(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
 ) -> None:
@@ -78,6 +80,7 @@ async def test_cut_path_is_unknown_with_one_connectivity_notice(
     assert all(i.check_id not in target_ids or i.notify_state != "paged" for i in incidents)
 
 
+@pytest.mark.slow
 async def test_connectivity_back_sends_one_restored_notice(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
 ) -> None:

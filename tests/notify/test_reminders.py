@@ -1,11 +1,10 @@
-"""An open, unacknowledged incident is reminded at the set interval, with reminder wording;
-acknowledgement stops the reminders, and a restarted notifier sends none of them twice."""
+"""An open incident is reminded, with reminder wording on the webhook and on Telegram, and
+a killed and restarted monitor sends none of them twice. When reminders are due, and that
+acknowledgement stops them, is tested on a fixed clock in test_planner.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from tests.support.http import Reply, ScriptedHTTP
 from tests.support.wait import until
 
 EVERY = 1.0  # reminder_every_s
-TICK = 0.2  # notify_tick_s in notify_settings
 
 
 @pytest.fixture
@@ -57,7 +55,8 @@ def _seq(row: OutboxNotification) -> int:
     return int(row.dedupe_key.split(":")[3])
 
 
-async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
+@pytest.mark.slow
+async def test_reminders_are_worded_and_never_sent_twice_across_a_restart(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
     async with sessionmaker() as s, s.begin():
@@ -81,16 +80,14 @@ async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
     second = Monitor(settings, sessionmaker)
     await second.start()
     try:
-        await until(lambda: len(_reminders(far)) == 4, 5)
-        async with sessionmaker() as s, s.begin():
+        await until(lambda: len(_reminders(far)) >= 3, 5)
+        async with sessionmaker() as s, s.begin():  # no more reminders: all can be delivered
             [incident] = (await s.scalars(select(Incident))).all()
             await acknowledge(s, incident.id, "Nguyễn Văn Tâm")
         await until(lambda: _all_sent(sessionmaker), 2)
-        told = len(_reminders(far))
-        await asyncio.sleep(3 * EVERY)
-        assert len(_reminders(far)) == told, "a reminder after the acknowledgement"
     finally:
         await second.stop()
+    told = len(_reminders(far))
     # wording: the reminder tag and headline, on the webhook and on Telegram
     for hook in _reminders(far):
         assert hook["subject"].startswith("[NHẮC LẠI]") and "Nhắc lại:" in hook["text"]
@@ -98,18 +95,10 @@ async def test_reminders_at_the_interval_until_acknowledged_across_a_restart(
     chats = [m for m in far.telegram.delivered if m["chat_id"] == FOCAL_CHAT]
     assert sum("[NHẮC LẠI]" in m["text"] for m in chats) == told
     assert sum("[GIÁN ĐOẠN]" in m["text"] for m in chats) == 1
-    # at the interval: reminder n is queued n × EVERY after paging (give or take a tick)
-    async with sessionmaker() as s:
-        [incident] = (await s.scalars(select(Incident))).all()
-    assert incident.paged_at is not None and incident.acknowledged_at is not None
     rows = await _reminder_rows(sessionmaker)
     ops_rows = [r for r in rows if r.route.endswith(":channel:ops")]
     seqs = [_seq(r) for r in ops_rows]
-    assert seqs == sorted(set(seqs)) and len(seqs) == told >= 4  # none twice
-    for row in ops_rows:
-        due = incident.paged_at + timedelta(seconds=EVERY * _seq(row))
-        assert timedelta(0) <= row.created_at - due <= timedelta(seconds=3 * TICK), row.dedupe_key
-        assert row.created_at <= incident.acknowledged_at
+    assert seqs == sorted(set(seqs)) and len(seqs) == told >= 3  # none twice
     # nothing sent twice: one delivery per row, every delivery id once
     ids = [r.headers["x-thongsuot-delivery"] for r in far.ops.received]
     assert (

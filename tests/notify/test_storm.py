@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +64,7 @@ async def _incidents(sm: async_sessionmaker[AsyncSession]) -> list[Incident]:
         return list((await s.scalars(select(Incident))).all())
 
 
+@pytest.mark.slow
 async def test_provincial_outage_pages_once_and_suppresses_104_dependants(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far, tmp_path: Path
 ) -> None:
@@ -88,8 +90,7 @@ async def test_provincial_outage_pages_once_and_suppresses_104_dependants(
             suppressed = [i for i in incidents if i.notify_state == "suppressed"]
             return len(suppressed) == 104 and len(far.ops.received) == 1
 
-        await until(settled, 12)
-        await asyncio.sleep(1.0)
+        await until(settled, 12)  # that no commune is paged later: test_planner.py
     finally:
         await monitor.stop()
         await farm.close()

@@ -203,6 +203,7 @@ def test_worst_timeline_is_the_worst_state_at_every_instant(
         assert state_at(initial, merged, moment) == max(seen, key=SEVERITY.__getitem__)
 
 
+@pytest.mark.slow
 @given(
     base=st.sampled_from(BASES),
     initial=states,

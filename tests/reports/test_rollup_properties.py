@@ -38,6 +38,7 @@ def _before(history: list[Flip]) -> tuple[str, list[Flip]]:
     return (earlier[-1] if earlier else "unknown"), [f for f in history if f[0] >= START]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(history=flips)
 def test_daily_totals_add_up_to_the_replay(history: list[Flip]) -> None:
@@ -77,6 +78,7 @@ def _aggregate(
     return new + under_way, max([0.0, before, crossing, *whole]), restored
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(history=flips, first=st.integers(0, DAYS - 1), length=st.integers(1, DAYS))
 def test_outage_pieces_agree_with_summarise(history: list[Flip], first: int, length: int) -> None:

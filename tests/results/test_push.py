@@ -48,6 +48,7 @@ async def _results(sm: async_sessionmaker[AsyncSession]) -> list[ProbeResult]:
         return list((await s.execute(select(ProbeResult).order_by(ProbeResult.at))).scalars())
 
 
+@pytest.mark.slow
 async def test_beats_are_results_and_missed_beats_go_down(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -76,6 +76,7 @@ def test_fit_sms_cuts_with_ellipsis() -> None:
     assert fit_sms("ngắn", ascii=False) == "ngắn"
 
 
+@pytest.mark.slow
 @given(st.text(max_size=600), st.booleans(), st.integers(min_value=1, max_value=6))
 def test_fit_sms_never_exceeds_the_segment_budget(text: str, ascii: bool, segments: int) -> None:
     fitted = fit_sms(text, ascii=ascii, max_segments=segments)
