@@ -216,7 +216,10 @@ class ResultPipeline:
     async def _journal_run(self) -> None:
         while not self._stopping:
             await self._sleep_journal()
-            await self._journal_now()
+            try:
+                await self._journal_now()
+            except Exception:  # a bug must not stop the outcomes reaching the writer
+                log.exception("journal append failed unexpectedly")
 
     async def _sleep_journal(self) -> None:
         with contextlib.suppress(TimeoutError):

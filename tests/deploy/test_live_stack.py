@@ -65,6 +65,8 @@ MAY_BE_EMPTY = {
     "ThongsuotBufferDropping": "no result is dropped",
     "ThongsuotDbWriteErrors": "the SQLite writes succeed",
     "ThongsuotSchedulerLate": "scheduling lateness is milliseconds, not > 5 s",
+    "ThongsuotSpoolFailing": "the outcome journal can write",
+    "ThongsuotSpoolRecordsRejected": "no unreadable journal record",
 }
 # 30-day ratios average hourly tiles taken at whole hours (the 1 h-step subquery
 # of recording.yml); a stack a few seconds old has no tile yet.
