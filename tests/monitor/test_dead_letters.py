@@ -35,7 +35,7 @@ from app.monitor.writer import is_data_error, write_batch
 from probes import ErrorKind
 from probes import ProbeResult as Result
 from tests import factories
-from tests.results.test_pipeline import FlakySessions
+from tests.monitor.test_pipeline import FlakySessions
 
 T0 = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
 GONE = 987_654  # no check has this id
