@@ -30,7 +30,8 @@ from app.vocab.states import (
     state_word,
 )
 
-Flip = tuple[datetime, str]
+StateChange = tuple[datetime, str]
+"""A flip as the arithmetic sees it: (at, the state it moved into)."""
 Piece = tuple[datetime, datetime, str]
 
 # The states, their severity order (used by :func:`worst_timeline`, higher is
@@ -128,7 +129,7 @@ __all__ = [
     "UNKNOWN",
     "UP",
     "Clock",
-    "Flip",
+    "StateChange",
     "Outage",
     "Summary",
     "availability",
@@ -188,7 +189,7 @@ def _require_state(state: str) -> None:
         raise ValueError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
 
 
-def _ordered(initial: str, flips: Sequence[Flip]) -> list[Flip]:
+def _ordered(initial: str, flips: Sequence[StateChange]) -> list[StateChange]:
     _require_state(initial)
     for at, state in flips:
         _require_aware(at)
@@ -196,9 +197,9 @@ def _ordered(initial: str, flips: Sequence[Flip]) -> list[Flip]:
     return sorted(flips, key=itemgetter(0))  # stable: same-instant flips keep their order
 
 
-def _settled(initial: str, flips: Sequence[Flip]) -> list[Flip]:
+def _settled(initial: str, flips: Sequence[StateChange]) -> list[StateChange]:
     """Real changes only: the last of same-instant flips, and only if the state changes."""
-    out: list[Flip] = []
+    out: list[StateChange] = []
     state = initial
     for at, new in _ordered(initial, flips):
         if out and out[-1][0] == at:
@@ -210,7 +211,9 @@ def _settled(initial: str, flips: Sequence[Flip]) -> list[Flip]:
     return out
 
 
-def _pieces(initial: str, flips: Sequence[Flip], start: datetime, end: datetime) -> list[Piece]:
+def _pieces(
+    initial: str, flips: Sequence[StateChange], start: datetime, end: datetime
+) -> list[Piece]:
     """Constant-state pieces that exactly cover ``[start, end)``, neighbours differing."""
     _require_aware(start, end)
     state, cursor, pieces = initial, start, []
@@ -250,7 +253,11 @@ def clock_seconds(clock: Clock, start: datetime, end: datetime) -> float:
 
 
 def state_durations(
-    initial: str, flips: Sequence[Flip], start: datetime, end: datetime, clock: Clock = ALWAYS
+    initial: str,
+    flips: Sequence[StateChange],
+    start: datetime,
+    end: datetime,
+    clock: Clock = ALWAYS,
 ) -> dict[str, float]:
     """Seconds spent in each state inside ``[start, end)`` ∩ ``clock``; every state is a key."""
     totals: dict[str, timedelta] = {state: timedelta() for state in STATES}
@@ -268,7 +275,7 @@ def availability(durations: Mapping[str, float]) -> float | None:
 
 
 def _down_runs(
-    initial: str, flips: Sequence[Flip]
+    initial: str, flips: Sequence[StateChange]
 ) -> list[tuple[datetime | None, datetime | None]]:
     """Maximal down runs over the whole history; ``None`` = beyond what the flips show."""
     runs: list[tuple[datetime | None, datetime | None]] = []
@@ -285,7 +292,11 @@ def _down_runs(
 
 
 def outages(
-    initial: str, flips: Sequence[Flip], start: datetime, end: datetime, clock: Clock = ALWAYS
+    initial: str,
+    flips: Sequence[StateChange],
+    start: datetime,
+    end: datetime,
+    clock: Clock = ALWAYS,
 ) -> list[Outage]:
     """Down intervals overlapping ``[start, end)``, clipped to it, oldest first.
 
@@ -305,8 +316,11 @@ def outages(
 
 
 def overlay(
-    initial: str, flips: Sequence[Flip], windows: Sequence[tuple[datetime, datetime]], state: str
-) -> tuple[str, list[Flip]]:
+    initial: str,
+    flips: Sequence[StateChange],
+    windows: Sequence[tuple[datetime, datetime]],
+    state: str,
+) -> tuple[str, list[StateChange]]:
     """Lay ``state`` over the timeline during ``windows`` (half-open, may overlap).
 
     The overlay wins while active; the underlying state resumes when it ends.
@@ -322,7 +336,9 @@ def overlay(
     return initial, _replay(initial, events, state)
 
 
-def _replay(initial: str, events: Sequence[tuple[datetime, int, str]], state: str) -> list[Flip]:
+def _replay(
+    initial: str, events: Sequence[tuple[datetime, int, str]], state: str
+) -> list[StateChange]:
     underlying, depth, shown, out = initial, 0, initial, []
     for index, (at, kind, value) in enumerate(events):
         if kind == 0:
@@ -338,7 +354,9 @@ def _replay(initial: str, events: Sequence[tuple[datetime, int, str]], state: st
     return out
 
 
-def worst_timeline(timelines: Sequence[tuple[str, Sequence[Flip]]]) -> tuple[str, list[Flip]]:
+def worst_timeline(
+    timelines: Sequence[tuple[str, Sequence[StateChange]]],
+) -> tuple[str, list[StateChange]]:
     """The worst state (by :data:`SEVERITY`) of several timelines at each instant.
 
     With no timelines nothing is known: the result is ``("unknown", [])``.
@@ -355,7 +373,7 @@ def worst_timeline(timelines: Sequence[tuple[str, Sequence[Flip]]]) -> tuple[str
         key=itemgetter(0),
     )
     initial = shown = max(current, key=severity)
-    out: list[Flip] = []
+    out: list[StateChange] = []
     for index, (at, which, new) in enumerate(events):
         current[which] = new
         if index + 1 < len(events) and events[index + 1][0] == at:
@@ -394,7 +412,7 @@ class Summary:
 
 
 def _restorations(
-    initial: str, flips: Sequence[Flip], start: datetime, end: datetime
+    initial: str, flips: Sequence[StateChange], start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """Full extents of the outages that ended inside ``(start, end]``."""
     return [
@@ -409,7 +427,11 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def summarise(
-    initial: str, flips: Sequence[Flip], start: datetime, end: datetime, clock: Clock = ALWAYS
+    initial: str,
+    flips: Sequence[StateChange],
+    start: datetime,
+    end: datetime,
+    clock: Clock = ALWAYS,
 ) -> Summary:
     """Durations, availability, incidents, MTTR and the longest outage over ``[start, end)``."""
     spent = state_durations(initial, flips, start, end, clock)

@@ -53,7 +53,7 @@ async def live_checks(session: AsyncSession) -> list[CheckInfo]:
         .join(Service, Check.service_id == Service.id)
         .join(Unit, Check.unit_id == Unit.id)
         .outerjoin(Parent, Unit.parent_id == Parent.id)
-        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
+        .where(Check.is_live())
         .order_by(Check.id)
     )
     return [

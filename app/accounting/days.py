@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.accounting import availability as core
-from app.accounting.availability import DOWN, STATES, Clock, Flip, Piece
+from app.accounting import availability as arithmetic
+from app.accounting.availability import DOWN, STATES, Clock, Piece, StateChange
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 Span = tuple[datetime, datetime]
@@ -70,16 +70,20 @@ def uncovered(covered: Sequence[Span], start: datetime, end: datetime) -> list[S
 
 
 def effective_timeline(
-    initial: str, flips: Sequence[Flip], unknown: Sequence[Span], maintenance: Sequence[Span]
-) -> tuple[str, list[Flip]]:
+    initial: str, flips: Sequence[StateChange], unknown: Sequence[Span], maintenance: Sequence[Span]
+) -> tuple[str, list[StateChange]]:
     """Measured state, overlaid by monitor gaps (``unknown``) and then by maintenance.
 
     Maintenance is laid last, so a declared window stays maintenance even while the
     monitor was down: the declaration is known without measuring anything.
     """
-    timeline = core.overlay(initial, flips, unknown, core.UNKNOWN) if unknown else (initial, flips)
+    timeline = (
+        arithmetic.overlay(initial, flips, unknown, arithmetic.UNKNOWN)
+        if unknown
+        else (initial, flips)
+    )
     if maintenance:
-        timeline = core.overlay(*timeline, maintenance, core.MAINTENANCE)
+        timeline = arithmetic.overlay(*timeline, maintenance, arithmetic.MAINTENANCE)
     return timeline[0], list(timeline[1])
 
 
@@ -142,7 +146,7 @@ def _day_pieces(
 
 def split(
     initial: str,
-    flips: Sequence[Flip],
+    flips: Sequence[StateChange],
     start_day: date,
     end: datetime,
     service: Clock,
@@ -154,7 +158,7 @@ def split(
     the timeline is still down at the start, the run continues it.
     """
     start = day_start(start_day)
-    pieces = core._pieces(initial, flips, start, end) if start < end else []
+    pieces = arithmetic._pieces(initial, flips, start, end) if start < end else []
     carried = carry is not None and bool(pieces) and pieces[0][2] == DOWN
     totals: dict[date, DayTotals] = {}
     runs: dict[int, list[OutagePiece]] = {}
@@ -189,7 +193,7 @@ def _day_totals(inside: Sequence[Piece], lo: datetime, hi: datetime, service: Cl
         out.always[state] += _seconds(a, b)
     segments = service.segments(lo, hi)
     if segments:
-        for a, b, state in core._on_clock(inside, segments):
+        for a, b, state in arithmetic._on_clock(inside, segments):
             out.service[state] += _seconds(a, b)
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +13,6 @@ from sqlalchemy.orm import aliased
 from app.models import Check, Flip, Incident, Service, Unit
 
 Parent = aliased(Unit)
-
-
-def _live_checks() -> Any:
-    return (Check.enabled.is_(True)) & (Check.retired_at.is_(None))
 
 
 def _units_stmt() -> Select[Unit, str]:
@@ -45,7 +40,7 @@ async def check_states(
 ) -> list[tuple[int, int, int, bool, str]]:
     """``(check_id, unit_id, service_id, critical, state)`` of every enabled, unretired check."""
     stmt = select(Check.id, Check.unit_id, Check.service_id, Check.critical, Check.state).where(
-        _live_checks()
+        Check.is_live()
     )
     if unit_ids is not None:
         stmt = stmt.where(Check.unit_id.in_(unit_ids))
@@ -136,7 +131,7 @@ async def get_check(
 
 async def critical_check_ids(session: AsyncSession, unit_id: int) -> list[int]:
     stmt = select(Check.id).where(
-        Check.unit_id == unit_id, Check.critical.is_(True), _live_checks()
+        Check.unit_id == unit_id, Check.critical.is_(True), Check.is_live()
     )
     return list((await session.execute(stmt.order_by(Check.id))).scalars())
 
@@ -157,7 +152,7 @@ async def state_before(session: AsyncSession, check_id: int, at: datetime) -> st
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def flips_between(
+async def check_flips_between(
     session: AsyncSession, check_id: int, since: datetime, until: datetime
 ) -> list[tuple[datetime, str]]:
     """``(at, new_state)`` of the check's flips in ``[since, until)``, oldest first."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounting import availability as core
+from app.accounting import availability as arithmetic
 from app.accounting.calendar import service_hours
 from app.catalog import repository
 from app.catalog.repository import CheckRow
@@ -240,16 +240,16 @@ async def status(session: AsyncSession, now: datetime | None = None) -> StatusRe
 
 async def _timeline(
     session: AsyncSession, check_id: int, start: datetime, end: datetime
-) -> tuple[str, list[core.Flip]]:
+) -> tuple[str, list[arithmetic.StateChange]]:
     """The check's state at ``start`` (its last earlier flip; unknown if none) and
     its flips inside ``[start, end)``."""
-    initial = await repository.state_before(session, check_id, start) or core.UNKNOWN
-    return initial, await repository.flips_between(session, check_id, start, end)
+    initial = await repository.state_before(session, check_id, start) or arithmetic.UNKNOWN
+    return initial, await repository.check_flips_between(session, check_id, start, end)
 
 
-def _clock(name: ClockName, unit: Unit) -> core.Clock:
+def _clock(name: ClockName, unit: Unit) -> arithmetic.Clock:
     if name == "24/7":
-        return core.ALWAYS
+        return arithmetic.ALWAYS
     try:
         return service_hours(unit.settings.get("calendar"))
     except ValueError as exc:  # a calendar the inventory loader should have refused
@@ -291,10 +291,10 @@ async def availability(
     else:
         unit_row, _ = await get_unit(session, unit or "")
         ids = await repository.critical_check_ids(session, unit_row.id)
-        initial, flips = core.worst_timeline(
+        initial, flips = arithmetic.worst_timeline(
             [await _timeline(session, check_id, start, end) for check_id in ids]
         )
-    summary = core.summarise(initial, flips, start, end, _clock(clock, unit_row))
+    summary = arithmetic.summarise(initial, flips, start, end, _clock(clock, unit_row))
     return AvailabilityRead(
         check=None if check is None else found[0].key,
         unit=unit_row.code,
@@ -311,5 +311,5 @@ async def availability(
         incidents=summary.incidents,
         mttr_seconds=summary.mttr_seconds,
         longest_outage_seconds=summary.longest_outage_seconds,
-        rules=RulesRead(vi=core.RULES_VI, en=core.RULES_EN),
+        rules=RulesRead(vi=arithmetic.RULES_VI, en=arithmetic.RULES_EN),
     )

@@ -31,7 +31,7 @@ async def snapshot(session: AsyncSession) -> Snapshot:
     rows = await session.execute(
         select(Unit.code, Unit.name, Check.state, Check.kind, Check.critical)
         .join(Check, Check.unit_id == Unit.id)
-        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
+        .where(Check.is_live())
         .order_by(Unit.code)
     )
     states: dict[tuple[str, str], list[str]] = {}

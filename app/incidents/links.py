@@ -38,11 +38,6 @@ def check_ack(key: str, incident_id: int, expires: int, by: str, sig: str, now: 
     return "expired" if expires < now else "valid"
 
 
-def verify_ack(key: str, incident_id: int, expires: int, by: str, sig: str, now: float) -> bool:
-    """True when ``sig`` is right for these values and ``expires`` is still ahead."""
-    return check_ack(key, incident_id, expires, by, sig, now) == "valid"
-
-
 def ack_url(public_url: str, key: str, incident_id: int, expires: int, by: str) -> str:
     query = urlencode({"exp": expires, "by": by, "sig": sign_ack(key, incident_id, expires, by)})
     return f"{public_url.rstrip('/')}/api/v1/incidents/{incident_id}/ack?{query}"

@@ -56,7 +56,5 @@ async def check_rows(session: AsyncSession) -> dict[str, RowMapping]:
 
 async def active_checks(session: AsyncSession) -> list[Check]:
     """Checks the scheduler should run: enabled and not retired, by id."""
-    stmt = (
-        select(Check).where(Check.enabled.is_(True), Check.retired_at.is_(None)).order_by(Check.id)
-    )
+    stmt = select(Check).where(Check.is_live()).order_by(Check.id)
     return list((await session.execute(stmt)).scalars())

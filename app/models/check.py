@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, and_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps
@@ -45,3 +45,8 @@ class Check(Timestamps, Base):
     last_beat_at: Mapped[datetime | None]  # heartbeat checks: the last push
 
     __table_args__ = (Index("ix_check_enabled_retired", "enabled", "retired_at"),)
+
+    @classmethod
+    def is_live(cls) -> ColumnElement[bool]:
+        """The one definition of a check that runs and counts: enabled and not retired."""
+        return and_(cls.enabled.is_(True), cls.retired_at.is_(None))

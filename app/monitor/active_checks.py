@@ -35,7 +35,7 @@ def _active(*columns: Any) -> Any:
         select(*columns)
         .join(Unit, Unit.id == Check.unit_id)
         .join(Service, Service.id == Check.service_id)
-        .where(Check.enabled.is_(True), Check.retired_at.is_(None))
+        .where(Check.is_live())
         .order_by(Check.id)
     )
 

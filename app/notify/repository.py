@@ -40,9 +40,7 @@ async def save_policy(session: AsyncSession, document: dict[str, Any]) -> bool:
 
 
 async def check_topology(session: AsyncSession) -> list[tuple[int, str, list[str]]]:
-    stmt = select(Check.id, Check.key, Check.depends_on).where(
-        Check.enabled.is_(True), Check.retired_at.is_(None)
-    )
+    stmt = select(Check.id, Check.key, Check.depends_on).where(Check.is_live())
     return [(i, k, list(d or [])) for i, k, d in (await session.execute(stmt)).all()]
 
 
@@ -232,15 +230,6 @@ async def record(session: AsyncSession, row_id: int, values: dict[str, Any]) -> 
         .execution_options(synchronize_session=False)
     )
     await session.execute(stmt)
-
-
-async def of_incident(session: AsyncSession, incident_id: int) -> list[OutboxNotification]:
-    stmt = (
-        select(OutboxNotification)
-        .where(OutboxNotification.incident_id == incident_id)
-        .order_by(OutboxNotification.id)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def latest_connectivity_episode(session: AsyncSession) -> list[OutboxNotification]:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounting import availability as core
+from app.accounting import availability as arithmetic
 from app.accounting.days import local_day
 from app.accounting.period import Period, PeriodName, resolve
 from app.catalog.schemas import RulesRead
@@ -43,12 +43,12 @@ def _row(label: Label, level: str, spent: dict[str, float], stats: OutageStats) 
         unit_name=label.unit_name if own_unit else None,
         province_code=label.province_code,
         province_name=label.province_name,
-        availability=core.availability(spent),
+        availability=arithmetic.availability(spent),
         counted_minutes=sum(spent.values()) / 60,
-        up_minutes=(spent[core.UP] + spent[core.DEGRADED]) / 60,
-        downtime_minutes=spent[core.DOWN] / 60,
-        maintenance_minutes=spent[core.MAINTENANCE] / 60,
-        unknown_minutes=spent[core.UNKNOWN] / 60,
+        up_minutes=(spent[arithmetic.UP] + spent[arithmetic.DEGRADED]) / 60,
+        downtime_minutes=spent[arithmetic.DOWN] / 60,
+        maintenance_minutes=spent[arithmetic.MAINTENANCE] / 60,
+        unknown_minutes=spent[arithmetic.UNKNOWN] / 60,
         incidents=stats.incidents,
         mttr_minutes=stats.restore_s / stats.restored / 60 if stats.restored else None,
         mttr_counted_minutes=stats.restore_clock_s / stats.restored / 60
@@ -172,7 +172,8 @@ async def availability_report(
         totals=combine("", "Tổng cộng" if lang == "vi" else "Total", province_key, rows),
         incidents=await incidents(session, resolved, sh, province) if with_incidents else [],
         rules=RulesRead(
-            vi=core.RULES_VI + "\n" + RULES_EXTRA_VI, en=core.RULES_EN + "\n" + RULES_EXTRA_EN
+            vi=arithmetic.RULES_VI + "\n" + RULES_EXTRA_VI,
+            en=arithmetic.RULES_EN + "\n" + RULES_EXTRA_EN,
         ),
     )
 

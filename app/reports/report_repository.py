@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -201,12 +200,3 @@ async def check_runs(
         stmt = stmt.where(o.entity_id.in_(_scope("check", province)))
     rows = (await session.execute(stmt)).all()
     return [RunRow(e, s, end, float(c)) for e, s, end, c, _ in rows]
-
-
-def province_of(labels_by_id: dict[int, Label], ids: Sequence[int]) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for entity_id in ids:
-        label = labels_by_id.get(entity_id)
-        if label is not None:
-            grouped[label.province_code].append(entity_id)
-    return grouped

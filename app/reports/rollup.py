@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounting import availability as core
-from app.accounting.availability import Clock, Flip
+from app.accounting import availability as arithmetic
+from app.accounting.availability import Clock, StateChange
 from app.accounting.calendar import service_hours
 from app.accounting.checks import CheckInfo, live_checks
 from app.accounting.days import (
@@ -40,7 +40,7 @@ HEARTBEAT_GRACE = timedelta(seconds=60)
 """A live run's coverage reaches now if it was seen this recently (3 heartbeats)."""
 
 Span = tuple[datetime, datetime]
-Timeline = tuple[str, list[Flip]]
+Timeline = tuple[str, list[StateChange]]
 
 
 def monitor_gaps(
@@ -97,7 +97,7 @@ def entities(checks: Sequence[CheckInfo], timelines: dict[int, Timeline]) -> lis
             members[getattr(check, attribute)].append(check)
         for entity_id, group in members.items():
             chosen = [c for c in group if c.critical] or group
-            worst = core.worst_timeline([timelines[c.id] for c in chosen])
+            worst = arithmetic.worst_timeline([timelines[c.id] for c in chosen])
             out.append(
                 Entity(level, entity_id, (worst[0], list(worst[1])), clocks.of(chosen[0].calendar))
             )
@@ -109,13 +109,13 @@ async def timelines(
 ) -> dict[int, Timeline]:
     """Every check's accounted timeline over ``[start, now)``."""
     before = await repo.states_before(session, start)
-    flips = await repo.flips_between(session, start, now)
+    flips = await repo.flips_by_check(session, start, now)
     gaps = monitor_gaps(await repo.monitor_runs(session, now), start, now)
     rows = await maintenance_repository.overlapping(session, start, now)
     spans = spans_by_check(resolve(rows, checks), start, now)
     return {
         c.id: effective_timeline(
-            before.get(c.id, core.UNKNOWN), flips.get(c.id, []), gaps, spans.get(c.id, [])
+            before.get(c.id, arithmetic.UNKNOWN), flips.get(c.id, []), gaps, spans.get(c.id, [])
         )
         for c in checks
     }
@@ -130,7 +130,7 @@ def day_rows(level: str, entity_id: int, result: Split, now: datetime) -> list[d
             "day": day,
             "computed_at": now,
         }
-        for state in core.STATES:
+        for state in arithmetic.STATES:
             row[f"{state}_s"] = totals.always[state]
             row[f"sh_{state}_s"] = totals.service[state]
         rows.append(row)

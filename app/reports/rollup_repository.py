@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounting.availability import Flip as FlipTuple
+from app.accounting.availability import StateChange
 from app.accounting.days import Carry
 from app.models import (
     Check,
@@ -51,15 +51,15 @@ async def states_before(session: AsyncSession, at: datetime) -> dict[int, str]:
     return {check_id: state for check_id, state in rows if state is not None}
 
 
-async def flips_between(
+async def flips_by_check(
     session: AsyncSession, start: datetime, end: datetime
-) -> dict[int, list[FlipTuple]]:
+) -> dict[int, list[StateChange]]:
     stmt = (
         select(Flip.check_id, Flip.at, Flip.new_state)
         .where(Flip.at >= start, Flip.at < end)
         .order_by(Flip.check_id, Flip.at, Flip.id)
     )
-    found: dict[int, list[FlipTuple]] = defaultdict(list)
+    found: dict[int, list[StateChange]] = defaultdict(list)
     for check_id, at, state in (await session.execute(stmt)).all():
         found[check_id].append((at, state))
     return found

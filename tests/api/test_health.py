@@ -27,7 +27,7 @@ class _Monitor:
     async def stop(self) -> None:
         self.ready = False
 
-    async def reload(self) -> dict[str, Any]:
+    async def reload(self, force: bool = False) -> dict[str, Any]:
         self.reloads += 1
         if self.errors:
             raise ConfigError(self.errors)

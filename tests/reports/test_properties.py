@@ -16,7 +16,7 @@ from app.accounting.availability import (
     SEVERITY,
     STATES,
     Clock,
-    Flip,
+    StateChange,
     availability,
     clock_seconds,
     outages,
@@ -58,7 +58,7 @@ def at(base: datetime, offset: int) -> datetime:
     return base + timedelta(seconds=offset)
 
 
-def state_at(initial: str, flips: Sequence[Flip], moment: datetime) -> str:
+def state_at(initial: str, flips: Sequence[StateChange], moment: datetime) -> str:
     """Reference: the state given by the last flip at or before ``moment``."""
     ordered = sorted(flips, key=lambda f: f[0])
     index = bisect.bisect_right([f[0] for f in ordered], moment)

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.accounting.availability import ALWAYS, DOWN, STATES, Flip, state_durations, summarise
+from app.accounting.availability import (
+    ALWAYS,
+    DOWN,
+    STATES,
+    StateChange,
+    state_durations,
+    summarise,
+)
 from app.accounting.calendar import service_hours
 from app.accounting.days import Carry, OutagePiece, day_start, split
 
@@ -32,7 +39,7 @@ flips = st.lists(
 ).map(lambda found: sorted(found, key=lambda f: f[0]))
 
 
-def _before(history: list[Flip]) -> tuple[str, list[Flip]]:
+def _before(history: list[StateChange]) -> tuple[str, list[StateChange]]:
     """The state at START and the flips from START on (as the job reads them)."""
     earlier = [state for at, state in history if at < START]
     return (earlier[-1] if earlier else "unknown"), [f for f in history if f[0] >= START]
@@ -41,7 +48,7 @@ def _before(history: list[Flip]) -> tuple[str, list[Flip]]:
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(history=flips)
-def test_daily_totals_add_up_to_the_replay(history: list[Flip]) -> None:
+def test_daily_totals_add_up_to_the_replay(history: list[StateChange]) -> None:
     initial, later = _before(history)
     result = split(initial, later, FIRST, END, CLOCK)
     for key, clock in (("always", ALWAYS), ("service", CLOCK)):
@@ -81,7 +88,9 @@ def _aggregate(
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(history=flips, first=st.integers(0, DAYS - 1), length=st.integers(1, DAYS))
-def test_outage_pieces_agree_with_summarise(history: list[Flip], first: int, length: int) -> None:
+def test_outage_pieces_agree_with_summarise(
+    history: list[StateChange], first: int, length: int
+) -> None:
     result = split(*_full(history), FIRST - timedelta(days=2), END, CLOCK)
     period_first = FIRST + timedelta(days=first)
     period_end = min(period_first + timedelta(days=length), FIRST + timedelta(days=DAYS))
@@ -96,14 +105,14 @@ def test_outage_pieces_agree_with_summarise(history: list[Flip], first: int, len
             assert restored == sum(1 for o in ended if o.end > lo)
 
 
-def _full(history: list[Flip]) -> tuple[str, list[Flip]]:
+def _full(history: list[StateChange]) -> tuple[str, list[StateChange]]:
     return "unknown", [f for f in history if f[0] >= START - timedelta(days=2)] or []
 
 
 @settings(max_examples=150, deadline=None)
 @given(history=flips, boundary=st.integers(1, DAYS - 1))
 def test_recomputing_from_a_day_with_a_carry_matches_one_pass(
-    history: list[Flip], boundary: int
+    history: list[StateChange], boundary: int
 ) -> None:
     """What the job does: keep the pieces before day B, recompute from B with the carry."""
     initial, later = _before(history)
