@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.models import OutboxNotification
-from tests.support.http import ScriptedHTTP
+from app.models import Check, OutboxNotification
+from app.notify import repository as repo
+from tests import factories
+from tests.support.http import Reply, ScriptedHTTP
 from tests.support.saas import FakeEsms, FakeTelegram, FakeZalo, Webhook
 from tests.support.smtp import Mailbox, start_smtp
 
@@ -124,6 +126,38 @@ async def far(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Far]:
     await smtp.close()
     for server in servers:
         await server.close()
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    """The commune's service: /health answers up until a test says otherwise."""
+    server = await ScriptedHTTP().start()
+    server.routes["/health"] = Reply(200, "Dịch vụ công")
+    yield server
+    await server.close()
+
+
+async def commune(
+    sm: async_sessionmaker[AsyncSession],
+    web: ScriptedHTTP,
+    policy: dict[str, Any],
+    **check: Any,
+) -> Check:
+    """Xã Hoàng Hoa Thám with its contacts, one check of ``web``'s /health every second,
+    and ``policy`` stored as the notification policy."""
+    async with sm() as s, s.begin():
+        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
+        unit.settings = {"contacts": COMMUNE_CONTACTS}
+        row = await factories.http_check(
+            s,
+            web.url("/health"),
+            key="12337.commune_centre.dvc",
+            interval_s=1,
+            timeout_s=0.5,
+            **check,
+        )
+        await repo.save_policy(s, policy)
+    return row
 
 
 def notify_settings(db_url: str, far: Far, **extra: Any) -> Settings:

@@ -14,40 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Check
 from app.monitor.runtime import Monitor
-from app.notify import repository as repo
 from app.notify.channels.webhook import verify_signature
-from tests import factories
 from tests.notify.conftest import (
-    COMMUNE_CONTACTS,
     FOCAL_CHAT,
     WEBHOOK_KEY,
     Far,
+    commune,
     notify_settings,
     outbox,
 )
 from tests.support.http import Reply, ScriptedHTTP
 from tests.support.wait import until
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[ScriptedHTTP]:
-    server = await ScriptedHTTP().start()
-    server.routes["/health"] = Reply(200, "Dịch vụ công")
-    yield server
-    await server.close()
-
-
-async def _setup(sm: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far) -> Check:
-    async with sm() as s, s.begin():
-        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
-        unit.settings = {"contacts": COMMUNE_CONTACTS}
-        check = await factories.http_check(
-            s, web.url("/health"), key="12337.commune_centre.dvc", interval_s=1, timeout_s=0.5
-        )
-        await repo.save_policy(s, far.policy())
-    return check
 
 
 async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
@@ -67,7 +45,7 @@ async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def test_down_escalate_ack_recover(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
-    await _setup(sessionmaker, web, far)
+    await commune(sessionmaker, web, far.policy())
     settings = notify_settings(db_url, far)
     monitor = Monitor(settings, sessionmaker)
     await monitor.start()
@@ -132,7 +110,7 @@ async def _saved_but_the_webhook(sm: async_sessionmaker[AsyncSession]) -> bool:
 async def test_kill_and_restart_sends_nothing_twice_and_loses_nothing(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
-    await _setup(sessionmaker, web, far)
+    await commune(sessionmaker, web, far.policy())
     settings = notify_settings(db_url, far)
     far.ioc.status = 503  # the provincial webhook is down: its notice stays in the outbox
     first = Monitor(settings, sessionmaker)

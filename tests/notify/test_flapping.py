@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Flip, Incident
 from app.monitor.runtime import Monitor
-from app.notify import repository as repo
-from tests import factories
-from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox
+from tests.notify.conftest import (
+    FOCAL_CHAT,
+    Far,
+    commune,
+    notify_settings,
+    outbox,
+)
 from tests.support.http import Reply, Request, ScriptedHTTP
 from tests.support.wait import until
 
@@ -47,22 +51,10 @@ async def _flips(sm: async_sessionmaker[AsyncSession]) -> list[Flip]:
 
 @pytest.mark.slow
 async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
-    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], far: Far
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
-    web = await ScriptedHTTP().start()
     alternating(web)
-    async with sessionmaker() as s, s.begin():
-        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
-        unit.settings = {"contacts": COMMUNE_CONTACTS}
-        await factories.http_check(
-            s,
-            web.url("/health"),
-            key="12337.commune_centre.dvc",
-            interval_s=1,
-            timeout_s=0.5,
-            failure_threshold=1,  # every down result is a confirmed flip
-        )
-        await repo.save_policy(s, _policy(far))
+    await commune(sessionmaker, web, _policy(far), failure_threshold=1)  # each down: a flip
     monitor = Monitor(notify_settings(db_url, far), sessionmaker)
     await monitor.start()
     try:
@@ -73,7 +65,6 @@ async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
         await asyncio.sleep(0.5)
     finally:
         await monitor.stop()
-        await web.close()
     flips = await _flips(sessionmaker)
     assert len(flips) >= 6 and sum(f.new_state == "down" for f in flips) >= 3
     assert far.ioc.events() == ["flapping", "down"]  # no per-flip alerts, one page after

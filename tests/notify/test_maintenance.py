@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,18 +12,9 @@ from app.maintenance import service as maintenance
 from app.maintenance.schemas import MaintenanceCreate
 from app.models import Incident
 from app.monitor.runtime import Monitor
-from tests.notify.conftest import Far, notify_settings
-from tests.notify.test_end_to_end import _setup
+from tests.notify.conftest import Far, commune, notify_settings
 from tests.support.http import Reply, ScriptedHTTP
 from tests.support.wait import until
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[ScriptedHTTP]:
-    server = await ScriptedHTTP().start()
-    server.routes["/health"] = Reply(503, "đang bảo trì")
-    yield server
-    await server.close()
 
 
 async def _incident(sm: async_sessionmaker[AsyncSession]) -> Incident | None:
@@ -36,7 +26,8 @@ async def _incident(sm: async_sessionmaker[AsyncSession]) -> Incident | None:
 async def test_no_page_inside_a_window_and_a_page_after_it(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
-    check = await _setup(sessionmaker, web, far)
+    web.routes["/health"] = Reply(503, "đang bảo trì")
+    check = await commune(sessionmaker, web, far.policy())
     now = datetime.now(UTC)
     async with sessionmaker() as s, s.begin():
         await maintenance.create(

@@ -4,7 +4,6 @@ acknowledgement stops them, is tested on a fixed clock in test_planner.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,21 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.incidents.service import acknowledge
 from app.models import Incident, OutboxNotification
 from app.monitor.runtime import Monitor
-from app.notify import repository as repo
-from tests import factories
-from tests.notify.conftest import COMMUNE_CONTACTS, FOCAL_CHAT, Far, notify_settings, outbox
+from tests.notify.conftest import (
+    FOCAL_CHAT,
+    Far,
+    commune,
+    notify_settings,
+    outbox,
+)
 from tests.support.http import Reply, ScriptedHTTP
 from tests.support.wait import until
 
 EVERY = 1.0  # reminder_every_s
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[ScriptedHTTP]:
-    server = await ScriptedHTTP().start()
-    server.routes["/health"] = Reply(200, "Dịch vụ công")
-    yield server
-    await server.close()
 
 
 def _policy(far: Far) -> dict[str, Any]:
@@ -59,13 +54,7 @@ def _seq(row: OutboxNotification) -> int:
 async def test_reminders_are_worded_and_never_sent_twice_across_a_restart(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP, far: Far
 ) -> None:
-    async with sessionmaker() as s, s.begin():
-        unit = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
-        unit.settings = {"contacts": COMMUNE_CONTACTS}
-        await factories.http_check(
-            s, web.url("/health"), key="12337.commune_centre.dvc", interval_s=1, timeout_s=0.5
-        )
-        await repo.save_policy(s, _policy(far))
+    await commune(sessionmaker, web, _policy(far))
     settings = notify_settings(db_url, far)
     web.routes["/health"] = Reply(503, "bảo trì")
     first = Monitor(settings, sessionmaker)
