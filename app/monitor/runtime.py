@@ -31,6 +31,7 @@ from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
 from app.notify.service import Notifier
+from app.reports.delivery import ReportFiles
 from probes import ErrorKind, ProbeContext, ProbeResult, Status
 from probes import get as get_probe
 from probes.base import HttpClientProvider
@@ -137,7 +138,11 @@ class Monitor:
         self._synced: tuple[str, tuple[str, ...]] | None = None  # fingerprint, secret names
         self._signatures: dict[int, tuple[Any, ...]] = {}  # of self.checks, as last read
         self._tokens: dict[str, int] = {}
-        self.notifier = Notifier(settings, sessionmaker) if settings.notify_enabled else None
+        self.notifier = (
+            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker))
+            if settings.notify_enabled
+            else None
+        )
 
     # lifecycle -------------------------------------------------------------
     async def start(self) -> None:

@@ -24,9 +24,12 @@ from app.incidents.links import ack_url
 from app.models import OutboxNotification
 from app.notify import repository as repo
 from app.notify.channels.base import DeliveryOutcome, Notification
-from app.notify.channels.config import SmtpConfig, parse_channel_config
+from app.notify.channels.config import EmailConfig, SmtpConfig, parse_channel_config
 from app.notify.channels.factory import build_channel
+from app.notify.channels.smtp import EmailChannel
 from app.notify.messages.render import render
+from app.notify.reports import EVENT as REPORT_EVENT
+from app.notify.reports import AttachmentSource, ReportJob, report_mail
 from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
@@ -56,12 +59,14 @@ class Dispatcher:
         *,
         smtp: SmtpConfig | None = None,
         secrets: SecretResolver = env_secret,
+        reports: AttachmentSource | None = None,
     ) -> None:
         self._sm = sessionmaker
         self._client = client
         self.settings = settings
         self._smtp = smtp
         self._secrets = secrets
+        self._reports = reports
         self._sem = asyncio.Semaphore(settings.concurrency)
         self.sent = 0
         self.failed = 0
@@ -96,6 +101,8 @@ class Dispatcher:
             log.warning("notification %s to %s: %s", row.id, row.recipient, outcome.detail)
 
     async def _send(self, row: OutboxNotification) -> DeliveryOutcome:
+        if row.event == REPORT_EVENT:
+            return await self._send_report(row)
         try:
             config = parse_channel_config(row.channel_config)
             note = self.notification(row, datetime.now(UTC))
@@ -104,6 +111,23 @@ class Dispatcher:
         except Exception as exc:  # a bug or a stored config that no longer validates
             log.exception("notification %s could not be sent", row.id)
             return DeliveryOutcome.failed(f"{type(exc).__name__}: {exc}")
+
+    async def _send_report(self, row: OutboxNotification) -> DeliveryOutcome:
+        """A scheduled report: its files rendered now, sent by e-mail (the only channel
+        that carries files)."""
+        if self._reports is None:  # a sender without the renderer leaves it to one with it
+            return DeliveryOutcome.transient("report delivery: no report renderer in this process")
+        try:
+            config = parse_channel_config(row.channel_config)
+            if not isinstance(config, EmailConfig):
+                return DeliveryOutcome.failed(f"reports go by e-mail, not {config.type}")
+            job = ReportJob.from_row(row.payload, row.lang)
+            files = await self._reports(job)
+        except Exception as exc:  # the database is away, or a bug: retried, then recorded
+            log.exception("report %s could not be rendered", row.id)
+            return DeliveryOutcome.transient(f"report: {type(exc).__name__}: {exc}")
+        channel = EmailChannel(config, self._smtp, self._secrets)
+        return await channel.send_mail(report_mail(job, datetime.now(UTC), files))
 
     def notification(self, row: OutboxNotification, now: datetime) -> Notification:
         """The message of one outbox row, as of ``now``."""

@@ -117,6 +117,27 @@ class Flapping(_Model):
     within_s: Seconds = 600
 
 
+class Reports(_Model):
+    """Scheduled report delivery: the period's PDF and XLSX by e-mail (docs/reports.md).
+
+    The province's recipients (``to`` and the province contacts of ``province_contacts``
+    roles) get the whole province; with ``unit_heads`` each unit's ``head`` contact with an
+    e-mail gets a one-unit report. Sent at ``hour`` (local time) on the 1st of the month
+    (``monthly``) and on Mondays (``weekly``), for the period that just ended."""
+
+    monthly: bool = True
+    weekly: bool = False
+    hour: int = Field(default=7, ge=0, le=23, description="local hour (Asia/Ho_Chi_Minh)")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=150)]] = Field(
+        default_factory=list, description="e-mail addresses of the province's recipients"
+    )
+    province_contacts: list[Role] = Field(
+        default_factory=list, description="roles of the province's contacts (their e-mail)"
+    )
+    unit_heads: bool = Field(default=True, description="each unit's head gets its own unit")
+    lang: Literal["vi", "en"] | None = Field(default=None, description="default: `lang`")
+
+
 class NotifyPolicyDoc(_Model):
     lang: Literal["vi", "en"] = "vi"
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
@@ -135,6 +156,7 @@ class NotifyPolicyDoc(_Model):
         description="a dependant still down this long after its parent recovered "
         "is paged on its own",
     )
+    reports: Reports | None = Field(default=None, description="scheduled report delivery")
 
     @model_validator(mode="after")
     def _names_exist(self) -> NotifyPolicyDoc:

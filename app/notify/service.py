@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.guard import ConnectivityGuard, GuardTopology
 from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
+from app.notify.reports import AttachmentSource, queue_reports
 from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,13 @@ class Notifier:
         *,
         client: httpx.AsyncClient | None = None,
         secrets: SecretResolver = env_secret,
+        reports: AttachmentSource | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self._sm = sessionmaker
+        self._reports = reports
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._client = client
         self._own_client = client is None
         self._secrets = secrets
@@ -114,6 +119,7 @@ class Notifier:
             dispatch_settings(self.settings),
             smtp=smtp_from_settings(self.settings),
             secrets=self._secrets,
+            reports=self._reports,
         )
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="notifier")
@@ -162,12 +168,15 @@ class Notifier:
             self._wakeup.clear()
 
     async def tick(self, now: datetime | None = None) -> PlanReport:
-        """Plan (one transaction), then send what is due."""
-        now = now or datetime.now(UTC)
+        """Plan (one transaction), queue the reports that are due, then send what is due."""
+        now = now or self._clock()
         blind = self.guard.evaluate(now)
         inp = PlanInput(now=now, policy=self.policy, canaries=self.canaries, blind=blind)
         async with self._sm() as session, session.begin():
             self.last_report = await plan(session, inp)
+        if self._reports is not None and self.policy.reports is not None:
+            async with self._sm() as session, session.begin():
+                await queue_reports(session, self.policy, now)
         if self.dispatcher is not None:
             await self.dispatcher.run_once()
         return self.last_report

@@ -104,6 +104,27 @@ class RenderedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an e-mail (a report's PDF or XLSX); ``filename`` may be Vietnamese."""
+
+    filename: str
+    content_type: str  # e.g. application/pdf
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """An e-mail that is not about an incident (a scheduled report): parts and files."""
+
+    subject: str
+    text: str
+    html: str
+    now: datetime
+    event: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
     """The result of one delivery attempt.
 

@@ -1,4 +1,5 @@
-"""E-mail over SMTP (aiosmtplib): multipart text + HTML, UTF-8 subject.
+"""E-mail over SMTP (aiosmtplib): multipart text + HTML, UTF-8 subject; report mails
+carry files (multipart/mixed, filenames RFC 2231-encoded so diacritics survive).
 
 SMTP reply codes decide retries: 4xx (greylisting, mailbox busy) and lost
 connections are transient, 5xx (unknown mailbox, auth refused) permanent.
@@ -13,7 +14,13 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 
 from app.notify.channels._http import resolve_secret
-from app.notify.channels.base import DeliveryOutcome, Notification, RenderedMessage
+from app.notify.channels.base import (
+    Attachment,
+    DeliveryOutcome,
+    Mail,
+    Notification,
+    RenderedMessage,
+)
 from app.notify.channels.config import EmailConfig, SmtpConfig
 from probes.secrets import SecretResolver
 
@@ -33,6 +40,28 @@ def build_message(
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
     return msg
+
+
+def build_mail(mail: Mail, sender: str, to: list[str]) -> EmailMessage:
+    """A mail with a text and an HTML part, then one part per attachment."""
+    msg = EmailMessage()
+    msg["Subject"] = mail.subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Date"] = format_datetime(mail.now)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["X-Thongsuot-Event"] = mail.event
+    msg.set_content(mail.text, charset="utf-8")
+    msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    for item in mail.attachments:
+        _attach(msg, item)
+    return msg
+
+
+def _attach(msg: EmailMessage, item: Attachment) -> None:
+    maintype, _, subtype = item.content_type.partition("/")
+    # a non-ASCII filename becomes filename*=utf-8''… (RFC 2231) under the default policy
+    msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
 
 
 def _outcome_for_smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryOutcome:
@@ -73,13 +102,23 @@ class EmailChannel:
         smtp = self.smtp
         if smtp is None:
             return DeliveryOutcome.failed("no SMTP relay configured for e-mail")
+        return await self._deliver(
+            smtp, build_message(note, rendered, smtp.from_addr, self.config.to)
+        )
+
+    async def send_mail(self, mail: Mail) -> DeliveryOutcome:
+        """Send a mail that is not about an incident (a report with its files)."""
+        if self.smtp is None:
+            return DeliveryOutcome.failed("no SMTP relay configured for e-mail")
+        return await self._deliver(self.smtp, build_mail(mail, self.smtp.from_addr, self.config.to))
+
+    async def _deliver(self, smtp: SmtpConfig, message: EmailMessage) -> DeliveryOutcome:
         password: str | None = None
         if smtp.password_secret is not None:
             resolved = resolve_secret(self._secrets, smtp.password_secret)
             if isinstance(resolved, DeliveryOutcome):
                 return resolved
             password = resolved
-        message = build_message(note, rendered, smtp.from_addr, self.config.to)
         try:
             errors, response = await aiosmtplib.send(
                 message,
