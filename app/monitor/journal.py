@@ -27,6 +27,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -59,6 +60,43 @@ def failure_reason(exc: OSError) -> str:
 class _Segment:
     path: Path
     pending: int = 0  # outcomes in this file the database has not committed yet
+    records: int = 0  # outcome lines in the file
+
+
+# A closed segment is rewritten without its released outcomes once fewer than
+# this share of its lines are still pending (during a long outage nearly every
+# segment keeps a flip, which is never dropped, and would otherwise stay whole).
+COMPACT_BELOW = 0.5
+_UID_PREFIX = b'{"result_row": {"uid": "'
+
+
+def _line_uid(line: bytes) -> str | None:
+    """The result uid of a record line (fast path for our own lines), or None."""
+    if line.startswith(_UID_PREFIX):
+        end = line.find(b'"', len(_UID_PREFIX))
+        if end > 0:
+            return line[len(_UID_PREFIX) : end].decode("ascii", errors="replace")
+    try:
+        uid = json.loads(line)["result_row"]["uid"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return uid if isinstance(uid, str) else None
+
+
+def _rewrite(path: Path, tmp: Path, keep: set[str]) -> int:
+    """Copy ``path`` to ``tmp`` with only the lines whose uid is in ``keep`` (and any
+    line that is not a record, to be judged on reading); fsync. Returns records kept."""
+    kept = 0
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        dst.write(src.readline())  # the header
+        for line in src:
+            uid = _line_uid(line)
+            if uid is None or uid in keep:
+                dst.write(line)
+                kept += uid is not None
+        dst.flush()
+        os.fsync(dst.fileno())
+    return kept
 
 
 def _write_all(fd: int, data: bytes, size: int) -> None:
@@ -117,6 +155,7 @@ class Journal:
         self._seq = 0
         self._lock_fd: int | None = None
         self._usable = False
+        self._rotated = False
         self.opened = False
         self._append_lock = asyncio.Lock()
 
@@ -202,6 +241,7 @@ class Journal:
                     self._where[uid] = segment
                     segment.pending += 1
                     outcomes.append(outcome)
+            segment.records = len(reading.outcomes)
             if segment.pending == 0:
                 self._remove(segment)
         if outcomes:
@@ -228,20 +268,57 @@ class Journal:
         for outcome in outcomes:
             self._where[outcome.result_row["uid"]] = segment
         segment.pending += len(outcomes)
+        segment.records += len(outcomes)
         self._size = size + len(data)
         if not self.healthy:
             self.healthy, self.problem = True, ""
             log.warning("outcome journal in %s is writable again", self.directory)
+        if self._rotated:
+            self._rotated = False
+            await self._compact()
         return True
+
+    async def _compact(self) -> None:
+        """Rewrite the closed segments that are mostly released, keeping file order."""
+        sparse = [
+            s
+            for s in self._segments.values()
+            if s is not self._current and s.pending < s.records * COMPACT_BELOW
+        ]
+        if not sparse:
+            return
+        pending: dict[_Segment, set[str]] = {s: set() for s in sparse}
+        for uid, segment in self._where.items():
+            if segment in pending:
+                pending[segment].add(uid)
+        async with self._append_lock:
+            for segment, keep in pending.items():
+                await self._rewrite(segment, keep)
+
+    async def _rewrite(self, segment: _Segment, keep: set[str]) -> None:
+        tmp = segment.path.with_name(segment.path.name + ".tmp")
+        try:
+            kept = await asyncio.to_thread(_rewrite, segment.path, tmp, keep)
+            if segment.path not in self._segments:  # all written meanwhile, and removed
+                tmp.unlink()
+                return
+            tmp.replace(segment.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            self._failed(f"cannot compact {segment.path}", exc)
+            return
+        segment.records = kept
 
     def _prepare(self) -> tuple[int, int, _Segment]:
         """The segment to append to: truncated when drained, rotated when large."""
         if self._current is not None and self._fd is not None:
             if self._current.pending == 0 and self._size > len(self._header):
                 os.ftruncate(self._fd, len(self._header))
-                self._size = len(self._header)
+                self._size, self._current.records = len(self._header), 0
             elif self._size >= self._segment_bytes:
                 self._close_current()
+                self._rotated = True
         if self._current is None or self._fd is None:
             self._new_segment()
         assert self._current is not None

@@ -226,6 +226,10 @@ class ResultPipeline:
             await asyncio.wait_for(self._journal_wakeup.wait(), self._journal_flush)
         self._journal_wakeup.clear()
 
+    async def flush_journal(self) -> None:
+        """Journal what put() took, now (tests; the journal task does it every flush)."""
+        await self._journal_now()
+
     async def _journal_now(self) -> None:
         """Append what put() took since the last time; accept it once it is on disk."""
         if not self._unjournaled:

@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.models import Check
+from app.models import Check, Flip
 from app.models import ProbeResult as ResultRow
 from app.monitor import spool
 from app.monitor.evaluator import CheckState, Outcome, apply_result
 from app.monitor.journal import Journal, database_identity
+from app.monitor.pipeline import ResultPipeline
 from app.monitor.records import outcome_to_record
 from app.monitor.runtime import Monitor
 from probes import ErrorKind, ProbeResult
@@ -283,3 +284,47 @@ async def test_a_journal_is_never_replayed_into_another_database(
     again = Journal(tmp_path, database=theirs.database)
     assert len(again.open()) == 3
     again.close()
+
+
+# a long outage ------------------------------------------------------------------------
+
+
+async def test_a_long_outage_keeps_the_journal_near_what_is_still_unwritten(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Samples dropped from a full buffer leave the journal too: segments are
+    compacted around the flips they keep, instead of staying whole."""
+    check = await _check(sessionmaker)
+    db = Switchable(sessionmaker)
+    db.away = True
+    journal = Journal(tmp_path, segment_bytes=8192)
+    pipe = ResultPipeline(db, capacity=50, journal=journal, flush_interval=0.05, max_backoff=0.05)  # type: ignore[arg-type]
+    pipe.start()
+    cs = CheckState(check.id, check.unit_id)
+    up, down = ProbeResult.up(0.01), ProbeResult.down(ErrorKind.CONNECT, "refused")
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    outcomes = [
+        apply_result(cs, down if (i // 10) % 2 else up, t0 + timedelta(seconds=i))
+        for i in range(2000)
+    ]  # a flip every ten results
+    for i in range(0, len(outcomes), 20):
+        for outcome in outcomes[i : i + 20]:
+            pipe.put(outcome)
+        await pipe.flush_journal()
+    on_disk, unwritten = _records(tmp_path), pipe.depth
+    flips = sum(1 for o in outcomes if o.flip_row is not None)
+    assert unwritten >= flips  # flips are never dropped
+    assert on_disk <= 2 * unwritten + 100, (on_disk, unwritten)
+    await pipe.stop(grace=0.2)  # the database is still away: the journal keeps it all
+    again = ResultPipeline(sessionmaker, journal=Journal(tmp_path))
+    restored = again.restore()  # compacted, in order, nothing unwritten missing
+    assert unwritten <= restored <= 2 * unwritten + 100
+    await again.flush()
+    await again.stop()
+    async with sessionmaker() as s:
+        written = (await s.execute(select(func.count()).select_from(Flip))).scalar_one()
+        row = await s.get(Check, check.id)
+    assert written == flips
+    assert await _rows(sessionmaker) == restored  # (and a few dropped samples come back)
+    assert row is not None
+    assert row.state == outcomes[-1].check_row["state"]  # replayed in order
