@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 # checkout without installing it, too.
 sys.path[1:1] = [str(HERE.parents[1])]
 
-from sql import FLIPS_SQL, INCIDENT_STATS_SQL, OPEN_INCIDENTS_SQL, UNIT_AVAILABILITY_SQL  # noqa: E402
+from sql import FLIPS_SQL, OPEN_INCIDENTS_SQL, UNIT_INCIDENTS_SQL, UNIT_SLA_SQL  # noqa: E402
 from texts import LANGS, state_text, tr  # noqa: E402
 
 from app.vocab.states import SEVERITY, State  # noqa: E402
@@ -477,12 +477,10 @@ def national(lang: str) -> Dashboard:
 def sla(lang: str) -> Dashboard:
     t: Callable[[str], str] = lambda key: tr(lang, key)  # noqa: E731
     panels = [
-        table(
-            t("p.sla_units"), [sql(UNIT_AVAILABILITY_SQL[lang])], (0, 0, 24, 14), desc=t("desc.sla")
-        ),
+        table(t("p.sla_units"), [sql(UNIT_SLA_SQL[lang])], (0, 0, 24, 14), desc=t("desc.sla")),
         table(
             t("p.sla_incidents"),
-            [sql(INCIDENT_STATS_SQL[lang])],
+            [sql(UNIT_INCIDENTS_SQL[lang])],
             (0, 14, 24, 10),
             desc=t("desc.sla_incidents"),
         ),

@@ -2,20 +2,15 @@
 
 Grafana fills in ``$__timeFrom()``, ``$__timeTo()``, ``$__timeFilter(col)`` and
 ``$unit``. Column headings and state words are the only parts that differ by
-language. The state order (the rank of each state) and the state words come from
-app.vocab.states, so the SLA panel counts a unit's time exactly as accounting does.
+language; the state words and which states count as available come from
+app.vocab.states. The SLA panels read the rollups the reports read (the rollup job
+applied the state order, maintenance, monitor gaps and calendars), so they give the
+XLSX's figures (tests/deploy/test_sla_agrees_with_report.py).
 """
 
 from __future__ import annotations
 
-from app.vocab.states import AVAILABLE, BY_SEVERITY, SEVERITY, State, state_minutes, state_word
-
-
-def rank_sql(col: str) -> str:
-    """The severity of the state in ``col`` (docs/design.md §2), worst first:
-    ``CASE col WHEN 'down' THEN 4 ... ELSE <unknown> END``."""
-    whens = " ".join(f"WHEN '{state}' THEN {SEVERITY[state]}" for state in BY_SEVERITY)
-    return f"CASE {col} {whens} ELSE {SEVERITY[State.UNKNOWN]} END"
+from app.vocab.states import AVAILABLE, BY_SEVERITY, State, state_minutes, state_word
 
 
 def state_word_sql(col: str, lang: str) -> str:
@@ -27,91 +22,102 @@ def state_word_sql(col: str, lang: str) -> str:
     return f"CASE {col} {whens} ELSE {col} END"
 
 
-def _ranks(states: frozenset[State]) -> str:
-    return ", ".join(str(SEVERITY[s]) for s in BY_SEVERITY if s in states)
+# The SLA dashboard reads the rollups, exactly as the reports do (app/reports/
+# report_repository.py): whole local days (Asia/Ho_Chi_Minh) from the day holding
+# $__timeFrom() to the day holding $__timeTo(), seconds per state on both clocks with
+# maintenance windows, monitor gaps, holidays and office hours already applied by the
+# rollup job. Replaying flips here could not know the maintenance windows, the monitor's
+# own downtime or the calendars, and so disagreed with the XLSX.
+_BOUNDS = """\
+bounds AS (
+  SELECT d0, d1,
+         d0::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS p0,
+         d1::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS p1
+  FROM (SELECT ($__timeFrom()::timestamptz AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS d0,
+               ($__timeTo()::timestamptz AT TIME ZONE 'Asia/Ho_Chi_Minh')::date + 1 AS d1) d
+)"""
 
-
-_UNIT_AVAILABILITY = """\
-WITH bounds AS (
-  SELECT $__timeFrom()::timestamptz AS t0,
-         LEAST($__timeTo()::timestamptz, now()) AS t1
-),
-crit AS (
-  SELECT c.id AS check_id, c.unit_id
-  FROM "check" c
-  WHERE c.enabled AND c.critical AND c.retired_at IS NULL
-),
-events AS (
-  -- each critical check's state at the start of the period ...
-  SELECT k.check_id, k.unit_id, b.t0 AS at,
-         COALESCE((SELECT f.new_state FROM flip f
-                   WHERE f.check_id = k.check_id AND f.at <= b.t0
-                   ORDER BY f.at DESC LIMIT 1), 'unknown') AS state
-  FROM crit k CROSS JOIN bounds b
-  UNION ALL
-  -- ... and every change inside it
-  SELECT k.check_id, k.unit_id, f.at, f.new_state
-  FROM crit k JOIN flip f ON f.check_id = k.check_id CROSS JOIN bounds b
-  WHERE f.at > b.t0 AND f.at < b.t1
-),
-ticks AS (SELECT DISTINCT unit_id, at FROM events),
-unit_state AS (
-  SELECT t.unit_id, t.at, MAX(RANK_S) AS rank
-  FROM ticks t
-  JOIN LATERAL (
-    SELECT DISTINCT ON (e.check_id) e.state
-    FROM events e
-    WHERE e.unit_id = t.unit_id AND e.at <= t.at
-    ORDER BY e.check_id, e.at DESC
-  ) s ON true
-  GROUP BY t.unit_id, t.at
-),
-spans AS (
-  SELECT us.unit_id, us.rank,
-         EXTRACT(EPOCH FROM COALESCE(LEAD(us.at) OVER (PARTITION BY us.unit_id ORDER BY us.at),
-                                     b.t1) - us.at) AS seconds
-  FROM unit_state us CROSS JOIN bounds b
-),
-totals AS (
-  SELECT unit_id,
-         COALESCE(SUM(seconds) FILTER (WHERE rank IN (AVAILABLE_RANKS)), 0) AS up_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = DOWN_RANK), 0) AS down_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = MAINTENANCE_RANK), 0) AS maintenance_s,
-         COALESCE(SUM(seconds) FILTER (WHERE rank = UNKNOWN_RANK), 0) AS unknown_s
-  FROM spans GROUP BY unit_id
+_UNIT_SLA = """\
+WITH BOUNDS,
+sums AS (
+  SELECT r.entity_id AS unit_id,
+         SUM(UP_247) AS up_s, SUM(r.down_s) AS down_s,
+         SUM(UP_SH) AS sh_up_s, SUM(r.sh_down_s) AS sh_down_s,
+         SUM(r.maintenance_s) AS maintenance_s, SUM(r.unknown_s) AS unknown_s
+  FROM rollup_day r CROSS JOIN bounds b
+  WHERE r.level = 'unit' AND r.day >= b.d0 AND r.day < b.d1
+  GROUP BY r.entity_id
 )
 SELECT u.code AS "{code}",
        u.name AS "{name}",
-       ROUND((100 * up_s / NULLIF(up_s + down_s, 0))::numeric, 3) AS "{availability}",
-       ROUND((down_s / 60)::numeric, 1) AS "{down}",
+       ROUND((100 * sh_up_s / NULLIF(sh_up_s + sh_down_s, 0))::numeric, 3) AS "{availability_sh}",
+       ROUND((sh_down_s / 60)::numeric, 1) AS "{down_sh}",
+       ROUND((100 * up_s / NULLIF(up_s + down_s, 0))::numeric, 3) AS "{availability_247}",
+       ROUND((down_s / 60)::numeric, 1) AS "{down_247}",
        ROUND((maintenance_s / 60)::numeric, 1) AS "{maintenance}",
        ROUND((unknown_s / 60)::numeric, 1) AS "{unknown}"
-FROM totals JOIN unit u ON u.id = totals.unit_id
-ORDER BY 3 ASC NULLS FIRST, u.code
+FROM sums JOIN unit u ON u.id = sums.unit_id
+ORDER BY 3 ASC NULLS FIRST, 5 ASC NULLS FIRST, u.code
 """
-for _token, _value in {
-    "RANK_S": rank_sql("s.state"),
-    "AVAILABLE_RANKS": _ranks(AVAILABLE),
-    "DOWN_RANK": str(SEVERITY[State.DOWN]),
-    "MAINTENANCE_RANK": str(SEVERITY[State.MAINTENANCE]),
-    "UNKNOWN_RANK": str(SEVERITY[State.UNKNOWN]),
-}.items():
-    _UNIT_AVAILABILITY = _UNIT_AVAILABILITY.replace(_token, _value)
 
-_INCIDENT_STATS = """\
+# Incident figures as the reports count them (docs/reports.md "A report"), from the
+# unit-level down runs in outage_day: incidents = runs whose first counted piece is in
+# the period, plus the run under way at its start if it has counted time in it; MTTR =
+# the mean whole length of the runs that ENDED in the period (open ones never count);
+# on service hours only runs with time inside office hours are incidents.
+_UNIT_INCIDENTS = """\
+WITH BOUNDS,
+o AS (
+  SELECT o.*, b.p0, b.p1,
+         o.run_started_at < b.p0 AS before,
+         o.last AND o.run_ended_at > b.p0 AND o.run_ended_at <= b.p1 AS ended
+  FROM outage_day o CROSS JOIN bounds b
+  WHERE o.level = 'unit' AND o.day >= b.d0 AND o.day < b.d1
+),
+stats AS (
+  SELECT entity_id AS unit_id,
+         COUNT(*) FILTER (WHERE NOT before AND first)
+           + MAX(CASE WHEN before AND s > 0 THEN 1 ELSE 0 END) AS incidents,
+         SUM(run_s) FILTER (WHERE ended AND run_s > 0)
+           / NULLIF(COUNT(*) FILTER (WHERE ended AND run_s > 0), 0) AS mttr_s,
+         COUNT(*) FILTER (WHERE NOT before AND sh_first)
+           + MAX(CASE WHEN before AND sh_s > 0 THEN 1 ELSE 0 END) AS sh_incidents,
+         SUM(run_s) FILTER (WHERE ended AND run_sh_s > 0)
+           / NULLIF(COUNT(*) FILTER (WHERE ended AND run_sh_s > 0), 0) AS sh_mttr_s,
+         GREATEST(
+           COALESCE(MAX(run_s) FILTER (WHERE NOT before AND run_ended_at <= p1), 0),
+           COALESCE(SUM(s) FILTER (WHERE before), 0),
+           COALESCE(SUM(s) FILTER (WHERE NOT before AND (run_ended_at IS NULL
+                                                         OR run_ended_at > p1)), 0)
+         ) AS longest_s,
+         COUNT(DISTINCT run_started_at) FILTER (WHERE run_ended_at IS NULL) AS open
+  FROM o GROUP BY entity_id
+)
 SELECT u.code AS "{code}",
        u.name AS "{name}",
-       COUNT(*) AS "{incidents}",
-       ROUND((AVG(EXTRACT(EPOCH FROM COALESCE(i.ended_at, now()) - i.started_at)) / 60)::numeric, 1)
-         AS "{mttr}",
-       ROUND((MAX(EXTRACT(EPOCH FROM COALESCE(i.ended_at, now()) - i.started_at)) / 60)::numeric, 1)
-         AS "{longest}",
-       COUNT(*) FILTER (WHERE i.ended_at IS NULL) AS "{open}"
-FROM incident i JOIN unit u ON u.id = i.unit_id
-WHERE $__timeFilter(i.started_at)
-GROUP BY u.code, u.name
-ORDER BY 3 DESC, u.code
+       sh_incidents AS "{incidents_sh}",
+       ROUND((sh_mttr_s / 60)::numeric, 1) AS "{mttr_sh}",
+       incidents AS "{incidents_247}",
+       ROUND((mttr_s / 60)::numeric, 1) AS "{mttr_247}",
+       ROUND((longest_s / 60)::numeric, 1) AS "{longest}",
+       open AS "{open}"
+FROM stats JOIN unit u ON u.id = stats.unit_id
+WHERE incidents > 0 OR sh_incidents > 0 OR open > 0
+ORDER BY 5 DESC, u.code
 """
+
+
+def _sum_of(states: frozenset[State], prefix: str) -> str:
+    return " + ".join(f"r.{prefix}{state}_s" for state in BY_SEVERITY if state in states)
+
+
+for _token, _value in {
+    "WITH BOUNDS": "WITH " + _BOUNDS,
+    "UP_247": _sum_of(AVAILABLE, ""),
+    "UP_SH": _sum_of(AVAILABLE, "sh_"),
+}.items():
+    _UNIT_SLA = _UNIT_SLA.replace(_token, _value)
+    _UNIT_INCIDENTS = _UNIT_INCIDENTS.replace(_token, _value)
 
 _OPEN_INCIDENTS = """\
 SELECT i.started_at AS "{started}",
@@ -151,6 +157,14 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "name": "Đơn vị",
         "availability": "Khả dụng (%)",
         "down": state_minutes(State.DOWN, "vi"),
+        "availability_sh": "Khả dụng trong giờ hành chính (%)",
+        "down_sh": f"{state_word(State.DOWN, 'vi')} trong giờ hành chính (phút)",
+        "availability_247": "Khả dụng cả ngày (%)",
+        "down_247": f"{state_word(State.DOWN, 'vi')} cả ngày (phút)",
+        "incidents_sh": "Số sự cố trong giờ hành chính",
+        "mttr_sh": "Khắc phục TB trong giờ hành chính (phút)",
+        "incidents_247": "Số sự cố cả ngày",
+        "mttr_247": "Khắc phục TB cả ngày (phút)",
         "maintenance": state_minutes(State.MAINTENANCE, "vi"),
         "unknown": state_minutes(State.UNKNOWN, "vi"),
         "incidents": "Số sự cố",
@@ -173,6 +187,14 @@ _HEADINGS: dict[str, dict[str, str]] = {
         "name": "Unit",
         "availability": "Availability (%)",
         "down": state_minutes(State.DOWN, "en"),
+        "availability_sh": "Availability, service hours (%)",
+        "down_sh": f"{state_word(State.DOWN, 'en')}, service hours (min)",
+        "availability_247": "Availability, 24/7 (%)",
+        "down_247": f"{state_word(State.DOWN, 'en')}, 24/7 (min)",
+        "incidents_sh": "Incidents, service hours",
+        "mttr_sh": "MTTR, service hours (min)",
+        "incidents_247": "Incidents, 24/7",
+        "mttr_247": "MTTR, 24/7 (min)",
         "maintenance": state_minutes(State.MAINTENANCE, "en"),
         "unknown": state_minutes(State.UNKNOWN, "en"),
         "incidents": "Incidents",
@@ -204,7 +226,7 @@ def _localise(template: str) -> dict[str, str]:
     }
 
 
-UNIT_AVAILABILITY_SQL = _localise(_UNIT_AVAILABILITY)
-INCIDENT_STATS_SQL = _localise(_INCIDENT_STATS)
+UNIT_SLA_SQL = _localise(_UNIT_SLA)
+UNIT_INCIDENTS_SQL = _localise(_UNIT_INCIDENTS)
 OPEN_INCIDENTS_SQL = _localise(_OPEN_INCIDENTS)
 FLIPS_SQL = _localise(_FLIPS)

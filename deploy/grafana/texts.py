@@ -71,8 +71,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Availability, 30 days, by service kind",
     ),
     "p.sla_units": (
-        "Khả dụng theo đơn vị trong kỳ (24/7)",
-        "Availability per unit in the period (24/7)",
+        "Khả dụng theo đơn vị trong kỳ: trong giờ hành chính và cả ngày",
+        "Availability per unit in the period: service hours and 24/7",
     ),
     "p.sla_incidents": ("Sự cố theo đơn vị trong kỳ", "Incidents per unit in the period"),
     "p.probes_rate": ("Số phép đo mỗi giây", "Probes per second"),
@@ -118,22 +118,26 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Certificates expiring within 30 days; warning under 14 days, critical under 3.",
     ),
     "desc.sla": (
-        "Tính từ bảng flip (lịch sử đổi trạng thái) theo đồng hồ 24/7. Trạng thái đơn vị là "
-        f"trạng thái xấu nhất của các kiểm tra trọng yếu đang bật ({_VI['order']}). Khả dụng = "
-        f"({_VI['up']} + {_VI['degraded']}) / ({_VI['up']} + {_VI['degraded']} + {_VI['down']});"
-        f" thời gian {_VI['maintenance']} và {_VI['unknown']} báo riêng, không bị ẩn. Đồng hồ "
-        "giờ phục vụ: xem báo cáo.",
-        "Computed from the flip table (the history of state changes) on the 24/7 clock. A unit's "
-        f"state is the worst state of its enabled critical checks ({_EN['order']}). "
-        f"Availability = ({_EN['up']} + {_EN['degraded']}) / ({_EN['up']} + {_EN['degraded']} + "
-        f"{_EN['down']}); {_EN['maintenance']} and {_EN['unknown']} time are reported apart, "
-        "never hidden. Service-hours clock: see the reports.",
+        "Cùng số liệu với báo cáo tháng: bảng tổng hợp theo ngày (giờ Việt Nam) của cả các "
+        "ngày trong khoảng thời gian đã chọn, hai cách tính cạnh nhau: trong giờ hành chính "
+        "(trừ ngày nghỉ, lễ) và cả ngày (24/7). Trạng thái đơn vị là trạng thái xấu nhất của các "
+        f"kiểm tra trọng yếu ({_VI['order']}). Khả dụng = ({_VI['up']} + {_VI['degraded']}) / "
+        f"({_VI['up']} + {_VI['degraded']} + {_VI['down']}); thời gian {_VI['maintenance']} và "
+        f"{_VI['unknown']} (kể cả lúc hệ thống giám sát ngừng) báo riêng, không bị ẩn.",
+        "The monthly report's figures: the daily rollups (Vietnam days) of every day in the "
+        "chosen range, both clocks side by side: service hours (days off and holidays left "
+        "out) and 24/7. A unit's state is the worst state of its critical checks "
+        f"({_EN['order']}). Availability = ({_EN['up']} + {_EN['degraded']}) / ({_EN['up']} + "
+        f"{_EN['degraded']} + {_EN['down']}); {_EN['maintenance']} and {_EN['unknown']} time "
+        "(the monitor's own downtime included) are reported apart, never hidden.",
     ),
     "desc.sla_incidents": (
-        "Sự cố bắt đầu trong kỳ; sự cố chưa đóng tính đến hiện tại. MTTR: thời gian khắc phục "
-        "trung bình.",
-        "Incidents that started in the period; open ones count until now. MTTR: mean time to "
-        "repair.",
+        "Như báo cáo: sự cố bắt đầu trong kỳ, cộng sự cố đang diễn ra từ trước kỳ; thời gian "
+        "khắc phục trung bình (MTTR) chỉ tính các sự cố đã khắc phục trong kỳ. Trong giờ hành "
+        "chính: chỉ các sự cố có thời gian rơi vào giờ hành chính.",
+        "As in the reports: incidents that started in the period, plus one under way at its "
+        "start; the mean time to repair (MTTR) counts only incidents resolved in the period. "
+        "Service hours: only incidents with time inside office hours.",
     ),
 }
 

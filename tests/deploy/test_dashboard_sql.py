@@ -1,6 +1,6 @@
 """Every SQL panel runs on a real, migrated PostgreSQL as the read-only role that
-deploy/postgres/init/01-readonly.sh creates, and the SLA query gets the
-availability of a scripted month right."""
+deploy/postgres/init/01-readonly.sh creates, and the SLA queries get a scripted day
+right once the rollup job has run (they read the rollups, as the reports do)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from app import migrate
+from app.db import make_engine, make_sessionmaker
+from app.reports import rollup
 from tests.deploy.tools import DEPLOY
 from tests.support.tools import require_tool
 
@@ -88,12 +90,21 @@ def _run_init_script(db: str, role: str) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+ROLLED_UP_AT = datetime(2026, 11, 3, tzinfo=UTC)  # 07:00 on Tuesday 3 November in Hà Nội
+
+
 async def _seed(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await _seed_scenario(conn)
     finally:
         await conn.close()
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await rollup.recompute(session, (BEFORE - timedelta(days=1)).date(), ROLLED_UP_AT)
+    finally:
+        await engine.dispose()
 
 
 # unit code -> checks: (key, critical, [(at, old, new)])
@@ -258,44 +269,78 @@ def test_read_only_role_cannot_write(database: tuple[str, str]) -> None:
 
 
 def test_sla_availability_per_unit(database: tuple[str, str]) -> None:
+    """T0..T1 (07:00-17:00 on Sunday 1 November in Hà Nội) reads as that whole local day:
+    1,440 minutes on 24/7, none on service hours (a Sunday)."""
     rows = _rows(database, "Availability per unit")
     got = {
         r["Unit code"]: (
-            float(r["Availability (%)"]),
-            float(r["Down (min)"]),
+            None if r["Availability, 24/7 (%)"] is None else float(r["Availability, 24/7 (%)"]),
+            float(r["Down, 24/7 (min)"]),
             float(r["Maintenance (min)"]),
             float(r["Unknown (min)"]),
+            r["Availability, service hours (%)"],
+            float(r["Down, service hours (min)"]),
         )
         for r in rows
     }
     assert got == {
-        "90001": (80.0, 120.0, 0.0, 0.0),  # down 1 h..3 h of 10 h
-        "90002": (88.889, 60.0, 60.0, 0.0),  # 8 h up / (8 h + 1 h down)
-        "90003": (100.0, 0.0, 0.0, 120.0),
-        "90004": (100.0, 0.0, 0.0, 0.0),
-        "90005": (100.0, 0.0, 0.0, 300.0),
-        "90006": (100.0, 0.0, 60.0, 0.0),
+        "90001": (91.667, 120.0, 0.0, 0.0, None, 0.0),  # down 1 h..3 h of 24 h
+        "90002": (65.217, 480.0, 60.0, 0.0, None, 0.0),  # down from 9 h (16:00) to midnight
+        "90003": (100.0, 0.0, 0.0, 540.0, None, 0.0),  # unknown from midnight until 2 h
+        "90004": (100.0, 0.0, 0.0, 0.0, None, 0.0),  # degraded counts as available
+        "90005": (100.0, 0.0, 0.0, 720.0, None, 0.0),  # unknown outranks up, until 5 h
+        "90006": (100.0, 0.0, 60.0, 0.0, None, 0.0),  # maintenance outranks degraded
     }
-    assert [r["Unit code"] for r in rows] == ["90001", "90002", "90003", "90004", "90005", "90006"]
+    assert [r["Unit code"] for r in rows] == ["90002", "90001", "90003", "90004", "90005", "90006"]
+
+
+def test_service_hours_beside_24_7(database: tuple[str, str]) -> None:
+    """A working Monday (2 November) holds 7 h 30 of office hours; 90002 is down all of them."""
+    raw = next(q for name, title, q in _sql_targets() if name.startswith("en") and "Avail" in title)
+    monday = T0 + timedelta(days=1)
+    query = grafana_sql(raw).replace(f"'{T0.isoformat()}'", f"'{monday.isoformat()}'")
+    rows = {
+        r["Unit code"]: r
+        for r in asyncio.run(
+            _fetch(*database, query.replace(f"'{T1.isoformat()}'", f"'{monday.isoformat()}'"))
+        )
+    }
+    down = rows["90002"]
+    assert float(down["Availability, service hours (%)"]) == 0.0
+    assert float(down["Down, service hours (min)"]) == 450.0
+    assert float(down["Down, 24/7 (min)"]) == 24 * 60
+    assert float(rows["90001"]["Availability, service hours (%)"]) == 100.0
 
 
 def test_vietnamese_headings(database: tuple[str, str]) -> None:
     rows = _rows(database, "Khả dụng theo đơn vị", lang="vi")
-    assert rows[0]["Mã đơn vị"] == "90001"
-    assert float(rows[0]["Khả dụng (%)"]) == 80.0
+    assert rows[0]["Mã đơn vị"] == "90002"
+    assert float(rows[0]["Khả dụng cả ngày (%)"]) == 65.217
+    assert rows[0]["Khả dụng trong giờ hành chính (%)"] is None
 
 
 def test_incident_statistics(database: tuple[str, str]) -> None:
+    """Counted as the report counts them: unit-level down runs (90001's two overlapping
+    check outages are one), MTTR over resolved runs only (90002's open run has none)."""
     rows = {r["Unit code"]: r for r in _rows(database, "Incidents per unit")}
     assert set(rows) == {"90001", "90002"}
-    a = rows["90001"]
-    assert (a["Incidents"], float(a["MTTR (min)"]), float(a["Longest (min)"]), a["Open"]) == (
-        2,
-        75.0,
-        90.0,
-        0,
+    a, b = rows["90001"], rows["90002"]
+    assert (a["Incidents, 24/7"], float(a["MTTR, 24/7 (min)"]), float(a["Longest (min)"])) == (
+        1,
+        120.0,
+        120.0,
     )
-    assert (rows["90002"]["Incidents"], rows["90002"]["Open"]) == (1, 1)
+    assert (a["Open"], a["Incidents, service hours"], a["MTTR, service hours (min)"]) == (
+        0,
+        0,
+        None,
+    )
+    assert (b["Incidents, 24/7"], b["MTTR, 24/7 (min)"], float(b["Longest (min)"]), b["Open"]) == (
+        1,
+        None,
+        480.0,
+        1,
+    )
 
 
 def test_open_incidents_and_flips(database: tuple[str, str]) -> None:
