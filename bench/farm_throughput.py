@@ -11,11 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 
-from app.demo.script import Behaviour, FarmScript
-from bench.farmproc import FarmProcess
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ on sys.path, not the root
+    sys.path.insert(0, str(ROOT))
+
+from app.demo.script import Behaviour, FarmScript  # noqa: E402
+from bench.farmproc import FarmProcess  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float:

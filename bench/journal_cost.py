@@ -27,7 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.run_checks import _cpu_seconds, bench_database
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ on sys.path, not the root
+    sys.path.insert(0, str(ROOT))
+
+from bench.run_checks import _cpu_seconds, bench_database  # noqa: E402
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -1,0 +1,49 @@
+"""Every bench script runs as the docs write it: ``python bench/<name>.py``.
+
+The README's command once failed on a fresh clone with ``No module named 'bench'``
+because only ``python -m bench.run_checks`` put the repository root on sys.path.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted(
+    p for p in (ROOT / "bench").glob("*.py") if p.name not in {"__init__.py", "farmproc.py"}
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_bench_script_runs_by_its_path_from_anywhere(script: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(script), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
+
+
+@pytest.mark.slow
+def test_run_checks_runs_briefly_by_its_path(tmp_path: Path) -> None:
+    """A real (tiny) run: the farm, the monitor and the report, as README writes it."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run_checks.py")]
+        + ["--checks", "6", "--interval", "2", "--duration", "4"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "probes/s" in done.stdout
