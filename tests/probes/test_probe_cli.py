@@ -64,7 +64,7 @@ def test_run_once_freshness_closes_what_it_opened(tmp_path: Path) -> None:
         "SELECT max(i) FROM n"
     )
     cut = asyncio.run(run_once("freshness", f"sqlite:///{db}", {**opts, "query": runaway}, 0.3))
-    assert (cut.error_kind, "statement_timeout_ms" in cut.details) == (ErrorKind.TIMEOUT, True)
+    assert cut.error_kind is ErrorKind.TIMEOUT  # the statement deadline's or the probe's own
     deadline = time.monotonic() + 2
     while any("_connection_worker_thread" in t.name for t in threading.enumerate()):
         assert time.monotonic() < deadline, threading.enumerate()
