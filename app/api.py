@@ -39,12 +39,28 @@ v1.include_router(results_router, dependencies=[Depends(require_read_token)])
 
 api_router = APIRouter(lifespan=bootstrap_lifespan)
 api_router.include_router(v1)
+# Pages (media type text/html) answer their input errors in JSON all the same: the
+# error responses name application/json explicitly there.
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+_PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {k: v for k, v in spec.items() if k != "model"} | {"content": _JSON}
+    for code, spec in ERROR_RESPONSES.items()
+}
 # public by design, like the push endpoint
-api_router.include_router(status_router, responses=ERROR_RESPONSES)
+api_router.include_router(status_router, responses=_PAGE_ERRORS)
 # devices authenticate by the path token
 api_router.include_router(push_router, responses=ERROR_RESPONSES)
-# the signed link is its own authentication
-api_router.include_router(ack_link_router, responses=ERROR_RESPONSES)
+# the signed link is its own authentication; its refusals are pages
+api_router.include_router(
+    ack_link_router,
+    responses={
+        **_PAGE_ERRORS,
+        403: {"description": "the link was tampered with (a page)", "content": _PAGE},
+        404: {"description": "no such incident (a page)", "content": _PAGE | _JSON},
+        410: {"description": "the link has expired (a page)", "content": _PAGE},
+    },
+)
 
 
 @api_router.get("/healthz", tags=["health"])

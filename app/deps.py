@@ -6,6 +6,7 @@ it commits when the endpoint returns and rolls back when it raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
@@ -82,11 +83,13 @@ async def require_write(
 
 
 async def require_read(
-    session: SessionDep, settings: SettingsDep, credentials: Credentials
+    request: Request, session: SessionDep, settings: SettingsDep, credentials: Credentials
 ) -> ApiToken | None:
     """Any valid token when ``read_requires_token``; otherwise public reads are open
-    and this is None for an anonymous reader. A token that is given is always checked
-    (401 when wrong), never silently ignored."""
+    and this is None for an anonymous reader. Credentials that are given (any
+    ``Authorization`` header) are always checked, 401 when wrong, never ignored."""
+    if credentials is None and "authorization" in request.headers:
+        raise Unauthorized("Authorization phải là `Bearer <mã truy cập>` (must be Bearer).")
     if credentials is None and not settings.read_requires_token:
         return None
     return await _authenticate(session, settings, credentials)
@@ -107,6 +110,13 @@ Reader = Annotated[ApiToken | None, Depends(require_read)]
 RowId = Annotated[int, Path(ge=0, le=MAX_DB_INT, description="numeric id")]
 
 
+def _iso_text(value: object) -> object:
+    """ISO-8601 only: pydantic would also read ``0.5`` as seconds since 1970."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+(e[+-]?\d+)?\s*", value, re.I):
+        raise ValueError("cần thời điểm ISO-8601 (ISO-8601 date-time expected)")
+    return value
+
+
 def _in_api_range(value: datetime) -> datetime:
     if not EARLIEST <= value < LATEST:
         raise ValueError(
@@ -118,7 +128,7 @@ def _in_api_range(value: datetime) -> datetime:
 
 # An aware ISO-8601 time within [EARLIEST, LATEST): anything else is 422, not a 500
 # from a UTC conversion that overflows.
-ApiDatetime = Annotated[AwareDatetime, AfterValidator(_in_api_range)]
+ApiDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_api_range)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,19 @@ def unavailable_response() -> JSONResponse:
     )
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path (a path may have several routes)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return sorted(methods)
+
+
 def install_handlers(app: FastAPI) -> None:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -172,12 +185,15 @@ def install_handlers(app: FastAPI) -> None:
         problems = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
         return JSONResponse(_body("unprocessable", jsonable_encoder(problems)), status_code=422)
 
-    async def handle_http(_: Request, exc: Exception) -> JSONResponse:
+    async def handle_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names the methods of one route only
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
         return JSONResponse(
             _body(_code_for(exc.status_code), str(exc.detail)),
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers,
         )
 
     async def handle_database(_: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
@@ -58,7 +60,41 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
     app.add_middleware(RefuseNul)
     install_handlers(app)
     _include_routers(app)
+    _declare_public_reads(app, settings)
     return app
+
+
+def _declare_public_reads(app: FastAPI, settings: Settings) -> None:
+    """In the OpenAPI document, a token is optional (``security: [{}, bearer]``) where
+    reads are public: every ``/api/v1`` read unless ``read_requires_token``, except
+    what always needs one (results, flips) and writes."""
+    if settings.read_requires_token:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for route in iter_route_contexts(app.routes):  # routes as included, with deps
+            if not isinstance(route.original_route, APIRoute) or _needs_token(route.dependant):
+                continue
+            for method in route.methods or ():
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower(), {})
+                if operation.get("security") and {} not in operation["security"]:
+                    operation["security"] = [{}, *operation["security"]]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _needs_token(dependant: Dependant) -> bool:
+    from app.deps import require_read_token, require_write
+
+    return any(
+        dep.call in (require_read_token, require_write) or _needs_token(dep)
+        for dep in dependant.dependencies
+    )
 
 
 class RefuseNul:

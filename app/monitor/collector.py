@@ -23,7 +23,9 @@ class CheckStateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         fam = _families()
         counts = dict.fromkeys(STATES, 0)
-        for rc in self._monitor.checks.values():
+        # /metrics builds in a worker thread while the loop may add or retire checks:
+        # iterate over snapshots (list() of a dict view runs without a thread switch)
+        for rc in list(self._monitor.checks.values()):
             cs = self._monitor.states.get(rc.id)
             if cs is None:
                 continue
@@ -51,7 +53,9 @@ class CheckStateCollector(Collector):
         yield GaugeMetricFamily(
             "thongsuot_open_incidents",
             "Incidents open now.",
-            value=float(sum(1 for cs in self._monitor.states.values() if cs.state == State.DOWN)),
+            value=float(
+                sum(1 for cs in list(self._monitor.states.values()) if cs.state == State.DOWN)
+            ),
         )
 
 

@@ -14,47 +14,18 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.service import hash_token
 from app.config import Settings
 from app.main import create_app
 from tests import factories
+from tests.api.live import HANG_GUARD_S, Uvicorn
 
 ADMIN = "admin-token-0123456789abcdef"
 PUSH_TOKEN = "kiosk-secret-12337"
 CHUNK = b"x" * 65_536
 UPLOAD = 8 << 20  # 8 MiB offered, far past both caps
-HANG_GUARD_S = 30.0
-
-
-class Uvicorn:
-    """The app under a real uvicorn in a thread, on a loopback port of its own."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(app, lifespan="on", log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
-        )
-
-    def __enter__(self) -> Uvicorn:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.05)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(HANG_GUARD_S)
-        self.sock.close()
 
 
 def _status_of_unfinished_upload(port: int, path: str, headers: dict[str, str]) -> int:

@@ -224,3 +224,19 @@ async def test_a_database_coming_back_answers_again(tmp_path: Path, sqlite_templ
         shutil.copy(sqlite_template, directory / "thongsuot.db")
         await asyncio.sleep(0)
         assert (await client.get("/api/v1/units")).status_code == 200
+
+
+async def test_a_number_is_not_a_time(client: httpx.AsyncClient, inventory: Inventory) -> None:
+    """pydantic reads ``0.5`` as seconds since 1970; the API takes ISO-8601 only."""
+    response = await client.get("/api/v1/incidents", params={"until": "0.5"})
+    assert response.status_code == 422
+
+
+async def test_405_names_every_method_of_the_path(
+    client: httpx.AsyncClient, inventory: Inventory
+) -> None:
+    response = await client.request("OPTIONS", "/api/v1/maintenance/1")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET"
+    response = await client.request("PUT", "/api/v1/push/abc")
+    assert response.headers["Allow"] == "GET, POST"
