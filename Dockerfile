@@ -28,6 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     THONGSUOT_HOST=0.0.0.0 \
     THONGSUOT_PORT=8080 \
     THONGSUOT_DATA_DIR=/var/lib/thongsuot
+# DejaVu Serif for the PDF report (app/reports/pdf.py embeds it; Vietnamese glyphs);
+# fonts-dejavu-extra brings the italic.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-dejavu-extra \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 thongsuot \
  && useradd --system --uid 10001 --gid thongsuot --home-dir /var/lib/thongsuot \
       --shell /usr/sbin/nologin thongsuot

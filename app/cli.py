@@ -311,7 +311,7 @@ def _parser_report(sub: Sub) -> None:
     from app.reports.cli import add_arguments
 
     add_arguments(
-        _cmd(sub, "report", cmd_report, "the monthly availability report (XLSX/CSV/JSON)")
+        _cmd(sub, "report", cmd_report, "the monthly availability report (XLSX/PDF/CSV/JSON)")
     )
 
 

@@ -17,7 +17,11 @@ DEFAULT_DB = "sqlite+aiosqlite:///./thongsuot.db"
 
 
 def normalise_db_url(url: str) -> str:
-    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs; pick the async drivers."""
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs; pick the async drivers.
+
+    A value without ``://`` is a file path: an SQLite database (``thongsuot.db``)."""
+    if "://" not in url:
+        return "sqlite+aiosqlite:///" + url
     for prefix, driver in (
         ("postgresql://", "postgresql+asyncpg://"),
         ("postgres://", "postgresql+asyncpg://"),
@@ -127,6 +131,17 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str | None = None
     smtp_password_secret: str | None = None  # the NAME of the env var (or NAME_FILE)
+
+    # reports (docs/reports.md): the letterhead, the signature and the coverage flag
+    report_issuer_parent: str | None = None  # default: "ỦY BAN NHÂN DÂN" + the province
+    report_issuer: str = "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
+    report_number: str = "      /BC-SKHCN"  # printed after "Số: "; the number is written in
+    report_place: str | None = None  # default: the province's name without "Tỉnh"
+    report_signer_title: str = "GIÁM ĐỐC"  # "\n" splits lines, e.g. "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC"
+    report_signer_name: str = ""
+    # units observed for less than this share of their period are not ranked
+    report_min_coverage: float = Field(default=0.8, ge=0, le=1)
+    report_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")  # fonts-dejavu-core
 
     log_level: str = "INFO"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the system tools the deploy tests need: promtool/prometheus (Debian
-# package "prometheus") and, where Debian has it, amtool ("prometheus-alertmanager").
+# Install the system tools the tests need: promtool/prometheus (Debian package
+# "prometheus") and, where Debian has it, amtool ("prometheus-alertmanager") for the
+# deploy tests; poppler-utils and the DejaVu fonts for the PDF report tests.
 # Idempotent: does nothing when the tools are already there. Never leaves the
 # packaged daemons running: tests start their own instances on 127.0.0.1.
 set -euo pipefail
@@ -10,6 +11,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# the PDF report (app/reports/pdf.py): its fonts, and poppler's pdftoppm/pdftotext/pdffonts
+# that tests/reports/test_report_document.py renders and reads the pages with
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf ] || need+=(fonts-dejavu-extra)
 if ! command -v amtool >/dev/null 2>&1; then
   want_am=1
 else
@@ -17,7 +23,7 @@ else
 fi
 
 if [ "${#need[@]}" -eq 0 ] && [ "$want_am" -eq 0 ]; then
-  echo "install-test-deps: promtool and amtool already present"
+  echo "install-test-deps: everything already present"
   exit 0
 fi
 

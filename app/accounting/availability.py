@@ -72,7 +72,9 @@ RULES_VI = "\n".join(
         "trong kỳ.",
         "8. Thời gian khắc phục trung bình (MTTR) là trung bình độ dài của các sự cố đã kết "
         "thúc trong kỳ, từ lúc sự cố thực sự bắt đầu (có thể trước kỳ) đến lúc khôi phục; "
-        "được nêu theo giờ thực (24/7) và theo đồng hồ đã chọn.",
+        "được nêu theo giờ thực (24/7) và theo đồng hồ đã chọn. Sự cố không có thời gian "
+        "nào trên đồng hồ đã chọn (ví dụ xảy ra ban đêm khi tính trong giờ hành chính) không "
+        "được tính, như ở quy tắc 6.",
         "9. Trạng thái của dịch vụ là trạng thái xấu nhất trong các phép kiểm tra thiết yếu "
         "của nó; trạng thái của đơn vị là trạng thái xấu nhất trong các dịch vụ. Thứ tự từ "
         "xấu nhất: " + ", ".join(state_word(s).lower() for s in BY_SEVERITY) + ".",
@@ -107,7 +109,9 @@ RULES_EN = "\n".join(
         "part inside the period only.",
         "8. Mean time to restore (MTTR) is the mean length of the incidents that ended inside"
         " the period, from when the incident really began (possibly before the period) to its"
-        " restoration; it is given in wall-clock time (24/7) and on the chosen clock.",
+        " restoration; it is given in wall-clock time (24/7) and on the chosen clock. An "
+        "outage with no time on the chosen clock (e.g. at night, on service hours) is left "
+        "out, as in rule 6.",
         "9. A service's state is the worst state of its critical checks; a unit's state is "
         "the worst state of its services. From worst: "
         + ", ".join(state_word(s, "en").lower() for s in BY_SEVERITY)
@@ -129,8 +133,8 @@ __all__ = [
     "UNKNOWN",
     "UP",
     "Clock",
-    "StateChange",
     "Outage",
+    "StateChange",
     "Summary",
     "availability",
     "clock_seconds",
@@ -438,7 +442,10 @@ def summarise(
     found = tuple(outages(initial, flips, start, end, clock))
     counted = [o for o in found if o.counted_seconds > 0]
     longest = max(counted, key=lambda o: o.counted_seconds, default=None)
-    restored = _restorations(initial, flips, start, end)
+    # an outage with no time on the clock is no incident on it (rule 6), nor in its MTTR
+    restored = [
+        (a, b) for a, b in _restorations(initial, flips, start, end) if clock_seconds(clock, a, b)
+    ]
     return Summary(
         start=start,
         end=end,

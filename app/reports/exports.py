@@ -1,19 +1,21 @@
-"""CSV and XLSX renderings of an availability report (Vietnamese headings by default)."""
+"""CSV of an availability report (Vietnamese headings by default), formula-safe cells;
+the workbook is app.reports.xlsx, kept reachable here as :func:`to_xlsx`."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from app.reports.schemas import IncidentRow, ReportRead, ReportRow
+from app.accounting.days import local_day
+from app.reports.schemas import ReportRead, ReportRow
 from app.vocab.states import State, state_minutes, state_word
+
+if TYPE_CHECKING:
+    from app.reports.document import Heading
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 Lang = Literal["vi", "en"]
@@ -26,7 +28,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("unit_name", "Đơn vị", "Unit"),
     ("province_name", "Tỉnh", "Province"),
     ("availability_pct", "Tỷ lệ khả dụng (%)", "Availability (%)"),
-    ("counted_minutes", "Thời gian tính (phút)", "Counted time (min)"),
+    ("counted_minutes", "Thời gian theo dõi (phút)", "Monitored time (min)"),
     ("downtime_minutes", f"Thời gian {_DOWN.lower()} (phút)", "Downtime (min)"),
     ("incidents", "Số sự cố", "Incidents"),
     ("mttr_minutes", "Thời gian khắc phục TB (phút)", "MTTR (min)"),
@@ -35,25 +37,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
         (f"{state}_minutes", state_minutes(state, "vi"), state_minutes(state, "en"))
         for state in (State.MAINTENANCE, State.UNKNOWN)
     ),
+    ("coverage_pct", "Độ phủ giám sát (%)", "Monitored coverage (%)"),
+    ("head", "Người đứng đầu", "Head"),
+    ("note", "Ghi chú", "Note"),
 )
-INCIDENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Phép kiểm tra", "Check"),
-    ("Tên", "Name"),
-    ("Mã đơn vị", "Unit code"),
-    ("Đơn vị", "Unit"),
-    ("Bắt đầu", "Started"),
-    ("Kết thúc", "Ended"),
-    ("Thời gian tính (phút)", "Counted (min)"),
-)
-SHEETS = {
-    "province": ("Tỉnh", "Provinces"),
-    "unit": ("Đơn vị", "Units"),
-    "service": ("Dịch vụ", "Services"),
-    "check": ("Phép kiểm tra", "Checks"),
-}
-NOT_RESTORED = ("Chưa khắc phục", "Not restored")
-
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection)."""
 
@@ -65,17 +52,13 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def _no_formulas(book: Workbook) -> None:
+def no_formulas(book: Workbook) -> None:
     """Every text cell stays text: openpyxl would store a str starting with ``=`` as a formula."""
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
                     cell.data_type = "s"
-
-
-def _pick(pair: tuple[str, str], lang: Lang) -> str:
-    return pair[0] if lang == "vi" else pair[1]
 
 
 def headings(lang: Lang = "vi") -> list[str]:
@@ -85,29 +68,16 @@ def headings(lang: Lang = "vi") -> list[str]:
 def _value(row: ReportRow, name: str) -> Any:
     if name == "availability_pct":
         return None if row.availability is None else round(row.availability * 100, 4)
+    if name == "coverage_pct":
+        return None if row.coverage is None else round(row.coverage * 100, 2)
+    if name == "note":
+        return "Chưa đủ dữ liệu" if row.insufficient_data else ""
     value = getattr(row, name)
     return round(value, 2) if isinstance(value, float) else value
 
 
 def _cells(row: ReportRow) -> list[Any]:
     return [_value(row, name) for name, _, _ in COLUMNS]
-
-
-def _local(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
-
-
-def _incident_cells(row: IncidentRow, lang: Lang) -> list[Any]:
-    ended = _local(row.ended_at) if row.ended_at else _pick(NOT_RESTORED, lang)
-    return [
-        row.check,
-        row.check_name,
-        row.unit_code,
-        row.unit_name,
-        _local(row.started_at),
-        ended,
-        round(row.counted_minutes, 2),
-    ]
 
 
 def to_csv(report: ReportRead, lang: Lang = "vi") -> bytes:
@@ -121,62 +91,16 @@ def to_csv(report: ReportRead, lang: Lang = "vi") -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _sheet(book: Workbook, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    sheet = book.create_sheet(title)
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
-    sheet.freeze_panes = "A2"
-    return sheet
-
-
 def to_xlsx(
-    report: ReportRead, levels: dict[str, ReportRead] | None = None, lang: Lang = "vi"
+    report: ReportRead,
+    levels: dict[str, ReportRead] | None = None,
+    lang: Lang = "vi",
+    heading: Heading | None = None,
 ) -> bytes:
-    """A summary sheet, one sheet per level (``levels``, else the report's own), incidents."""
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = "Tổng hợp" if lang == "vi" else "Summary"
-    for line in _summary_lines(report, lang):
-        summary.append(line)
-    summary["A1"].font = Font(bold=True, size=14)
-    for level, part in (levels or {report.group: report}).items():
-        sheet = _sheet(
-            book, _pick(SHEETS[level], lang), headings(lang), [_cells(r) for r in part.rows]
-        )
-        sheet.append(_cells(part.totals))
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
-    _sheet(
-        book,
-        "Sự cố" if lang == "vi" else "Incidents",
-        [_pick(pair, lang) for pair in INCIDENT_COLUMNS],
-        [_incident_cells(r, lang) for r in report.incidents],
-    )
-    rules = book.create_sheet("Quy tắc" if lang == "vi" else "Rules")
-    for rule in (report.rules.vi if lang == "vi" else report.rules.en).splitlines():
-        rules.append([rule])
-    _no_formulas(book)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    """The workbook (app.reports.xlsx); ``heading`` defaults to the settings' letterhead."""
+    from app.config import Settings
+    from app.reports.document import ReportDocument, heading_from, render_xlsx
 
-
-def _summary_lines(report: ReportRead, lang: Lang) -> list[list[Any]]:
-    vi = lang == "vi"
-    totals = report.totals
-    clock = {"24/7": "24/7", "service_hours": "Giờ phục vụ" if vi else "Service hours"}
-    return [
-        [report.title],
-        ["Kỳ báo cáo" if vi else "Period", report.period],
-        ["Từ ngày" if vi else "From", report.first_day.isoformat()],
-        ["Đến ngày" if vi else "To", report.last_day.isoformat()],
-        ["Đồng hồ" if vi else "Clock", clock.get(report.clock, report.clock)],
-        ["Lập lúc" if vi else "Generated", _local(report.generated_at)],
-        [],
-        headings(lang),
-        _cells(totals),
-    ]
+    if heading is None:
+        heading = heading_from(Settings(), None, local_day(report.generated_at))
+    return render_xlsx(ReportDocument(report, levels or {report.group: report}, heading, lang))

@@ -103,7 +103,9 @@ async def outage_stats(
     before = o.run_started_at < ps
     inside = and_(o.run_started_at >= ps, o.run_ended_at.is_not(None), o.run_ended_at <= pe)
     crossing_end = and_(o.run_started_at >= ps, or_(o.run_ended_at.is_(None), o.run_ended_at > pe))
-    ended = and_(o.last.is_(True), o.run_ended_at > ps, o.run_ended_at <= pe)
+    # restored incidents are those counted on this clock (rule 6): on service hours a
+    # run that lay wholly outside office hours is not an incident, so not in the MTTR
+    ended = and_(o.last.is_(True), o.run_ended_at > ps, o.run_ended_at <= pe, whole_run > 0)
     stmt = (
         select(
             o.entity_id,
@@ -200,3 +202,48 @@ async def check_runs(
         stmt = stmt.where(o.entity_id.in_(_scope("check", province)))
     rows = (await session.execute(stmt)).all()
     return [RunRow(e, s, end, float(c)) for e, s, end, c, _ in rows]
+
+
+async def heads(session: AsyncSession, province: str | None) -> dict[str, str]:
+    """Unit code → the names of its contacts with role ``head``, joined by ", ".
+
+    A unit's own contacts (``unit.settings["contacts"]``) come first; a unit that
+    names none takes the heads named on its services' contacts.
+    """
+    found: dict[str, list[str]] = {}
+    units = select(Unit.code, Unit.settings).outerjoin(Parent, Unit.parent_id == Parent.id)
+    for code, settings in (await session.execute(units.where(_in_province(province)))).all():
+        found[code] = _head_names((settings or {}).get("contacts"))
+    services = (
+        select(Unit.code, Service.contacts)
+        .join(Unit, Service.unit_id == Unit.id)
+        .outerjoin(Parent, Unit.parent_id == Parent.id)
+        .where(_in_province(province), Service.retired_at.is_(None))
+        .order_by(Service.key)
+    )
+    extra: dict[str, list[str]] = defaultdict(list)
+    for code, contacts in (await session.execute(services)).all():
+        extra[code] += _head_names(contacts)
+    for code, names in extra.items():
+        if not found.get(code):
+            found[code] = names
+    return {code: ", ".join(dict.fromkeys(names)) for code, names in found.items() if names}
+
+
+def _head_names(contacts: Any) -> list[str]:
+    if not isinstance(contacts, list):
+        return []
+    return [
+        str(c["name"])
+        for c in contacts
+        if isinstance(c, dict) and c.get("role") == "head" and c.get("name")
+    ]
+
+
+async def computed_until(session: AsyncSession, period: Period) -> datetime | None:
+    """The latest instant the rollups of the period's days were computed up to."""
+    stmt = select(func.max(RollupDay.computed_at)).where(
+        RollupDay.day >= period.first, RollupDay.day < period.end
+    )
+    found: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found

@@ -12,13 +12,14 @@ from app.accounting.period import PeriodName
 from app.catalog import service
 from app.catalog.schemas import AvailabilityRead, StatusRead
 from app.catalog.service import ClockName
-from app.deps import ApiDatetime, SessionDep
-from app.reports import exports, report
+from app.deps import ApiDatetime, SessionDep, SettingsDep
+from app.reports import document, exports, report
 from app.reports.report import Group
 from app.reports.schemas import ReportRead
 
 router = APIRouter(tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 
 
 @router.get("/status", response_model=StatusRead)
@@ -55,10 +56,11 @@ async def availability(
 @router.get(
     "/reports/availability",
     response_model=ReportRead,
-    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+    responses={200: {"content": {"text/csv": {}, XLSX: {}, PDF: {}}}},
 )
 async def availability_report(
     session: SessionDep,
+    settings: SettingsDep,
     period: Annotated[PeriodName | None, Query(description="default month")] = None,
     at: Annotated[
         str | None, Query(description="2026, 2026-Q2, 2026-05, 2026-W19 or 2026-05-04")
@@ -70,14 +72,40 @@ async def availability_report(
     clock: Annotated[ClockName, Query()] = "24/7",
     group: Annotated[Group, Query()] = "unit",
     province: Annotated[str | None, Query(description="province code")] = None,
-    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx", "pdf"], Query()] = "json",
     lang: Annotated[Literal["vi", "en"], Query()] = "vi",
     incidents: Annotated[
-        bool, Query(description="list check-level incidents (always in XLSX)")
+        bool, Query(description="list check-level incidents (always in XLSX and PDF)")
     ] = False,
 ) -> ReportRead | Response:
-    """Availability, downtime, incidents, MTTR, longest outage, maintenance and unknown
-    minutes per row, worst first, from the rollups; the accounting rules included."""
+    """Availability on both clocks, downtime, incidents, MTTR, longest outage, monitored
+    coverage, maintenance and unknown minutes per row, worst first (units without enough
+    data after the ranked ones), from the rollups; the exclusions and the rules included.
+    ``format=xlsx`` and ``pdf`` are the report to sign (docs/reports.md)."""
+    if format in ("xlsx", "pdf"):
+        doc = await document.build_report(
+            session,
+            settings,
+            period=period,
+            at=at,
+            first=first,
+            to=to,
+            clock=clock,
+            group=group,
+            province=province,
+            lang=lang,
+        )
+        name = f"bao-cao-thong-suot-{doc.report.period}"
+        body, media = (
+            (document.render_xlsx(doc), XLSX)
+            if format == "xlsx"
+            else (document.render_pdf(doc), PDF)
+        )
+        return Response(
+            body,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+        )
     found = await report.availability_report(
         session,
         period=period,
@@ -87,21 +115,15 @@ async def availability_report(
         clock=clock,
         group=group,
         province=province,
-        with_incidents=incidents or format == "xlsx",
+        with_incidents=incidents,
         lang=lang,
+        min_coverage=settings.report_min_coverage,
     )
-    name = f"bao-cao-thong-suot-{found.period}"
     if format == "csv":
+        name = f"bao-cao-thong-suot-{found.period}"
         return Response(
             exports.to_csv(found, lang),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    if format == "xlsx":
-        levels = await report.all_levels(session, found, lang)
-        return Response(
-            exports.to_xlsx(found, levels, lang),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return found

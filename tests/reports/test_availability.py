@@ -246,6 +246,26 @@ class TestServiceHoursScenarios:
         assert office.mttr_counted_seconds == HOUR
         assert office.longest_outage_seconds == HOUR
 
+    def test_night_outage_is_neither_an_incident_nor_in_the_mttr_on_service_hours(
+        self,
+    ) -> None:
+        """Issue 12: "Số sự cố 0" next to an MTTR from night incidents; count and MTTR
+        follow the same clock."""
+        flips = [
+            (vn(2026, 5, 5, 2), "down"),  # Tuesday 02:00–03:00: night
+            (vn(2026, 5, 5, 3), "up"),
+            (vn(2026, 5, 5, 9), "down"),  # 09:00–09:30: office hours
+            (vn(2026, 5, 5, 9, 30), "up"),
+        ]
+        day = (vn(2026, 5, 5), vn(2026, 5, 6))
+        office = summarise("up", flips, *day, OFFICE)
+        always = summarise("up", flips, *day)
+        assert (office.incidents, always.incidents) == (1, 2)
+        assert office.mttr_seconds == office.mttr_counted_seconds == 0.5 * HOUR
+        assert always.mttr_seconds == 0.75 * HOUR
+        night = summarise("up", flips[:2], *day, OFFICE)
+        assert (night.incidents, night.mttr_seconds, night.mttr_counted_seconds) == (0, None, None)
+
     def test_outage_on_tet_costs_no_service_hours(self) -> None:
         flips = [(vn(2026, 2, 17, 8), "down"), (vn(2026, 2, 17, 16), "up")]
         window = (vn(2026, 2, 16), vn(2026, 2, 21))

@@ -88,13 +88,26 @@ def test_xlsx_has_no_formula_cells_and_keeps_the_text_and_numbers() -> None:
     cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
     units = book["Đơn vị"]
-    body = list(units.iter_rows(min_row=2, max_row=1 + len(HOSTILE)))
+    header = [c.value for c in units[2]]
+    name, incidents = header.index("Đơn vị"), header.index("Số sự cố")
+    body = list(units.iter_rows(min_row=3, max_row=2 + len(HOSTILE)))
     # the text, intact: no added quote (XML itself reads a stored CR back as LF)
-    assert [r[1].value for r in body] == [name.replace("\r", "\n") for name in HOSTILE]
-    assert {r[1].data_type for r in body} == {"s"}
-    assert [r[7].value for r in body] == [-3.5] * len(HOSTILE)
-    assert {r[7].data_type for r in body} == {"n"}
-    assert book["Tổng hợp"]["A1"].value == '=HYPERLINK("http://evil.example")'
-    incident = [c.value for c in book["Sự cố"][2]]
+    assert sorted(r[name].value for r in body) == sorted(n.replace("\r", "\n") for n in HOSTILE)
+    assert {r[name].data_type for r in body} == {"s"}
+    assert [r[incidents].value for r in body] == [-1] * len(HOSTILE)
+    assert {r[incidents].data_type for r in body} == {"n"}
+    assert book["Tổng hợp"]["A6"].value == '=HYPERLINK("http://evil.example")'
+    incident = [c.value for c in book["Sự cố"][3]]
     assert incident[:4] == ["=cmd", HOSTILE[0], "12337", "@x"]
     assert book["Quy tắc"]["A1"].value == "=1+1"
+
+
+def test_pdf_prints_hostile_names_as_text() -> None:
+    """Names are escaped before ReportLab's paragraph markup sees them."""
+    from app.config import Settings
+    from app.reports.document import ReportDocument, heading_from, render_pdf
+
+    report = _report()
+    doc = ReportDocument(report, {"unit": report}, heading_from(Settings(), None, date(2026, 6, 1)))
+    body = render_pdf(doc)
+    assert body.startswith(b"%PDF")

@@ -54,34 +54,34 @@ async def test_xlsx_has_a_sheet_per_level_incidents_and_totals(
         "Dịch vụ",
         "Phép kiểm tra",
         "Sự cố",
+        "Loại trừ",
         "Quy tắc",
     ]
     summary = book["Tổng hợp"]
-    assert summary["A1"].value == "Báo cáo tình hình bảo đảm hoạt động thông suốt"
-    assert summary["B2"].value == "2026-05"
+    assert summary["A6"].value == "Báo cáo tình hình bảo đảm hoạt động thông suốt"
     units = book["Đơn vị"]
-    header = [c.value for c in units[1]]
-    assert header == headings("vi")
-    totals = [c.value for c in units[units.max_row]]
-    assert totals[1] == "Tổng cộng"
-    assert totals[7] == pytest.approx(360)
-    assert totals[8] == 4
-    assert totals[5] == pytest.approx(round(44100 / 44460 * 100, 4))
-    province = [c.value for c in book["Tỉnh"][2]]
-    assert province[0] == "33" and province[8] == 4
-    incidents = list(book["Sự cố"].iter_rows(values_only=True))
+    header = [c.value for c in units[2]]
+    assert header[:3] == ["Hạng", "Mã đơn vị", "Đơn vị"]
+    totals = dict(zip(header, (c.value for c in units[units.max_row]), strict=True))
+    assert totals["Đơn vị"] == "Tổng cộng"
+    assert totals["Phút gián đoạn cả ngày (24/7)"] == pytest.approx(360)
+    assert totals["Số sự cố"] == 4
+    assert totals["Tỷ lệ khả dụng cả ngày (24/7)"] == pytest.approx(44100 / 44460, abs=1e-6)
+    sheet = book["Tỉnh"]
+    province = dict(zip((c.value for c in sheet[2]), (c.value for c in sheet[3]), strict=True))
+    assert (province["Mã tỉnh"], province["Số sự cố"]) == ("33", 4)
+    incidents = list(book["Sự cố"].iter_rows(min_row=2, values_only=True))
     assert incidents[0][:2] == ("Phép kiểm tra", "Tên")
     # Apr 30 23:00 (under way on May 1), May 5, May 9 and May 31; May 12 was maintenance
-    assert [row[4] for row in incidents[1:]] == [
-        "2026-04-30 23:00",
-        "2026-05-05 11:00",
-        "2026-05-09 08:00",
-        "2026-05-31 23:00",
+    assert [row[4].strftime("%d/%m/%Y %H:%M") for row in incidents[1:]] == [
+        "30/04/2026 23:00",
+        "05/05/2026 11:00",
+        "09/05/2026 08:00",
+        "31/05/2026 23:00",
     ]
-    assert incidents[2][5] == "2026-05-05 14:00"
+    assert incidents[2][5].strftime("%H:%M") == "14:00"
     assert incidents[1][6] == pytest.approx(60)  # only the May part is counted
     assert incidents[-1][5] == "Chưa khắc phục"
-    assert incidents[-1][4] == "2026-05-31 23:00"
 
 
 @pytest.mark.usefixtures("world")
@@ -91,4 +91,5 @@ async def test_english_export(client: httpx.AsyncClient) -> None:  # noqa: F811
     )
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames[0] == "Summary"
-    assert book["Summary"]["A1"].value.startswith("Report on")
+    assert book["Summary"]["A6"].value.startswith("Report on")
+    assert book.sheetnames[-2:] == ["Exclusions", "Rules"]

@@ -16,6 +16,8 @@ from app.accounting.availability import (
     DOWN,
     STATES,
     StateChange,
+    _restorations,
+    clock_seconds,
     state_durations,
     summarise,
 )
@@ -81,7 +83,14 @@ def _aggregate(
         for p in inside
         if p.run_started_at >= ps and (p.run_ended_at is None or p.run_ended_at > pe)
     )
-    restored = sum(1 for p in inside if p.last and p.run_ended_at and ps < p.run_ended_at <= pe)
+    restored = sum(
+        1
+        for p in inside
+        if p.last
+        and p.run_ended_at
+        and ps < p.run_ended_at <= pe
+        and (p.run_sh_s if sh else p.run_s) > 0  # counted on the clock (rule 6)
+    )
     return new + under_way, max([0.0, before, crossing, *whole]), restored
 
 
@@ -101,8 +110,8 @@ def test_outage_pieces_agree_with_summarise(
         assert incidents == expected.incidents
         assert longest == pytest.approx(expected.longest_outage_seconds, abs=1e-6)
         if hi == day_start(period_end):  # a period ending at now counts runs ended before it
-            ended = [o for o in expected.outages if not o.open_at_end]
-            assert restored == sum(1 for o in ended if o.end > lo)
+            ended = _restorations(*_full(history), lo, hi)
+            assert restored == sum(1 for a, b in ended if clock_seconds(clock, a, b) > 0)
 
 
 def _full(history: list[StateChange]) -> tuple[str, list[StateChange]]:
