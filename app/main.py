@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import __version__
+from app import __version__, openapi_docs
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
@@ -54,12 +54,15 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
         version=__version__,
         description="Giám sát bảo đảm hoạt động thông suốt của TTHC và dịch vụ công trực tuyến.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served offline by app.openapi_docs
+        redoc_url=None,  # ReDoc would load its script from a CDN
         # every request body is capped (413); the push endpoint caps lower
         max_body_size=settings.max_body_bytes,
     )
     app.add_middleware(RefuseNul)
     install_handlers(app)
     _include_routers(app)
+    openapi_docs.install(app)
     _declare_public_reads(app, settings)
     return app
 

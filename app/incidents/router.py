@@ -19,6 +19,7 @@ from app.deps import (
 from app.incidents import service
 from app.incidents.ack_page import link_router as link_router  # app/api.py mounts it
 from app.incidents.schemas import IncidentAck, IncidentRead, IncidentState
+from app.incidents.updates import router as updates_router
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -75,3 +76,6 @@ async def acknowledge(
     """Acknowledge an open incident (write token); 409 when closed or already acknowledged."""
     by = body.by if body is not None and body.by else token.name
     return await service.acknowledge(session, incident_id, by)
+
+
+router.include_router(updates_router)  # GET/POST /incidents/{id}/updates

@@ -170,6 +170,17 @@ class UnitBase(_Model):
     )
     defaults: Defaults = Field(default_factory=Defaults)
     services: list[ServiceDef] = Field(default_factory=list)
+    # shown on the unit's public status page (/status/{code}); all optional
+    address: str | None = Field(default=None, min_length=1, max_length=300)
+    opening_hours: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="as people read it: 'Thứ Hai–Thứ Sáu 7:30–11:30, 13:30–17:00'",
+    )
+    hotline: str | None = Field(
+        default=None, pattern=r"^[0-9+() .\-]{3,40}$", description="phone number to call"
+    )
 
 
 class NationalDef(UnitBase):

@@ -27,6 +27,7 @@ DEFAULT_INTERVAL_S = 60
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_FAILURE_THRESHOLD = 2
 DEFAULT_RECOVERY_THRESHOLD = 1
+PUBLIC_UNIT_FIELDS = ("address", "opening_hours", "hotline")  # into Unit.settings
 # Option names, in order of preference, that make a short display target.
 TARGET_OPTIONS = ("url", "host", "hostname", "target", "address", "query_name", "name")
 _PLACEHOLDER = re.compile(r"\{(code|name|slug|kind|province_code)\}")
@@ -149,6 +150,9 @@ class _Resolver:
             settings["calendar"] = layer.body.calendar
         if layer.body.contacts:
             settings["contacts"] = [c.model_dump(exclude_none=True) for c in layer.body.contacts]
+        for name in PUBLIC_UNIT_FIELDS:  # the public status page shows these
+            if (value := getattr(layer.body, name)) is not None:
+                settings[name] = value
         self.units.append(UnitSpec(layer.code, layer.body.name, layer.kind, layer.parent, settings))
 
     def _check_parents(self, layers: list[_Layer]) -> None:

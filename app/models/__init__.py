@@ -6,6 +6,7 @@ from app.models.check import Check
 from app.models.dead_letter import DeadLetter
 from app.models.flip import Flip
 from app.models.incident import Incident
+from app.models.incident_update import IncidentUpdate
 from app.models.maintenance_window import MaintenanceWindow
 from app.models.monitor_run import MonitorRun
 from app.models.notification import NotifyPolicy, OutboxNotification
@@ -21,6 +22,7 @@ __all__ = [
     "DeadLetter",
     "Flip",
     "Incident",
+    "IncidentUpdate",
     "MaintenanceWindow",
     "MonitorRun",
     "NotifyPolicy",

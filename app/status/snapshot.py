@@ -1,0 +1,244 @@
+"""One read of everything the status pages show now, so counts, lists and reasons
+always agree: units, services, checks with their shown state (``maintenance``
+inside a window), open incidents (suppressed ones too: a unit that counts as
+down is always listed with its reason) and the maintenance of the next days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounting.checks import CheckInfo
+from app.maintenance import repository as maintenance_sql
+from app.maintenance.scope import covered
+from app.maintenance.windows import Window
+from app.models import Check, Incident, Service, Unit
+from app.vocab.states import State, worst
+
+AHEAD = timedelta(days=7)  # maintenance announced this far ahead
+SHARED_UNIT_KINDS = frozenset({"province", "national"})
+SHARED_SERVICE_KINDS = frozenset({"national_portal", "provincial_system"})
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    id: int
+    unit_id: int
+    key: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    id: int
+    key: str
+    name: str
+    unit_id: int
+    service_id: int
+    critical: bool
+    state: State  # as shown: maintenance inside a window
+    state_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    id: int
+    check_id: int
+    unit_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    error_kind: str | None
+    parent_incident_id: int | None
+    suppressed_reason: str | None
+    acknowledged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One maintenance occurrence overlapping [now, now + AHEAD)."""
+
+    window_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    scope: str
+    target: str | None
+    check_ids: frozenset[int]
+
+
+@dataclass
+class Snapshot:
+    now: datetime
+    units: dict[int, UnitRow]
+    services: dict[int, ServiceRow]
+    checks: dict[int, CheckRow]
+    open_incidents: dict[int, IncidentRow]  # by id, oldest first
+    parents: dict[int, IncidentRow]  # parent incidents of suppressed ones (open or not)
+    maintenance: list[Occurrence]
+    by_code: dict[str, int] = field(default_factory=dict)
+    unit_state: dict[int, State] = field(default_factory=dict)
+    service_state: dict[int, State] = field(default_factory=dict)
+    checks_of_unit: dict[int, list[CheckRow]] = field(default_factory=dict)
+    services_of_unit: dict[int, list[ServiceRow]] = field(default_factory=dict)
+    incident_of_check: dict[int, IncidentRow] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_code = {u.code: u.id for u in self.units.values()}
+        for s in self.services.values():
+            self.services_of_unit.setdefault(s.unit_id, []).append(s)
+        critical: dict[int, list[State]] = {}
+        by_service: dict[int, list[State]] = {}
+        for c in self.checks.values():
+            self.checks_of_unit.setdefault(c.unit_id, []).append(c)
+            if c.critical:
+                critical.setdefault(c.unit_id, []).append(c.state)
+                by_service.setdefault(c.service_id, []).append(c.state)
+        self.unit_state = {i: worst(critical.get(i, [])) for i in self.units}
+        self.service_state = {i: worst(by_service.get(i, [])) for i in self.services}
+        for incident in self.open_incidents.values():  # the newest open one per check
+            self.incident_of_check[incident.check_id] = incident
+
+    def is_shared(self, service: ServiceRow) -> bool:
+        """National and provincial services: their outage touches every unit."""
+        unit = self.units.get(service.unit_id)
+        return service.kind in SHARED_SERVICE_KINDS or (
+            unit is not None and unit.kind in SHARED_UNIT_KINDS
+        )
+
+    def active_maintenance(self, check_id: int) -> Occurrence | None:
+        for o in self.maintenance:
+            if check_id in o.check_ids and o.starts_at <= self.now < o.ends_at:
+                return o
+        return None
+
+
+def _incident(i: Incident) -> IncidentRow:
+    return IncidentRow(
+        id=i.id,
+        check_id=i.check_id,
+        unit_id=i.unit_id,
+        started_at=i.started_at,
+        ended_at=i.ended_at,
+        error_kind=i.error_kind,
+        parent_incident_id=i.parent_incident_id,
+        suppressed_reason=i.suppressed_reason if i.notify_state == "suppressed" else None,
+        acknowledged=i.acknowledged_at is not None,
+    )
+
+
+def incident_row(i: Incident) -> IncidentRow:
+    return _incident(i)
+
+
+async def load(session: AsyncSession, now: datetime) -> Snapshot:
+    units = {
+        u.id: UnitRow(u.id, u.code, u.name, u.kind, u.parent_id, dict(u.settings or {}))
+        for u in (await session.execute(select(Unit).where(Unit.retired_at.is_(None)))).scalars()
+    }
+    services = {
+        s.id: ServiceRow(s.id, s.unit_id, s.key, s.kind, s.name)
+        for s in (
+            await session.execute(
+                select(Service.id, Service.unit_id, Service.key, Service.kind, Service.name).where(
+                    Service.retired_at.is_(None)
+                )
+            )
+        ).all()
+    }
+    stmt = select(
+        Check.id,
+        Check.key,
+        Check.name,
+        Check.unit_id,
+        Check.service_id,
+        Check.critical,
+        Check.state,
+        Check.state_since,
+    ).where(Check.is_live())
+    raw = [r for r in (await session.execute(stmt)).all() if r.unit_id in units]
+    occurrences = await _maintenance(session, now, raw, units, services)
+    active = {c for o in occurrences if o.starts_at <= now < o.ends_at for c in o.check_ids}
+    checks = {
+        r.id: CheckRow(
+            r.id,
+            r.key,
+            r.name,
+            r.unit_id,
+            r.service_id,
+            r.critical,
+            State.MAINTENANCE if r.id in active else State(r.state),
+            r.state_since,
+        )
+        for r in raw
+    }
+    found = (
+        await session.execute(
+            select(Incident)
+            .where(Incident.ended_at.is_(None))
+            .order_by(Incident.started_at, Incident.id)
+        )
+    ).scalars()
+    open_incidents = {i.id: _incident(i) for i in found}
+    wanted = {
+        i.parent_incident_id
+        for i in open_incidents.values()
+        if i.parent_incident_id is not None and i.parent_incident_id not in open_incidents
+    }
+    parents = {i: open_incidents[i] for i in open_incidents}
+    if wanted:
+        extra = await session.execute(select(Incident).where(Incident.id.in_(sorted(wanted))))
+        parents.update({i.id: _incident(i) for i in extra.scalars()})
+    return Snapshot(now, units, services, checks, open_incidents, parents, occurrences)
+
+
+async def _maintenance(
+    session: AsyncSession,
+    now: datetime,
+    raw: list[Any],
+    units: dict[int, UnitRow],
+    services: dict[int, ServiceRow],
+) -> list[Occurrence]:
+    rows = await maintenance_sql.overlapping(session, now, now + AHEAD)
+    if not rows:
+        return []
+
+    def parent_code(unit_id: int) -> str:
+        parent = units.get(units[unit_id].parent_id or -1)
+        return parent.code if parent is not None else ""
+
+    infos = [
+        CheckInfo(
+            r.id,
+            r.key,
+            r.unit_id,
+            r.service_id,
+            r.critical,
+            services[r.service_id].key if r.service_id in services else "",
+            units[r.unit_id].code,
+            parent_code(r.unit_id),
+            None,
+        )
+        for r in raw
+    ]
+    found: list[Occurrence] = []
+    for row in rows:
+        ids = covered(row.scope, row.target, infos)
+        window = Window(row.starts_at, row.ends_at, ids, row.rrule, row.timezone)
+        for start, end in window.occurrences(now, now + AHEAD):
+            found.append(Occurrence(row.id, start, end, row.reason, row.scope, row.target, ids))
+    return sorted(found, key=lambda o: (o.starts_at, o.window_id))
