@@ -321,3 +321,19 @@ async def test_render_functions_for_other_callers(
     async with sm() as s:
         heads = (await s.execute(select(Service.contacts))).scalars().all()
     assert any(heads)
+
+
+@pytest.mark.usefixtures("towns")
+async def test_unit_and_province_rows_carry_their_own_code_and_name(
+    client: httpx.AsyncClient,  # noqa: F811
+) -> None:
+    """Issue 12: "Mã đơn vị" and "Đơn vị" were empty on the unit and province sheets."""
+    for group, code, name in (
+        ("unit", "12337", "Xã Hoàng Hoa Thám"),
+        ("province", "33", "Đơn vị 33"),
+    ):
+        body = (
+            await client.get("/api/v1/reports/availability", params=MAY | {"group": group})
+        ).json()
+        row = next(r for r in body["rows"] if r["key"] == code)
+        assert (row["unit_code"], row["unit_name"]) == (code, name), group
