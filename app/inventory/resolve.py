@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.catalog.service import redact_userinfo
 from app.inventory.document import CheckDef, Defaults, Inventory, ServiceDef, UnitBase, UnitDef
 from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.inventory.problems import Loc, Problem, describe_error, format_path
@@ -83,8 +84,29 @@ def display_target(kind: str, config: dict[str, Any]) -> str:
     for option in TARGET_OPTIONS:
         value = config.get(option)
         if isinstance(value, str) and value:
-            return value[:500]
+            return redact_userinfo(value)[:500]
     return kind
+
+
+# ``scheme://user[:password]@host``: credentials written into a URL
+_URL_USERINFO = re.compile(r"(?i)^\s*[a-z][a-z0-9+.-]*://[^/?#\s]*@")
+_CREDENTIALS_IN_URL = (
+    "URL chứa tên đăng nhập/mật khẩu (user:pass@); hãy bỏ khỏi URL và dùng "
+    "`auth: {type: basic, username: ..., secret: TÊN_BIẾN}` "
+    "(credentials in a URL: remove them and use auth: with a secret name)"
+)
+
+
+def _urls_with_credentials(value: Any, loc: Loc = ()) -> Iterator[Loc]:
+    """Where in the options a URL carries ``user:pass@`` (nested lists and dicts too)."""
+    if isinstance(value, str) and _URL_USERINFO.match(value):
+        yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _urls_with_credentials(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _urls_with_credentials(item, (*loc, i))
 
 
 def resolve(
@@ -291,7 +313,11 @@ class _Resolver:
                 self.problems.append(Problem((*base, *loc), message, unit))
             return None
         dumped: dict[str, Any] = parsed.model_dump(mode="json", exclude_defaults=False)
-        return dumped
+        credentials = list(_urls_with_credentials(dumped))
+        for loc in credentials:
+            base = origin.get(str(loc[0]), (*path, "options"))
+            self.problems.append(Problem((*base, *loc), _CREDENTIALS_IN_URL, unit))
+        return None if credentials else dumped
 
     def _timing(self, links: list[_Link], path: Loc, unit: str | None) -> tuple[int, float] | None:
         interval = _pick(links, "interval") or DEFAULT_INTERVAL_S
