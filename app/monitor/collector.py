@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.monitor.unit_info import UnitLabels
 from app.vocab.states import AVAILABLE, STATES, State
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class CheckStateCollector(Collector):
             checks.add_metric([state], float(n))
         yield from fam.values()
         yield checks
+        yield _unit_info(self._monitor)
         yield GaugeMetricFamily(
             "thongsuot_open_incidents",
             "Incidents open now.",
@@ -72,3 +74,16 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "check_up": g("thongsuot_check_up", "1 if the derived state is up or degraded, 0 if down."),
         "last": g("thongsuot_check_last_result_timestamp_seconds", "When the last result arrived."),
     }
+
+def _unit_info(monitor: Monitor) -> GaugeMetricFamily:
+    info = GaugeMetricFamily(
+        "thongsuot_unit_info",
+        "The unit's name, kind and province (value 1): join with * on(unit) group_left(name).",
+        labels=["unit", "name", "kind", "province"],
+    )
+    # reload() replaces the dict whole, so this thread reads one consistent snapshot (the
+    # registry also collects once while the Monitor is being built, before it is set)
+    units: dict[str, UnitLabels] = getattr(monitor, "unit_labels", {})
+    for code, labels in list(units.items()):
+        info.add_metric([code, labels.name, labels.kind, labels.province], 1.0)
+    return info

@@ -30,6 +30,7 @@ from app.monitor.journal import Journal, database_identity
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
+from app.monitor.unit_info import UnitLabels, unit_labels
 from app.notify.service import Notifier
 from app.reports.delivery import ReportFiles
 from probes import ErrorKind, ProbeContext, ProbeResult, Status
@@ -138,6 +139,7 @@ class Monitor:
         self._synced: tuple[str, tuple[str, ...]] | None = None  # fingerprint, secret names
         self._signatures: dict[int, tuple[Any, ...]] = {}  # of self.checks, as last read
         self._tokens: dict[str, int] = {}
+        self.unit_labels: dict[str, UnitLabels] = {}  # thongsuot_unit_info, replaced whole
         self.notifier = (
             Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker))
             if settings.notify_enabled
@@ -208,6 +210,8 @@ class Monitor:
             if self.settings.inventory is not None:
                 report["inventory"] = await self._sync_inventory(force)
             await self._load_checks()
+            async with self._sm() as session:
+                self.unit_labels = await unit_labels(session)
             if self.notifier is not None:
                 await self.notifier.reload()
             report["jobs"] = self.scheduler.sync(self.checks)

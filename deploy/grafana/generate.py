@@ -29,7 +29,8 @@ sys.path[1:1] = [str(HERE.parents[1])]
 from sql import FLIPS_SQL, OPEN_INCIDENTS_SQL, UNIT_INCIDENTS_SQL, UNIT_SLA_SQL  # noqa: E402
 from texts import LANGS, state_text, tr  # noqa: E402
 
-from app.vocab.states import SEVERITY, State  # noqa: E402
+from app.vocab.states import BY_SEVERITY, SEVERITY, State  # noqa: E402
+from app.vocab.words import UNIT_KINDS  # noqa: E402
 
 Panel = dict[str, Any]
 Dashboard = dict[str, Any]
@@ -43,6 +44,10 @@ PG = {"type": "grafana-postgresql-datasource", "uid": "postgres"}
 NATIONAL_KINDS = ("national_portal", "national_sso", "vneid", "paygov", "data_sharing", "emc")
 NATIONAL = f'service_kind=~"{"|".join(NATIONAL_KINDS)}"'
 UNIT = 'unit="$unit"'
+# Series carry the unit code only; names come from the info metric (docs/metrics.md).
+NAMES = " * on(unit) group_left(name) thongsuot_unit_info"
+OF_KIND = ' * on(unit) group_left(name) thongsuot_unit_info{kind=~"$kind"}'
+IN_STATE = ' and on(unit) (count by (unit) (thongsuot_check_state{state=~"$state"} == 1))'
 
 
 # ---- panel builders -------------------------------------------------------
@@ -212,20 +217,56 @@ def table(
     return p
 
 
+# Unit selector showing names: query_result() lists the info series as
+# ``thongsuot_unit_info{kind="…",name="…",province="…",unit="…"} 1 <ts>`` (labels sorted),
+# and the named groups give Grafana the option's text and value.
+UNIT_QUERY = 'query_result(thongsuot_unit_info{kind=~"$kind"})'
+UNIT_REGEX = '/name="(?<text>[^"]*)".*unit="(?<value>[^"]*)"/'
+
+
 def unit_variable(lang: str) -> Panel:
-    query = "label_values(thongsuot_check_state, unit)"
     return {
         "name": "unit",
         "label": tr(lang, "var.unit"),
         "type": "query",
         "datasource": PROM,
-        "query": {"query": query, "refId": "unit"},
-        "definition": query,
+        "query": {"query": UNIT_QUERY, "refId": "unit", "qryType": 3},
+        "definition": UNIT_QUERY,
+        "regex": UNIT_REGEX,
         "refresh": 2,
-        "sort": 1,
+        "sort": 5,  # by text (the name), case-insensitive
         "multi": False,
         "includeAll": False,
     }
+
+
+def custom_variable(name: str, label: str, options: list[tuple[str, str]]) -> Panel:
+    """A multi-select of fixed ``(text, value)`` options with "All" = ``.*``."""
+    return {
+        "name": name,
+        "label": label,
+        "type": "custom",
+        "query": ", ".join(f"{text} : {value}" for text, value in options),
+        "options": [{"text": text, "value": value, "selected": False} for text, value in options],
+        "current": {"text": ["All"], "value": ["$__all"]},
+        "multi": True,
+        "includeAll": True,
+        "allValue": ".*",
+    }
+
+
+def kind_variable(lang: str) -> Panel:
+    """Unit kinds in app.vocab.words' words (xã, phường, ...)."""
+    index = 0 if lang == "vi" else 1
+    options = [(words[index], kind) for kind, words in UNIT_KINDS.items()]
+    return custom_variable("kind", tr(lang, "var.kind"), options)
+
+
+def state_variable(lang: str) -> Panel:
+    """States in app.vocab.states' words, worst first; a unit shows when one of its
+    checks is in a chosen state."""
+    options = [(state_text(lang, state), str(state)) for state in BY_SEVERITY]
+    return custom_variable("state", tr(lang, "var.state"), options)
 
 
 def dashboard(
@@ -274,8 +315,8 @@ def overview(lang: str) -> Dashboard:
     panels = [
         status_grid(
             t("p.unit_grid"),
-            "thongsuot:unit_state:worst",
-            "{{unit}}",
+            f"thongsuot:unit_state:worst{OF_KIND}{IN_STATE}",
+            "{{name}}",
             (0, 0, 24, 10),
             state_mappings(lang),
             lang,
@@ -308,9 +349,9 @@ def overview(lang: str) -> Dashboard:
         ),
         ratio_stat(
             t("p.worst_units"),
-            "bottomk(10, thongsuot:unit_availability:ratio_1d)",
+            f"bottomk(10, thongsuot:unit_availability:ratio_1d{OF_KIND})",
             (0, 15, 12, 9),
-            legend="{{unit}}",
+            legend="{{name}}",
             desc=t("desc.worst_units"),
         ),
         table(
@@ -328,7 +369,13 @@ def overview(lang: str) -> Dashboard:
         ),
         table(t("p.open_incidents_list"), [sql(OPEN_INCIDENTS_SQL[lang])], (0, 24, 24, 9)),
     ]
-    return dashboard("thongsuot-overview", t("d.overview"), lang, panels)
+    return dashboard(
+        "thongsuot-overview",
+        t("d.overview"),
+        lang,
+        panels,
+        variables=[kind_variable(lang), state_variable(lang)],
+    )
 
 
 def unit(lang: str) -> Dashboard:
@@ -336,8 +383,8 @@ def unit(lang: str) -> Dashboard:
     panels = [
         status_grid(
             t("p.unit_state"),
-            f"thongsuot:unit_state:worst{{{UNIT}}}",
-            "{{unit}}",
+            f"thongsuot:unit_state:worst{{{UNIT}}}{NAMES}",
+            "{{name}}",
             (0, 0, 6, 5),
             state_mappings(lang),
             lang,
@@ -411,7 +458,13 @@ def unit(lang: str) -> Dashboard:
         ),
         table(t("p.flips"), [sql(FLIPS_SQL[lang])], (0, 35, 24, 10)),
     ]
-    return dashboard("thongsuot-unit", t("d.unit"), lang, panels, variables=[unit_variable(lang)])
+    return dashboard(
+        "thongsuot-unit",
+        t("d.unit"),
+        lang,
+        panels,
+        variables=[kind_variable(lang), unit_variable(lang)],
+    )
 
 
 def national(lang: str) -> Dashboard:

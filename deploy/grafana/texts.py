@@ -38,6 +38,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "d.monitor": ("thongsuot · Máy giám sát", "thongsuot · The monitor itself"),
     "links": ("Bảng điều khiển", "Dashboards"),
     "var.unit": ("Đơn vị", "Unit"),
+    "var.kind": ("Loại đơn vị", "Unit kind"),
+    "var.state": ("Trạng thái", "State"),
     # panels
     "p.unit_grid": ("Trạng thái các đơn vị", "State of every unit"),
     "p.checks_by_state": ("Số kiểm tra theo trạng thái", "Checks by state"),

@@ -25,6 +25,14 @@ CHECKS = [
     ("hy.12364.agent", "12364", "commune_centre", "heartbeat", "unknown"),
 ]
 STATES = ("up", "degraded", "down", "unknown", "maintenance")
+# unit -> name, kind, province: thongsuot_unit_info (the names the panels join in)
+UNITS = {
+    "QG": ("Cổng Dịch vụ công quốc gia", "national", ""),
+    "33": ("Tỉnh Hưng Yên", "province", "33"),
+    "11977": ("Phường Hiến Nam", "ward", "33"),
+    "12337": ("Xã Hoàng Hoa Thám", "commune", "33"),
+    "12364": ("Xã Tân Hưng", "commune", "33"),
+}
 UNIT = "11977"
 
 
@@ -39,7 +47,10 @@ def _labels(check: str, unit: str, kind: str, probe: str) -> str:
 
 
 def _per_check(now: float) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = [
+        f'thongsuot_unit_info{{unit="{u}",name="{n}",kind="{k}",province="{p}"}} 1'
+        for u, (n, k, p) in UNITS.items()
+    ]
     for check, unit, kind, probe, state in CHECKS:
         base = _labels(check, unit, kind, probe)
         for s in STATES:

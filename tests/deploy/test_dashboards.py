@@ -32,6 +32,8 @@ PROM_VARS = {
     "$__range": "1h",
     "$__interval": "15s",
     "$unit": exposition.UNIT,
+    "$kind": ".*",  # "All" of a multi-select (allValue)
+    "$state": ".*",
 }
 
 
@@ -282,13 +284,94 @@ def test_status_grid_rule_sees_the_down_unit(prometheus: str) -> None:
     pytest.fail("thongsuot:unit_state:worst was never recorded")
 
 
-def test_unit_variable_has_values(prometheus: str) -> None:
-    for _, dash in _dashboards():
+def _grafana_regex(regex: str) -> re.Pattern[str]:
+    """A variable's ``/…/`` regex as Python reads it (JS named groups ``(?<x>``)."""
+    return re.compile(regex.strip("/").replace("(?<", "(?P<"))
+
+
+def _query_result_lines(result: list[dict[str, Any]]) -> list[str]:
+    """query_result() as Grafana lists it: ``name{label="value",…} value timestamp``,
+    labels sorted by name."""
+    lines = []
+    for r in result:
+        metric = dict(r["metric"])
+        name = metric.pop("__name__", "")
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()))
+        lines.append(f"{name}{{{labels}}} {r['value'][1]} {r['value'][0]}")
+    return lines
+
+
+def test_unit_selector_shows_names(prometheus: str) -> None:
+    for name, dash in _dashboards():
         for var in dash["templating"]["list"]:
-            m = re.fullmatch(r"label_values\((\w+), (\w+)\)", var["query"]["query"])
+            if var["name"] != "unit":
+                continue
+            m = re.fullmatch(r"query_result\((.+)\)", var["query"]["query"])
             assert m, var
-            r = httpx.get(
-                f"{prometheus}/api/v1/label/{m[2]}/values", params={"match[]": m[1]}, timeout=10
-            )
-            assert r.status_code == 200
-            assert exposition.UNIT in r.json()["data"]
+            result = _query(prometheus, prom_query(m[1]))["data"]["result"]
+            options = {}
+            for line in _query_result_lines(result):
+                found = _grafana_regex(var["regex"]).search(line)
+                assert found, (var["regex"], line)
+                options[found["value"]] = found["text"]
+            assert options == {u: n for u, (n, _, _) in exposition.UNITS.items()}, name
+
+
+def test_kind_and_state_selectors_use_the_vocabulary() -> None:
+    from app.vocab.states import BY_SEVERITY, state_word
+    from app.vocab.words import UNIT_KINDS
+
+    for name, dash in _dashboards():
+        lang = name[:2]
+        variables = {v["name"]: v for v in dash["templating"]["list"]}
+        if "kind" in variables:
+            kinds = {o["value"]: o["text"] for o in variables["kind"]["options"]}
+            assert kinds == {k: w[0 if lang == "vi" else 1] for k, w in UNIT_KINDS.items()}
+        if "state" in variables:
+            states = [(o["value"], o["text"]) for o in variables["state"]["options"]]
+            assert states == [(str(s), state_word(s, lang)) for s in BY_SEVERITY]  # type: ignore[arg-type]
+        for var in variables.values():
+            if var["type"] == "custom":
+                assert var["multi"] and var["includeAll"] and var["allValue"] == ".*"
+    overview = dict(_dashboards())["vi/overview.json"]
+    assert {v["name"] for v in overview["templating"]["list"]} == {"kind", "state"}
+
+
+def test_unit_panels_are_labelled_with_names() -> None:
+    """Panels that list units show their names (joined from thongsuot_unit_info)."""
+    for name, dash in _dashboards():
+        for panel in dash["panels"]:
+            for target in panel["targets"]:
+                if target.get("legendFormat") == "{{unit}}":
+                    raise AssertionError(f"{name} / {panel['title']}: a bare unit code")
+                if "{{name}}" in target.get("legendFormat", ""):
+                    assert "group_left(name) thongsuot_unit_info" in target["expr"]
+
+
+def test_every_state_mapping_names_degraded() -> None:
+    """Degraded reads "Suy giảm" (vi) / "Degraded" (en) wherever states are mapped."""
+    from app.vocab.states import SEVERITY, State, state_word
+
+    seen = 0
+    for name, dash in _dashboards():
+        word = state_word(State.DEGRADED, name[:2])  # type: ignore[arg-type]
+        for panel in dash["panels"]:
+            for mapping in panel["fieldConfig"]["defaults"].get("mappings", []):
+                options = mapping.get("options", {})
+                if str(SEVERITY[State.DOWN]) in options:  # a state mapping
+                    assert options[str(SEVERITY[State.DEGRADED])]["text"] == word, name
+                    seen += 1
+    assert seen >= 10
+
+
+def test_the_live_unit_names_reach_a_panel(prometheus: str) -> None:
+    expr = next(e for n, t, e in _targets("prometheus") if "group_left(name)" in e)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        result = _query(prometheus, prom_query(expr))["data"]["result"]
+        if result:
+            names = {r["metric"]["name"] for r in result}
+            assert names <= {n for n, _, _ in exposition.UNITS.values()} and names
+            return
+        time.sleep(0.5)
+    pytest.fail(f"no named series for {expr}")

@@ -80,3 +80,26 @@ async def test_metrics_carry_check_state_and_pass_promtool(
         check=False,
     )
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+
+
+async def test_unit_info_names_each_unit_once(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
+) -> None:
+    """thongsuot_unit_info{unit, name, kind, province} 1: the names panels join in."""
+    async with sessionmaker() as s, s.begin():
+        province = await factories.unit(s, "33", "Tỉnh Hưng Yên", kind="province")
+        commune = await factories.unit(s, "12337", "Xã Hoàng Hoa Thám")
+        commune.parent_id = province.id
+        await factories.unit(s, "VN", "Quốc gia", kind="national")
+    text = await _exposition(db_url, sessionmaker, web)
+    info = {
+        s.labels["unit"]: (s.labels["name"], s.labels["kind"], s.labels["province"], s.value)
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == "thongsuot_unit_info"
+    }
+    assert info == {
+        "33": ("Tỉnh Hưng Yên", "province", "33", 1.0),
+        "12337": ("Xã Hoàng Hoa Thám", "commune", "33", 1.0),
+        "VN": ("Quốc gia", "national", "", 1.0),
+    }
