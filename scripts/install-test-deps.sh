@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system tools the tests need: promtool/prometheus (Debian package
 # "prometheus") and, where Debian has it, amtool ("prometheus-alertmanager") for the
-# deploy tests; poppler-utils and the DejaVu fonts for the PDF report tests.
+# deploy tests; poppler-utils and the DejaVu fonts for the PDF report tests;
+# chromium for the browser tests of the status pages.
 # Idempotent: does nothing when the tools are already there. Never leaves the
 # packaged daemons running: tests start their own instances on 127.0.0.1.
 set -euo pipefail
@@ -16,6 +17,9 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf ] || need+=(fonts-dejavu-extra)
+# the browser tests of the public pages (tests/status/test_browser.py, tests/support/browser.py):
+# headless Chromium driven over the DevTools protocol (fonts-dejavu-core above has Vietnamese)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v amtool >/dev/null 2>&1; then
   want_am=1
 else
@@ -68,3 +72,5 @@ echo "install-test-deps: $(promtool --version 2>&1 | head -n1)"
 if command -v amtool >/dev/null 2>&1; then
   echo "install-test-deps: $(amtool --version 2>&1 | head -n1)"
 fi
+command -v chromium >/dev/null 2>&1 || { echo "install-test-deps: chromium missing" >&2; exit 1; }
+echo "install-test-deps: $(chromium --version 2>/dev/null | head -n1)"

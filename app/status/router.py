@@ -27,6 +27,48 @@ from app.vocab.lang import Lang
 from app.vocab.states import ICONS, State, state_word
 
 router = APIRouter(tags=["status"])
+
+
+class AtomResponse(Response):
+    media_type = "application/atom+xml"
+
+
+class JSONFeedResponse(Response):
+    media_type = "application/feed+json"
+
+
+class SVGResponse(Response):
+    media_type = "image/svg+xml"
+
+
+_JSON_FEED: dict[str, Any] = {  # JSON Feed 1.1, the members this feed writes
+    "type": "object",
+    "required": ["version", "title", "items"],
+    "properties": {
+        "version": {"type": "string"},
+        "title": {"type": "string"},
+        "home_page_url": {"type": "string"},
+        "feed_url": {"type": "string"},
+        "language": {"type": "string"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "content_text", "date_published"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "url": {"type": "string"},
+                    "title": {"type": "string"},
+                    "content_text": {"type": "string"},
+                    "date_published": {"type": "string"},
+                    "date_modified": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html", "j2", "svg", "atom"], default_for_string=True),
@@ -114,7 +156,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/status/feed.atom")
+@router.get("/status/feed.atom", response_class=AtomResponse)
 async def atom_feed(request: Request, lang: LangQuery = "vi") -> Response:
     """Incidents (open or of the last 30 days, with their updates) and maintenance ahead."""
 
@@ -124,10 +166,14 @@ async def atom_feed(request: Request, lang: LangQuery = "vi") -> Response:
         return _env.get_template("feed.atom.j2").render(**context)
 
     body = await _page(request, ("atom", lang, _base(request)), make)
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    return AtomResponse(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/status/feed.json")
+@router.get(
+    "/status/feed.json",
+    response_class=JSONFeedResponse,
+    responses={200: {"content": {"application/feed+json": {"schema": _JSON_FEED}}}},
+)
 async def json_feed(request: Request, lang: LangQuery = "vi") -> Response:
     """The same entries as the Atom feed, as a JSON Feed 1.1."""
 
@@ -136,7 +182,7 @@ async def json_feed(request: Request, lang: LangQuery = "vi") -> Response:
         return json.dumps(feeds.json_feed(items, lang, _base(request)), ensure_ascii=False)
 
     body = await _page(request, ("json", lang, _base(request)), make)
-    return Response(body, media_type="application/feed+json; charset=utf-8")
+    return JSONFeedResponse(body, media_type="application/feed+json; charset=utf-8")
 
 
 @router.get("/status/{code}", response_class=HTMLResponse)
@@ -151,7 +197,7 @@ async def unit_page(request: Request, code: str, lang: LangQuery = "vi") -> HTML
     return _html(await _page(request, ("unit", code, lang), make))
 
 
-@router.get("/status/{code}/badge.svg")
+@router.get("/status/{code}/badge.svg", response_class=SVGResponse)
 async def badge(request: Request, code: str, lang: LangQuery = "vi") -> Response:
     """An SVG badge with the unit's state word and icon, for the provincial portal."""
     snap = await _snapshot(request)
@@ -159,8 +205,7 @@ async def badge(request: Request, code: str, lang: LangQuery = "vi") -> Response
     svg = _env.get_template("badge.svg.j2").render(
         label=name, word=b.word, icon=b.icon, colour=_BADGE_COLOURS[b.state]
     )
-    return Response(
+    return SVGResponse(
         svg,
-        media_type="image/svg+xml",
         headers={"Cache-Control": f"public, max-age={CACHE_SECONDS}"},
     )
