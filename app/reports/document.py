@@ -11,7 +11,7 @@ For code that sends or serves reports::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -95,7 +95,6 @@ class ReportDocument:
     heading: Heading
     lang: Lang = "vi"
     province_name: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def with_report(self, report: ReportRead, levels: dict[str, ReportRead]) -> ReportDocument:
         """The same letterhead over other figures (e.g. one unit's own report)."""

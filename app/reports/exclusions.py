@@ -23,7 +23,8 @@ from app.accounting.period import Period
 from app.maintenance import repository as maintenance_repository
 from app.maintenance.windows import Window
 from app.models import Unit
-from app.reports.report_repository import Label, Parent, _in_province
+from app.reports.report_repository import Label, Parent, labels
+from app.reports.report_repository import _in_province as in_province
 from app.reports.schemas import ExclusionRow
 
 MAX_NAMED_UNITS = 5
@@ -47,7 +48,7 @@ async def _unit_calendars(session: AsyncSession, province: str | None) -> list[_
     stmt = (
         select(Unit.code, Unit.name, Unit.kind, Unit.settings, Parent.settings)
         .outerjoin(Parent, Unit.parent_id == Parent.id)
-        .where(_in_province(province), Unit.retired_at.is_(None))
+        .where(in_province(province), Unit.retired_at.is_(None))
         .order_by(Unit.code)
     )
     found = []
@@ -92,23 +93,24 @@ def _who(names: Sequence[str], total: int, lang: str) -> str:
 def calendar_rows(
     units: Sequence[_UnitCalendar], period: Period, lang: str = "vi"
 ) -> list[ExclusionRow]:
-    """Holidays, declared days off and swapped working days inside the period."""
-    calendars: dict[str, Calendar] = {}
-    grouped: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    """Holidays, declared days off and swapped working days inside the period.
+
+    Units sharing a calendar are looked at once (a country has few distinct ones)."""
     language: Literal["vi", "en_US"] = "vi" if lang == "vi" else "en_US"
+    by_calendar: dict[str, list[_UnitCalendar]] = defaultdict(list)
     for unit in units:
-        key = json.dumps(unit.calendar, sort_keys=True, default=str)
-        calendar = calendars.get(key)
-        if calendar is None:
-            hours = OfficeHours.model_validate(unit.calendar) if unit.calendar else OfficeHours()
-            calendar = calendars[key] = Calendar(hours, language=language)
+        by_calendar[json.dumps(unit.calendar, sort_keys=True, default=str)].append(unit)
+    grouped: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for members in by_calendar.values():
+        raw = members[0].calendar
+        calendar = Calendar(OfficeHours.model_validate(raw) if raw else None, language=language)
         declared = {str(d) for d in calendar.hours.working_days}
         for on in days(period.first, period.end):
             day = calendar.day(on)
             if day.kind == DayKind.WORKING:
                 continue
             reason = _day_reason(day.kind, day.name, str(on) in declared, lang)
-            grouped[(on, str(day.kind), reason)].append(unit.name)
+            grouped[(on, str(day.kind), reason)] += [unit.name for unit in members]
     rows = []
     for (on, kind, reason), names in sorted(grouped.items()):
         rows.append(
@@ -116,7 +118,7 @@ def calendar_rows(
                 kind=kind,
                 first=day_start(on),
                 end=day_start(on + timedelta(days=1)),
-                scope=_who(names, len(units), lang),
+                scope=_who(sorted(names), len(units), lang),
                 reason=reason,
                 clock="service_hours",
             )
@@ -124,21 +126,24 @@ def calendar_rows(
     return rows
 
 
-async def maintenance_rows(
-    session: AsyncSession,
-    period: Period,
-    names: Mapping[str, Mapping[str, Label]],
-    province: str | None,
-    lang: str = "vi",
-) -> list[ExclusionRow]:
-    """Occurrences of the maintenance windows (not withdrawn) inside the period, clipped.
+async def _names(session: AsyncSession, province: str | None) -> dict[str, dict[str, Label]]:
+    """Level (check, service, unit) → its labels by key, inside ``province``."""
+    return {
+        level: {label.key: label for label in (await labels(session, level, province)).values()}
+        for level in ("check", "service", "unit")
+    }
 
-    ``names`` maps a level (check, service, unit) to its labels by key; a window whose
-    target lies outside the report's province is left out.
-    """
+
+async def maintenance_rows(
+    session: AsyncSession, period: Period, province: str | None, lang: str = "vi"
+) -> list[ExclusionRow]:
+    """Occurrences of the maintenance windows (not withdrawn) inside the period, clipped,
+    named by their targets; a window whose target lies outside ``province`` is left out."""
     start, end = day_start(period.first), day_start(period.end)
+    windows = await maintenance_repository.overlapping(session, start, end)
+    names = await _names(session, province) if windows else {}
     rows = []
-    for window in await maintenance_repository.overlapping(session, start, end):
+    for window in windows:
         scope = _scope(window.scope, window.target, names, province, lang)
         if scope is None:
             continue
@@ -178,13 +183,9 @@ def _scope(
 
 
 async def exclusions(
-    session: AsyncSession,
-    period: Period,
-    names: Mapping[str, Mapping[str, Label]],
-    province: str | None,
-    lang: str = "vi",
+    session: AsyncSession, period: Period, province: str | None, lang: str = "vi"
 ) -> list[ExclusionRow]:
     """Calendar days first (by date), then maintenance occurrences (by start)."""
     units = await _unit_calendars(session, province)
     found = calendar_rows(units, period, lang)
-    return found + await maintenance_rows(session, period, names, province, lang)
+    return found + await maintenance_rows(session, period, province, lang)

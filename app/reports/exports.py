@@ -65,19 +65,23 @@ def headings(lang: Lang = "vi") -> list[str]:
     return [vi if lang == "vi" else en for _, vi, en in COLUMNS]
 
 
-def _value(row: ReportRow, name: str) -> Any:
+def _value(row: ReportRow, name: str, lang: Lang = "vi") -> Any:
     if name == "availability_pct":
         return None if row.availability is None else round(row.availability * 100, 4)
     if name == "coverage_pct":
         return None if row.coverage is None else round(row.coverage * 100, 2)
     if name == "note":
-        return "Chưa đủ dữ liệu" if row.insufficient_data else ""
+        return (
+            ("Chưa đủ dữ liệu" if lang == "vi" else "Not enough data")
+            if row.insufficient_data
+            else ""
+        )
     value = getattr(row, name)
     return round(value, 2) if isinstance(value, float) else value
 
 
-def _cells(row: ReportRow) -> list[Any]:
-    return [_value(row, name) for name, _, _ in COLUMNS]
+def _cells(row: ReportRow, lang: Lang = "vi") -> list[Any]:
+    return [_value(row, name, lang) for name, _, _ in COLUMNS]
 
 
 def to_csv(report: ReportRead, lang: Lang = "vi") -> bytes:
@@ -86,8 +90,8 @@ def to_csv(report: ReportRead, lang: Lang = "vi") -> bytes:
     writer = csv.writer(out)
     writer.writerow(headings(lang))
     for row in report.rows:
-        writer.writerow([csv_safe(v) for v in _cells(row)])
-    writer.writerow([csv_safe(v) for v in _cells(report.totals)])
+        writer.writerow([csv_safe(v) for v in _cells(row, lang)])
+    writer.writerow([csv_safe(v) for v in _cells(report.totals, lang)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

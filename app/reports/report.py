@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.reports import report_repository as repo
 from app.reports.exclusions import exclusions
 from app.reports.report_repository import Label, OutageStats
-from app.reports.schemas import ExclusionRow, IncidentRow, ReportRead, ReportRow
+from app.reports.schemas import IncidentRow, ReportRead, ReportRow
 
 Group = Literal["check", "service", "unit", "province"]
 TITLE_VI = "Báo cáo tình hình bảo đảm hoạt động thông suốt"
@@ -268,7 +268,7 @@ async def availability_report(
         provisional=until is not None,
         data_until=until,
         min_coverage=min_coverage,
-        exclusions=await _exclusions(session, resolved, province, lang) if with_exclusions else [],
+        exclusions=await exclusions(session, resolved, province, lang) if with_exclusions else [],
     )
 
 
@@ -300,18 +300,6 @@ async def _data_until(session: AsyncSession, period: Period, now: datetime) -> d
     if end <= now and computed is None:
         return None  # nothing was ever computed for it: no data, not provisional data
     return min(computed or now, now)
-
-
-async def _exclusions(
-    session: AsyncSession, period: Period, province: str | None, lang: str
-) -> list[ExclusionRow]:
-    names = {
-        level: {
-            label.key: label for label in (await repo.labels(session, level, province)).values()
-        }
-        for level in ("check", "service", "unit")
-    }
-    return await exclusions(session, period, names, province, lang)
 
 
 LEVELS: tuple[Group, ...] = ("province", "unit", "service", "check")
