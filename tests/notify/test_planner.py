@@ -141,6 +141,17 @@ async def _ack(sm: async_sessionmaker[AsyncSession], incident_id: int, seconds: 
         assert await acknowledge(s, incident_id, at(seconds), "Nguyễn Văn Tâm")
 
 
+async def _paged(
+    sm: async_sessionmaker[AsyncSession], policy: NotifyPolicyDoc = POLICY
+) -> tuple[int, Clock]:
+    """One check's incident, opened and paged at T0."""
+    check = await _check(sm)
+    incident = await _open(sm, check, 0)
+    clock = Clock(sm, policy)
+    assert await clock.plan(0) == [("down", 0, "xa"), ("down", 0, "ioc")]
+    return incident, clock
+
+
 # escalation -------------------------------------------------------------------------
 async def test_pages_at_level_0_then_escalates_exactly_at_each_after_s(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -164,10 +175,7 @@ async def test_pages_at_level_0_then_escalates_exactly_at_each_after_s(
 async def test_a_late_tick_sends_every_level_it_passed_once(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    check = await _check(sessionmaker)
-    await _open(sessionmaker, check, 0)
-    clock = Clock(sessionmaker, POLICY)
-    await clock.plan(0)
+    _, clock = await _paged(sessionmaker)
     assert await clock.plan(700) == [("escalation", 1, "huyen"), ("escalation", 2, "tinh")]
     assert await clock.plan(701) == []
 
@@ -194,10 +202,7 @@ async def test_hold_waits_hold_s_and_an_outage_over_by_then_is_never_told(
 async def test_acknowledgement_stops_escalation(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    check = await _check(sessionmaker)
-    incident = await _open(sessionmaker, check, 0)
-    clock = Clock(sessionmaker, POLICY)
-    await clock.plan(0)
+    incident, clock = await _paged(sessionmaker)
     assert await clock.plan(120) == [("escalation", 1, "huyen")]
     await _ack(sessionmaker, incident, 200)
     assert await clock.plan(600) == []  # level 2 was due: the acknowledgement stopped it
@@ -214,10 +219,7 @@ def _reminding(every: float) -> NotifyPolicyDoc:
 async def test_reminders_at_the_interval_to_the_current_level_never_twice(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    check = await _check(sessionmaker)
-    incident = await _open(sessionmaker, check, 0)
-    clock = Clock(sessionmaker, _reminding(300))
-    assert await clock.plan(0) == [("down", 0, "xa"), ("down", 0, "ioc")]
+    incident, clock = await _paged(sessionmaker, _reminding(300))
     assert await clock.plan(60) == []
     assert await clock.plan(120) == [("escalation", 1, "huyen")]
     assert await clock.plan(299.9) == []
@@ -237,10 +239,7 @@ async def test_reminders_at_the_interval_to_the_current_level_never_twice(
 async def test_no_reminders_when_the_interval_is_zero(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    check = await _check(sessionmaker)
-    await _open(sessionmaker, check, 0)
-    clock = Clock(sessionmaker, _reminding(0))
-    await clock.plan(0)
+    _, clock = await _paged(sessionmaker, _reminding(0))
     assert await clock.plan(120) == [("escalation", 1, "huyen")]
     assert await clock.plan(86_400) == []
 
@@ -249,10 +248,7 @@ async def test_no_reminders_when_the_interval_is_zero(
 async def test_recovery_is_told_once_to_everyone_told_of_the_outage(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    check = await _check(sessionmaker)
-    incident = await _open(sessionmaker, check, 0)
-    clock = Clock(sessionmaker, POLICY)
-    await clock.plan(0)
+    incident, clock = await _paged(sessionmaker)
     await clock.plan(120)
     await _close(sessionmaker, incident, 150)
     assert sorted(await clock.plan(151)) == [("up", 0, "huyen"), ("up", 0, "ioc"), ("up", 0, "xa")]
