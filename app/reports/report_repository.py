@@ -205,7 +205,7 @@ async def check_runs(
 
 
 async def heads(session: AsyncSession, province: str | None) -> dict[str, str]:
-    """Unit code → the names of its contacts with role ``head``, joined by ", ".
+    """Unit code → the names (and titles) of its contacts with role ``head``, joined by ", ".
 
     A unit's own contacts (``unit.settings["contacts"]``) come first; a unit that
     names none takes the heads named on its services' contacts.
@@ -234,7 +234,7 @@ def _head_names(contacts: Any) -> list[str]:
     if not isinstance(contacts, list):
         return []
     return [
-        str(c["name"])
+        f"{c['name']} ({c['title']})" if c.get("title") else str(c["name"])
         for c in contacts
         if isinstance(c, dict) and c.get("role") == "head" and c.get("name")
     ]

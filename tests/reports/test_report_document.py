@@ -61,7 +61,7 @@ async def towns(
         commune.settings = {
             **commune.settings,
             "contacts": [
-                {"name": "Trần Thị Bình", "role": "head"},
+                {"name": "Trần Thị Bình", "role": "head", "title": "Chủ tịch UBND xã"},
                 {"name": "Lê Văn Kỹ", "role": "it_focal_point"},
             ],
         }
@@ -127,7 +127,7 @@ async def test_xlsx_layout_and_print_setup(client: httpx.AsyncClient) -> None:  
     rows = {r["Mã đơn vị"]: (r, units.cell(3 + i, 1)) for i, r in enumerate(_rows(units))}
     commune, _ = rows["12337"]
     assert commune["Đơn vị"] == "Xã Hoàng Hoa Thám"  # filled (it was empty)
-    assert commune["Người đứng đầu"] == "Trần Thị Bình"
+    assert commune["Người đứng đầu"] == "Trần Thị Bình (Chủ tịch UBND xã)"
     assert commune["Hạng"] == 1
     assert commune["Tỷ lệ khả dụng cả ngày (24/7)"] == pytest.approx(44100 / 44460, abs=1e-6)
     assert commune["Tỷ lệ khả dụng trong giờ hành chính"] == pytest.approx(9150 / 9270, abs=1e-6)
