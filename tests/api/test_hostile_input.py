@@ -240,3 +240,22 @@ async def test_405_names_every_method_of_the_path(
     assert response.headers["Allow"] == "DELETE, GET"
     response = await client.request("PUT", "/api/v1/push/abc")
     assert response.headers["Allow"] == "GET, POST"
+
+
+async def test_nul_in_a_json_string_is_never_a_500(
+    client: httpx.AsyncClient, inventory: Inventory, backend: str
+) -> None:
+    """PostgreSQL text cannot hold NUL (SQLSTATE 22021): 422; SQLite stores it."""
+    window = {
+        "scope": "unit",
+        "target": "12337",
+        "starts_at": "2026-11-02T08:00:00+07:00",
+        "ends_at": "2026-11-02T09:00:00+07:00",
+        "reason": "nâng cấp\x00",
+    }
+    response = await client.post("/api/v1/maintenance", json=window, headers=AUTH)
+    if backend == "sqlite":
+        assert response.status_code == 201, response.text
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "unprocessable"
