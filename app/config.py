@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     misfire_grace_s: int = Field(default=30, ge=1)
     spread_first_runs: bool = True
 
+    # replicas on PostgreSQL (docs/design.md §4): shard leases on the database clock.
+    # A replica renews every lease_renew_s; a lease lasts lease_s; a replica stops
+    # starting probes lease_margin_s before its lease could expire elsewhere.
+    shard_leases: bool = True
+    lease_s: float = Field(default=15.0, ge=1, le=600)
+    lease_renew_s: float = Field(default=5.0, gt=0, le=300)
+    lease_margin_s: float = Field(default=2.0, ge=0, le=60)
+    # `thongsuot serve` processes (the API process + workers - 1 monitor-only children);
+    # None: the core count on PostgreSQL, 1 on SQLite (which allows one process only)
+    workers: int | None = Field(default=None, ge=1, le=256)
+
     # result pipeline
     buffer_capacity: int = Field(default=200_000, ge=100)
     batch_size: int = Field(default=1_000, ge=1, le=50_000)

@@ -13,6 +13,7 @@ from app.models.notification import NotifyPolicy, OutboxNotification
 from app.models.probe_result import ProbeResult
 from app.models.rollup import OutageDay, RollupDay, RollupMonth, RollupStale
 from app.models.service import Service
+from app.models.shard_lease import ShardLease, ShardReplica
 from app.models.unit import Unit
 
 __all__ = [
@@ -33,5 +34,7 @@ __all__ = [
     "RollupMonth",
     "RollupStale",
     "Service",
+    "ShardLease",
+    "ShardReplica",
     "Unit",
 ]

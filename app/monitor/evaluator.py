@@ -59,6 +59,10 @@ class Outcome:
     flip_row: FlipRow | None = None
     incident_open: IncidentOpenRow | None = None
     incident_close: IncidentCloseRow | None = None
+    # the shard lease it was probed under (docs/design.md §4): the batch writer
+    # refuses it once the shard's epoch has moved; None: not fenced (one replica)
+    shard: int | None = None
+    epoch: int | None = None
 
     @property
     def durable(self) -> bool:
@@ -199,4 +203,5 @@ def _result_row(
         "error_kind": result.error_kind,
         "message": clean_text(result.message, MESSAGE_LIMIT),
         "details": clean_details(details),
+        "slot": None,
     }

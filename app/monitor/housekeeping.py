@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import MonitorRun
 from app.models.base import utcnow
+from app.monitor.leases import HOUSEKEEPING, claim_job
 from app.reports import rollup
 from app.reports import rollup_repository as repo
 
@@ -35,11 +36,15 @@ class Housekeeper:
         rollup_s: float = 60.0,
         prune_s: float = 3_600.0,
         clock: Callable[[], datetime] = utcnow,
+        job_owner: str | None = None,
     ) -> None:
         self._sm = sessionmaker
         self.retention = timedelta(days=retention_days)
         self.heartbeat_s, self.rollup_s, self.prune_s = heartbeat_s, rollup_s, prune_s
         self._clock = clock
+        # with shard leases (several replicas): rollups and pruning run in the replica
+        # holding the housekeeping job lease only (app/monitor/leases.py)
+        self.job_owner = job_owner
         self.uid = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
 
@@ -78,13 +83,22 @@ class Housekeeper:
     async def rollup(self) -> rollup.RecomputeReport | None:
         """One rollup tick in its own transaction; ``None`` if another process holds it."""
         async with self._sm() as session, session.begin():
-            if not await _lock(session):
+            if not await self._ours(session) or not await _lock(session):
                 return None
             return await rollup.tick(session, self._clock())
 
     async def prune(self) -> int:
         async with self._sm() as session, session.begin():
+            if not await self._ours(session):
+                return 0
             return await repo.prune_results(session, self._clock() - self.retention)
+
+    async def _ours(self, session: AsyncSession) -> bool:
+        """True when this replica runs the jobs: it holds (or now takes) the job lease."""
+        if self.job_owner is None:
+            return True
+        hold = 2 * max(self.rollup_s, self.heartbeat_s) + self.heartbeat_s
+        return await claim_job(session, HOUSEKEEPING, self.job_owner, hold)
 
     async def _loop(self) -> None:
         last_rollup = last_prune = float("-inf")

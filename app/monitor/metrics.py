@@ -76,10 +76,47 @@ class ProcessMetrics:
             "Journal/spool records that could not be read back (kept in *.rejected).",
             registry=r,
         )
+        self.fenced = Counter(
+            "thongsuot_results_fenced",
+            "Results refused at write: probed under a shard lease that has since moved to "
+            "another replica (docs/design.md §4). Dropped, never retried.",
+            registry=r,
+        )
+        self.probes_fenced = Counter(
+            "thongsuot_probes_fenced",
+            "Scheduled probes not started: this replica's shard leases were not renewed in time.",
+            registry=r,
+        )
+        self.shards_owned = Gauge(
+            "thongsuot_shards_owned", "Shards this replica holds a valid lease on.", registry=r
+        )
+        self.shards_unowned = Gauge(
+            "thongsuot_shards_unowned",
+            "Shards no replica holds a valid lease on, as of this replica's last renew.",
+            registry=r,
+        )
+        self.db_clock_offset = Gauge(
+            "thongsuot_db_clock_offset_seconds",
+            "The database's now() minus this host's clock, at the last lease renew.",
+            registry=r,
+        )
+        self.slot_lag = Gauge(
+            "thongsuot_slot_lag_seconds",
+            "How late the last probe started after its slot's scheduled time.",
+            registry=r,
+        )
+        self.lease_renew_ok = Gauge(
+            "thongsuot_lease_renew_success_timestamp_seconds",
+            "When the shard leases were last renewed (unix time).",
+            registry=r,
+        )
         info = Gauge("thongsuot_build_info", "Build information.", ["version"], registry=r)
         info.labels(version=__version__).set(1)
 
     def record_write(self, elapsed: float, counts: dict[str, int]) -> None:
         self.write_seconds.observe(elapsed)
         for table, n in counts.items():
+            if table == "fenced":
+                self.fenced.inc(n)
+                continue
             self.rows_written.labels(table=table).inc(n)

@@ -55,6 +55,8 @@ class PipelineStats:
     last_error: str = ""
     last_write_ok_at: float | None = None
     dead_lettered: int = 0
+    # refused by the batch writer: probed under a shard lease another replica holds now
+    fenced: int = 0
     # monotonic time of the first failed write since the last good one (None: writing)
     failing_since: float | None = None
 
@@ -387,6 +389,7 @@ class ResultPipeline:
         s.results_written += counts["probe_result"]
         s.flips_written += counts["flip"]
         s.incidents_opened += counts["incident"]
+        s.fenced += counts.get("fenced", 0)
         s.write_seconds.append(elapsed)
         s.last_write_ok_at = time.monotonic()
         if self._on_write:

@@ -7,10 +7,13 @@ TypedDicts (not dataclasses) so the writer passes them to SQLAlchemy as they are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import (
+    Any,
+    NotRequired,  # pydantic validates records; needs it on 3.11
+)
 
 from pydantic import ConfigDict, with_config
-from typing_extensions import TypedDict  # pydantic validates records; needs it on 3.11
+from typing_extensions import TypedDict
 
 from app.incidents.rows import IncidentCloseRow, IncidentOpenRow
 from app.vocab.states import State
@@ -29,6 +32,9 @@ class ResultRow(TypedDict):
     error_kind: ErrorKind | None
     message: str
     details: dict[str, Any]
+    # the check's fixed slot this result fills (docs/design.md §4); absent or None
+    # outside the schedule (push beats, ad hoc runs, records journaled before 0007)
+    slot: NotRequired[int | None]
 
 
 @with_config(ConfigDict(extra="forbid"))  # records read back are checked

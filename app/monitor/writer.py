@@ -6,13 +6,13 @@ import json
 from collections.abc import Sequence
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import exc as orm_exc
 
 from app.db import upsert_insert
 from app.incidents import repository as incidents
-from app.models import Check, DeadLetter, Flip, ProbeResult
+from app.models import Check, DeadLetter, Flip, ProbeResult, ShardLease
 from app.monitor.evaluator import Outcome
 from app.monitor.records import outcome_to_record
 from probes.text import clean_text
@@ -39,17 +39,21 @@ async def write_batch(
     the past such as a replayed dead letter: the check's state and its incidents
     have moved on since, and an old snapshot must not overwrite them.
     """
+    fenced = 0
+    if current and any(o.epoch is not None for o in batch):  # history replays pass
+        batch, fenced = await _fence(session, batch)
     results = [o.result_row for o in batch]
+    for row in results:  # journaled before migration 0007
+        row.setdefault("slot", None)
     flips = [o.flip_row for o in batch if o.flip_row is not None]
     current_batch = batch if current else ()
     opens = [o.incident_open for o in current_batch if o.incident_open is not None]
     closes = [o.incident_close for o in current_batch if o.incident_close is not None]
     latest = {o.check_row["id"]: o.check_row for o in current_batch}
     if results:
-        await session.execute(
-            upsert_insert(session, ProbeResult).on_conflict_do_nothing(index_elements=["uid"]),
-            results,
-        )
+        # a uid already written (a retried batch) or a slot already filled (by
+        # another replica across a takeover): ignored, never stored twice
+        await session.execute(upsert_insert(session, ProbeResult).on_conflict_do_nothing(), results)
     if flips:
         await session.execute(
             upsert_insert(session, Flip).on_conflict_do_nothing(index_elements=["uid"]), flips
@@ -58,7 +62,24 @@ async def write_batch(
     await incidents.close_incidents(session, closes)
     if latest:
         await session.execute(update(Check), list(latest.values()))
-    return {"probe_result": len(results), "flip": len(flips), "incident": len(opens)}
+    counts = {"probe_result": len(results), "flip": len(flips), "incident": len(opens)}
+    return counts | ({"fenced": fenced} if fenced else {})
+
+
+async def _fence(session: AsyncSession, batch: Sequence[Outcome]) -> tuple[list[Outcome], int]:
+    """Keep the outcomes whose shard is still at the epoch they were probed under.
+
+    ``FOR SHARE`` holds the lease rows until this transaction ends, so no replica
+    can take a shard (bump its epoch) between this check and the insert."""
+    shards = sorted({o.shard for o in batch if o.epoch is not None and o.shard is not None})
+    rows = await session.execute(
+        select(ShardLease.shard, ShardLease.epoch)
+        .where(ShardLease.shard.in_(shards))
+        .with_for_update(read=True)
+    )
+    current: dict[int, int] = {shard: epoch for shard, epoch in rows.all()}
+    kept = [o for o in batch if o.epoch is None or current.get(o.shard or 0) == o.epoch]
+    return kept, len(batch) - len(kept)
 
 
 def is_data_error(exc: BaseException) -> bool:

@@ -1,0 +1,147 @@
+"""Shard leases on PostgreSQL (app/monitor/leases.py): fair shares, takeover on
+expiry with a new epoch, fencing at write, one slot stored once, the job lease.
+
+Real PostgreSQL; lease lengths are short and time passes for real (no clock fakes
+in SQL: the leases live on the database's ``now()``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import ProbeResult as ResultRow
+from app.models import ShardLease
+from app.monitor.checks import state_from_row
+from app.monitor.evaluator import Outcome, apply_result
+from app.monitor.leases import (
+    HOUSEKEEPING,
+    SHARDS,
+    ShardLeases,
+    claim_job,
+    fair_share,
+    shard_of,
+)
+from app.monitor.writer import write_batch
+from probes import ProbeResult
+from tests import factories
+
+pytestmark = pytest.mark.postgres
+
+
+def test_shard_of_is_stable_and_spread() -> None:
+    keys = [f"{code}.centre.web" for code in range(10_000, 13_000)]
+    shards = [shard_of(k) for k in keys]
+    assert shards == [shard_of(k) for k in keys]  # not Python's salted hash()
+    assert all(0 <= s < SHARDS for s in shards)
+    assert len(set(shards)) == SHARDS
+    assert shard_of("12337.centre.web") == 1_116_357_667 % SHARDS  # crc32, pinned
+
+
+def test_fair_share() -> None:
+    assert [fair_share(n) for n in (0, 1, 2, 3, 256, 300)] == [256, 256, 128, 86, 1, 1]
+
+
+async def _owners(sm: async_sessionmaker[AsyncSession]) -> dict[int, str | None]:
+    async with sm() as s:
+        rows = await s.execute(select(ShardLease.shard, ShardLease.owner))
+        return {shard: owner for shard, owner in rows.all() if shard >= 0}
+
+
+async def test_two_replicas_split_the_shards(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    a = ShardLeases(sessionmaker, owner="a")
+    b = ShardLeases(sessionmaker, owner="b")
+    first = await a.renew()
+    assert len(a.epochs) == SHARDS and first.gained == set(range(SHARDS))
+    await b.renew()  # b is live now, but every shard is held: it waits
+    assert b.epochs == {}
+    lost = (await a.renew()).lost  # a sees two replicas: gives back its surplus
+    assert len(lost) == SHARDS // 2
+    gained = (await b.renew()).gained
+    assert gained == lost
+    assert set(a.epochs).isdisjoint(b.epochs)
+    assert set(a.epochs) | set(b.epochs) == set(range(SHARDS))
+    owners = await _owners(sessionmaker)
+    assert {s for s, o in owners.items() if o == "b"} == set(b.epochs)
+    assert (await a.renew()).gained == set() and (await b.renew()).lost == set()  # stable
+
+
+async def test_an_expired_replica_loses_its_shards_under_a_new_epoch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    a = ShardLeases(sessionmaker, owner="a", lease_s=1.0, margin_s=0.2)
+    b = ShardLeases(sessionmaker, owner="b", lease_s=1.0, margin_s=0.2)
+    await a.renew()
+    old = dict(a.epochs)
+    assert a.may_probe(0)
+    await asyncio.sleep(1.2)  # a is "paused" past its lease
+    assert not a.may_probe(0)  # fenced by its own deadline before anyone took over
+    await b.renew()
+    assert set(b.epochs) == set(range(SHARDS))
+    assert all(b.epochs[s] == old[s] + 1 for s in old)
+    report = await a.renew()  # a comes back: it has lost everything, and asks again
+    assert report.lost == set(range(SHARDS)) and a.epochs == {}
+
+
+async def test_a_replica_retaking_its_own_expired_shards_keeps_the_epoch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    a = ShardLeases(sessionmaker, owner="a", lease_s=1.0, margin_s=0.2)
+    await a.renew()
+    before = dict(a.epochs)
+    await asyncio.sleep(1.2)  # a database cut as long as the lease, nobody else about
+    report = await a.renew()
+    assert a.epochs == before  # what it buffered during the cut is still accepted
+    assert report.gained == set() and report.lost == set()
+
+
+def _outcome(check_id: int, unit_id: int, shard: int, epoch: int, slot: int) -> Outcome:
+    from app.monitor.evaluator import CheckState
+
+    cs = CheckState(check_id=check_id, unit_id=unit_id)
+    outcome = apply_result(cs, ProbeResult.up(0.01), datetime.now(UTC))
+    outcome.result_row["slot"] = slot
+    outcome.shard, outcome.epoch = shard, epoch
+    return outcome
+
+
+async def _results(sm: async_sessionmaker[AsyncSession]) -> int:
+    async with sm() as s:
+        return int((await s.execute(select(func.count()).select_from(ResultRow))).scalar_one())
+
+
+async def test_the_writer_refuses_outcomes_of_a_moved_epoch_and_a_slot_twice(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        check = await factories.http_check(s, "http://127.0.0.1:9/", key="12337.centre.web")
+        state = state_from_row(check)
+    shard = shard_of("12337.centre.web")
+    a = ShardLeases(sessionmaker, owner="a")
+    await a.renew()
+    epoch = a.epochs[shard]
+    stale = _outcome(state.check_id, state.unit_id, shard, epoch - 1, slot=1)
+    fresh = _outcome(state.check_id, state.unit_id, shard, epoch, slot=2)
+    again = _outcome(state.check_id, state.unit_id, shard, epoch, slot=2)  # another uid
+    async with sessionmaker() as s, s.begin():
+        counts = await write_batch(s, [stale, fresh, again])
+    assert counts["fenced"] == 1
+    assert await _results(sessionmaker) == 1  # slot 2 once; the stale slot 1 never
+
+
+async def test_the_job_lease_is_held_by_one_replica_at_a_time(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        assert await claim_job(s, HOUSEKEEPING, "a", 1.0)
+    async with sessionmaker() as s, s.begin():
+        assert not await claim_job(s, HOUSEKEEPING, "b", 1.0)
+        assert await claim_job(s, HOUSEKEEPING, "a", 1.0)  # renewed by its holder
+    await asyncio.sleep(1.2)
+    async with sessionmaker() as s, s.begin():
+        assert await claim_job(s, HOUSEKEEPING, "b", 1.0)
