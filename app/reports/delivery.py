@@ -1,4 +1,5 @@
-"""The files of a scheduled report mail, rendered from the rollups when the mail is sent.
+"""The files of a scheduled report mail (PDF, XLSX, CSV), rendered from the rollups when
+the mail is sent.
 
 The notifier (``app.notify.reports``) decides when and to whom; it may not import the
 reports, so the monitor hands it a :class:`ReportFiles` (an ``AttachmentSource``).
@@ -13,9 +14,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.notify.channels.base import Attachment
-from app.notify.reports import CSV, XLSX, ReportJob, file_stem
-from app.reports import exports, report
+from app.notify.reports import CSV, PDF, XLSX, ReportJob, file_stem
+from app.reports import report
+from app.reports.document import build_report, render_csv, render_pdf, render_xlsx
 from app.reports.schemas import ReportRead, ReportRow
 
 
@@ -42,11 +45,18 @@ def only_unit(part: ReportRead, code: str, unit_rows: list[ReportRow]) -> Report
 
 
 class ReportFiles:
-    """Renders a job's XLSX (and CSV) from the database; the last few are kept for
-    ``ttl_s`` so one province report mailed to several recipients is rendered once."""
+    """Renders a job's PDF, XLSX and CSV from the database (letterhead and signature from
+    ``settings``); the last few are kept for ``ttl_s`` so one province report mailed to
+    several recipients is rendered once."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl_s: float = 600) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings | None = None,
+        ttl_s: float = 600,
+    ) -> None:
         self._sm = sessionmaker
+        self._settings = settings or Settings()
         self._ttl = ttl_s
         self._cache: dict[tuple[str, str, str | None, str], tuple[float, list[Attachment]]] = {}
 
@@ -63,26 +73,27 @@ class ReportFiles:
 
     async def render(self, job: ReportJob) -> list[Attachment]:
         async with self._sm() as session:
-            main = await report.availability_report(
+            doc = await build_report(
                 session,
+                self._settings,
                 period=job.kind,
                 at=job.label,
                 group="unit",
-                with_incidents=True,
                 lang=job.lang,
                 now=datetime.now(UTC),
             )
-            levels = await report.all_levels(session, main, job.lang)
         if job.unit_code is not None:
             code = job.unit_code
-            unit_rows = [r for r in main.rows if r.key == code]
-            main = only_unit(main, code, unit_rows)
-            levels = {name: only_unit(part, code, unit_rows) for name, part in levels.items()}
+            unit_rows = [r for r in doc.report.rows if r.key == code]
+            main = only_unit(doc.report, code, unit_rows)
+            levels = {name: only_unit(part, code, unit_rows) for name, part in doc.levels.items()}
             levels["unit"] = main
+            doc = doc.with_report(main, levels)
         stem = file_stem(job)
         return [
-            Attachment(f"{stem}.xlsx", XLSX, exports.to_xlsx(main, levels, job.lang)),
-            Attachment(f"{stem}.csv", CSV, exports.to_csv(main, job.lang)),
+            Attachment(f"{stem}.pdf", PDF, render_pdf(doc)),
+            Attachment(f"{stem}.xlsx", XLSX, render_xlsx(doc)),
+            Attachment(f"{stem}.csv", CSV, render_csv(doc)),
         ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -26,6 +27,7 @@ from app.notify import repository as repo
 from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.policy import Reports, parse_policy
 from app.notify.reports import (
+    PDF,
     XLSX,
     due_period,
     last_queued,
@@ -40,6 +42,7 @@ from app.reports.delivery import ReportFiles
 from tests.api.conftest import add_flips, make_check, make_service
 from tests.notify.conftest import outbox
 from tests.support.smtp import SmtpServer, start_smtp
+from tests.support.tools import require_tool
 from tests.support.wait import until
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -269,6 +272,14 @@ def _unit_names(xlsx: bytes) -> set[str]:
     return {str(c) for row in sheet.iter_rows(values_only=True) for c in row if c}
 
 
+def _pdf_text(pdf: bytes) -> str:
+    """The PDF's text as poppler's pdftotext extracts it (the fonts are embedded)."""
+    done = subprocess.run(
+        [require_tool("pdftotext"), "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return done.stdout.decode("utf-8")
+
+
 def _rcpts(relay: SmtpServer) -> list[str]:
     return sorted(address for env in relay.mailbox.envelopes for address in env.rcpt_tos)
 
@@ -314,8 +325,16 @@ async def test_reports_are_mailed_once_with_their_files(
     raw = next(e.original_content for e in relay.mailbox.envelopes if PROVINCE_TO in e.rcpt_tos)
     assert re.search(rb"filename\*(0\*)?=utf-8''B%C3%A1o%20c%C3%A1o", raw or b"")
 
+    pdf_name = "Báo cáo thông suốt 2026-11 - Tỉnh Hưng Yên.pdf"
+    assert files[pdf_name][0] == PDF and files[pdf_name][1].startswith(b"%PDF")
+    text_of_pdf = _pdf_text(files[pdf_name][1])
+    assert "Xã Hoàng Hoa Thám" in text_of_pdf and "Phường Hiến Nam" in text_of_pdf
+
     own = _files(head)
     stem = "Báo cáo thông suốt 2026-11 - Xã Hoàng Hoa Thám"
+    assert set(own) == {f"{stem}.pdf", f"{stem}.xlsx", f"{stem}.csv"}
+    own_pdf = _pdf_text(own[f"{stem}.pdf"][1])
+    assert "Xã Hoàng Hoa Thám" in own_pdf and "Phường Hiến Nam" not in own_pdf
     sheet = _unit_names(own[f"{stem}.xlsx"][1])
     assert "Xã Hoàng Hoa Thám" in sheet and "Phường Hiến Nam" not in sheet
     table = list(csv.reader(io.StringIO(own[f"{stem}.csv"][1].decode("utf-8-sig"))))
