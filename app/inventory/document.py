@@ -59,6 +59,8 @@ def _positive(value: float) -> float:
 
 
 Interval = Annotated[int, _between(1, MAX_INTERVAL_S)]
+# while a result disagrees with the confirmed state, re-probe this often (< interval)
+RetryInterval = Annotated[int, _between(1, MAX_INTERVAL_S)]
 Threshold = Annotated[int, _between(1, 20)]
 Timeout = Annotated[float, AfterValidator(_positive)]
 # Local keys become parts of check keys and metric labels: keep them tame.
@@ -90,6 +92,7 @@ class Defaults(_Model):
     """
 
     interval: Interval | None = None
+    retry_interval: RetryInterval | None = None
     timeout: Timeout | None = None
     failure_threshold: Threshold | None = None
     recovery_threshold: Threshold | None = None
@@ -106,6 +109,7 @@ class CheckDef(_Model):
     kind: str
     options: dict[str, Any] = Field(default_factory=dict)
     interval: Interval | None = None
+    retry_interval: RetryInterval | None = None
     timeout: Timeout | None = None
     failure_threshold: Threshold | None = None
     recovery_threshold: Threshold | None = None
@@ -131,6 +135,7 @@ class CheckDef(_Model):
         """The check's own settings, as the last link of the inheritance chain."""
         return Defaults(
             interval=self.interval,
+            retry_interval=self.retry_interval,
             timeout=self.timeout,
             failure_threshold=self.failure_threshold,
             recovery_threshold=self.recovery_threshold,

@@ -45,6 +45,7 @@ class CheckSpec:
     critical: bool
     enabled: bool
     depends_on: list[str] = field(default_factory=list)
+    retry_interval_s: int | None = None  # re-probe sooner while a streak is in progress
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ CHECK_COLUMNS = (
     Check.config,
     Check.config_hash,
     Check.interval_s,
+    Check.retry_interval_s,
     Check.timeout_s,
     Check.failure_threshold,
     Check.recovery_threshold,

@@ -276,6 +276,9 @@ class _Resolver:
         if config is None or timing is None:
             return
         interval, timeout = timing
+        valid, retry = self._retry_interval(links, interval, path, unit)
+        if not valid:
+            return
         spec = CheckSpec(
             key=key,
             unit_code=unit_code,
@@ -291,6 +294,7 @@ class _Resolver:
             recovery_threshold=_pick(links, "recovery_threshold") or DEFAULT_RECOVERY_THRESHOLD,
             critical=_pick_bool(links, "critical"),
             enabled=_pick_bool(links, "enabled"),
+            retry_interval_s=retry,
         )
         self.pending.append(_Pending(spec, path, unit, list(cdef.depends_on)))
 
@@ -332,6 +336,19 @@ class _Resolver:
             self.problems.append(Problem((*path, "timeout"), message, unit))
             return None
         return interval, float(timeout)
+
+    def _retry_interval(
+        self, links: list[_Link], interval: int, path: Loc, unit: str | None
+    ) -> tuple[bool, int | None]:
+        """Whether the retry interval is valid (a problem is recorded if not), and its value."""
+        retry: int | None = _pick(links, "retry_interval")
+        if retry is None or retry < interval:
+            return True, retry
+        where = _pick_path(links, "retry_interval")
+        inherited = "" if where == (*path, "retry_interval") else f", set at {format_path(where)}"
+        message = f"must be shorter than the interval of {interval} s (got {retry}{inherited})"
+        self.problems.append(Problem((*path, "retry_interval"), message, unit))
+        return False, None
 
     # dependencies ------------------------------------------------------------
     def _link_dependencies(self) -> list[CheckSpec]:

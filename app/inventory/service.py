@@ -238,6 +238,7 @@ def _check_values(spec: CheckSpec, unit_id: int, service_id: int) -> dict[str, A
         "config": spec.config,
         "config_hash": spec.config_hash,
         "interval_s": spec.interval_s,
+        "retry_interval_s": spec.retry_interval_s,
         "timeout_s": spec.timeout_s,
         "failure_threshold": spec.failure_threshold,
         "recovery_threshold": spec.recovery_threshold,

@@ -26,6 +26,8 @@ class Check(Timestamps, Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     config_hash: Mapped[str] = mapped_column(String(64))
     interval_s: Mapped[int]
+    # while a streak disagrees with the state, re-probe every retry_interval_s (None: interval_s)
+    retry_interval_s: Mapped[int | None]
     timeout_s: Mapped[float]
     failure_threshold: Mapped[int] = mapped_column(default=2)
     recovery_threshold: Mapped[int] = mapped_column(default=1)

@@ -25,6 +25,7 @@ SIGNATURE = (
     Check.config_hash,
     Check.created_at,
     Check.push_token_hash,
+    Check.retry_interval_s,
 )
 """What a :class:`~app.monitor.checks.RuntimeCheck` is built from, bar the parsed config
 (``config_hash`` stands for it): equal signatures need no rebuild."""

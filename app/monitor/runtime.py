@@ -141,7 +141,7 @@ class Monitor:
         self._tokens: dict[str, int] = {}
         self.unit_labels: dict[str, UnitLabels] = {}  # thongsuot_unit_info, replaced whole
         self.notifier = (
-            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker, settings))
+            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker))
             if settings.notify_enabled
             else None
         )
@@ -291,14 +291,28 @@ class Monitor:
         self._idle.clear()
         try:
             async with self._sem:
-                late = self.scheduler.lateness(check_id, time.time())
+                now = time.time()
+                late = self.scheduler.lateness(check_id, now)
                 self.metrics.lateness.observe(late)
                 self.stats.add_lateness(late)
                 await self.run_check(check_id)
+                self._follow_streak(check_id, started=now)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+
+    def _follow_streak(self, check_id: int, started: float) -> None:
+        """A check with a retry interval: while a streak disagrees with the confirmed
+        state, probe again ``retry_interval_s`` after this run started; once the streak
+        is confirmed or broken, back to the normal interval (docs/inventory.md)."""
+        rc, cs = self.checks.get(check_id), self.states.get(check_id)
+        if rc is None or cs is None:
+            return
+        if rc.retry_interval_s is not None and cs.streak_status is not None:
+            self.scheduler.retry(check_id, started + rc.retry_interval_s, time.time())
+        else:  # no-op unless the check was retrying
+            self.scheduler.resume(check_id, time.time())
 
     async def run_check(self, check_id: int) -> Outcome | None:
         """Probe one check now, evaluate it and queue its outcome."""
