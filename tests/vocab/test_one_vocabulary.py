@@ -23,7 +23,16 @@ from app.accounting.availability import overlay, worst_timeline
 from app.catalog.service import worst_state as catalog_worst
 from app.demo.repository import worst as demo_worst
 from app.vocab.lang import Lang
-from app.vocab.states import BY_SEVERITY, SEVERITY, STATES, WORDS, State, state_word, worst
+from app.vocab.states import (
+    AVAILABLE,
+    BY_SEVERITY,
+    SEVERITY,
+    STATES,
+    WORDS,
+    State,
+    state_word,
+    worst,
+)
 from app.vocab.words import ERROR_KINDS, EVENT_TAGS, UNIT_KINDS
 from probes.base import ErrorKind, Status
 
@@ -153,19 +162,22 @@ CASE = re.compile(r"CASE (\S+) ((?:WHEN '[^']*' THEN (?:'[^']*'|\d+) ?)+)ELSE (\
 WHEN = re.compile(r"WHEN '([^']*)' THEN ('[^']*'|\d+)")
 
 
-def test_grafana_sql_ranks_states_as_the_vocab() -> None:
-    ranks = []
-    for _, _, panel in _panels():
-        for target in panel["targets"]:
-            for col, whens, default in CASE.findall(target.get("rawSql", "")):
-                pairs = WHEN.findall(whens)
-                if pairs[0][1].isdigit():  # a rank, not words
-                    ranks.append((col, pairs, default))
-    assert len(ranks) == 2  # the SLA panel, vi and en
-    for _, pairs, default in ranks:
-        assert [s for s, _ in pairs] == list(BY_SEVERITY)
-        assert {s: int(n) for s, n in pairs} == dict(SEVERITY)
-        assert int(default) == SEVERITY[State.UNKNOWN]
+def test_grafana_sla_sql_counts_the_vocabs_available_states() -> None:
+    """The SLA panels read the rollups, whose unit states the rollup job ranked with
+    app.vocab (worst()); the SQL ranks nothing itself and sums exactly the available
+    states (up and degraded) as available time, on both clocks."""
+    slas = [
+        target["rawSql"]
+        for _, title, panel in _panels()
+        for target in panel["targets"]
+        if "rollup_day" in target.get("rawSql", "")
+    ]
+    assert len(slas) == 2  # the SLA panel, vi and en
+    for raw in slas:
+        assert not [p for _, whens, _ in CASE.findall(raw) for p in WHEN.findall(whens)]
+        for prefix in ("", "sh_"):
+            summed = " + ".join(f"r.{prefix}{s}_s" for s in BY_SEVERITY if s in AVAILABLE)
+            assert f"SUM({summed}) AS {prefix}up_s" in raw
 
 
 def test_grafana_state_words_are_the_vocab() -> None:
