@@ -39,15 +39,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app import migrate
     from app.main import create_app
+    from app.monitor.workers import SingleReplicaError, Supervisor, hold_sqlite_lock, worker_count
 
     settings = _settings(args)
     _logging(settings.log_level)
+    try:  # SQLite: one monitor process; the lock is held until this process ends
+        workers = worker_count(settings, args.workers)
+        lock = hold_sqlite_lock(settings) if settings.role != "api" else None
+    except SingleReplicaError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if settings.inventory is not None and not _inventory_ok(settings.inventory):
         return 2
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    supervisor = Supervisor(settings, workers) if workers > 1 and settings.role == "all" else None
+    if supervisor is not None:
+        supervisor.start()
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+    del lock
     return 0
 
 
@@ -267,6 +282,13 @@ def _parser_serve(sub: Sub) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--no-migrate", action="store_true", help="do not run 'db upgrade' first")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="monitor processes on this host, this one included (THONGSUOT_WORKERS; "
+        "default: the core count on PostgreSQL, 1 on SQLite)",
+    )
+
 
 
 def _parser_demo(sub: Sub) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 import probes
 from app.models import Check
 from app.monitor.evaluator import CheckState
+from app.monitor.leases import shard_of
 from app.vocab.states import State
 from probes.base import ProbeConfig
 
@@ -28,7 +29,6 @@ class RuntimeCheck:
     config_hash: str
     created_at: datetime
     push_token_hash: str | None = None
-    retry_interval_s: int | None = None  # re-probe sooner while a streak is in progress
 
     @classmethod
     def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:
@@ -47,7 +47,6 @@ class RuntimeCheck:
             config_hash=check.config_hash,
             created_at=check.created_at,
             push_token_hash=check.push_token_hash,
-            retry_interval_s=check.retry_interval_s,
         )
 
     def signature(self) -> tuple[object, ...]:
@@ -66,8 +65,12 @@ class RuntimeCheck:
             self.config_hash,
             self.created_at,
             self.push_token_hash,
-            self.retry_interval_s,
         )
+
+    @property
+    def shard(self) -> int:
+        """The shard lease this check's probes run under (app/monitor/leases.py)."""
+        return shard_of(self.key)
 
     def schedule_key(self) -> tuple[int, str]:
         """Changes to these need the job replaced."""

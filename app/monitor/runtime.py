@@ -17,16 +17,19 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.service import hash_token
 from app.config import Settings
+from app.models import Check
 from app.monitor.active_checks import active_checks_with_labels, active_signatures
 from app.monitor.checks import RuntimeCheck, state_from_row
 from app.monitor.collector import CheckStateCollector
 from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.monitor.housekeeping import Housekeeper
 from app.monitor.journal import Journal, database_identity
+from app.monitor.leases import SHARDS, RenewReport, ShardLeases
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
@@ -128,8 +131,21 @@ class Monitor:
             spread=settings.spread_first_runs,
         )
         self.stats = MonitorStats(self)
+        # shard leases (docs/design.md §4): several replicas share the checks on
+        # PostgreSQL; None on SQLite, where this process is the only one
+        self.leases = (
+            ShardLeases(sessionmaker, lease_s=settings.lease_s, margin_s=settings.lease_margin_s)
+            if settings.shard_leases and not settings.is_sqlite
+            else None
+        )
+        self._lease_task: asyncio.Task[None] | None = None
+        self.metrics.shards_owned.set_function(self._shards_owned)
         # monitor_run heartbeat, rollups and result retention (app/reports/housekeeping.py)
-        self.housekeeper = Housekeeper(sessionmaker, retention_days=settings.retention_days)
+        self.housekeeper = Housekeeper(
+            sessionmaker,
+            retention_days=settings.retention_days,
+            job_owner=self.leases.owner if self.leases is not None else None,
+        )
         self.ready = False
         self._sem = asyncio.Semaphore(settings.max_concurrency)
         self._in_flight = 0
@@ -152,12 +168,16 @@ class Monitor:
             self._clients = ClientPool(self.settings.http_shards, self.settings.extra_ca_file)
         self._resources = ProbeResources()
         await self._replay_spool()
+        if self.leases is not None:  # after the replay: its outcomes carry the old epochs
+            await self._renewed(await self.leases.renew())
         await self.reload()
         self.pipeline.start()
         await self.housekeeper.start()
         if self.notifier is not None:
             self.notifier.start()
         self.scheduler.start()
+        if self.leases is not None:
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="shard-leases")
         self.ready = True
         log.info("monitor started with %d checks", len(self.checks))
 
@@ -171,8 +191,13 @@ class Monitor:
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
         # each step runs even when one before it failed (a database or a disk away)
         await _quietly(self.pipeline.stop(), "the result pipeline")
+        if self.leases is not None:  # written (or journaled): the others may take over now
+            await _quietly(self.leases.release(), "the shard leases")
         await _quietly(self.housekeeper.stop(), "the housekeeper")
         if self.notifier is not None:
             await _quietly(self.notifier.stop(), "the notifier")
@@ -214,7 +239,7 @@ class Monitor:
                 self.unit_labels = await unit_labels(session)
             if self.notifier is not None:
                 await self.notifier.reload()
-            report["jobs"] = self.scheduler.sync(self.checks)
+            report["jobs"] = self.scheduler.sync(self._owned())
             report["checks"] = len(self.checks)
             self.metrics.jobs.set(self.scheduler.job_count)
             # The inventory, jobs and states now live as long as the process: move them
@@ -284,8 +309,72 @@ class Monitor:
         cs.failure_threshold = rc.failure_threshold
         cs.recovery_threshold = rc.recovery_threshold
 
+    # shard leases -----------------------------------------------------------
+    def _owned(self) -> dict[int, RuntimeCheck]:
+        """The checks this replica probes: those of the shards it holds (all on SQLite)."""
+        if self.leases is None:
+            return self.checks
+        held = self.leases.epochs
+        return {i: rc for i, rc in self.checks.items() if rc.shard in held}
+
+    def _shards_owned(self) -> float:
+        return float(SHARDS if self.leases is None else self.leases.owned)
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_renew_s)
+            await self.renew_leases()
+
+    async def renew_leases(self) -> None:
+        """One renew; on failure the shards stay scheduled, fenced once the deadline passes."""
+        assert self.leases is not None
+        try:
+            report = await self.leases.renew()
+        except Exception as exc:
+            log.warning("shard lease renew failed (%s): %s", type(exc).__name__, exc)
+            return
+        await self._renewed(report)
+        if report.gained or report.lost:
+            async with self._reload_lock:
+                self.scheduler.sync(self._owned())
+                self.metrics.jobs.set(self.scheduler.job_count)
+
+    async def _renewed(self, report: RenewReport) -> None:
+        m = self.metrics
+        m.shards_unowned.set(report.unowned)
+        m.db_clock_offset.set(report.clock_offset_s)
+        m.lease_renew_ok.set(time.time())
+        if report.gained or report.lost:
+            log.info(
+                "shards: +%d -%d, %d held, %d live replicas",
+                len(report.gained),
+                len(report.lost),
+                len(self.leases.epochs) if self.leases is not None else SHARDS,
+                report.live,
+            )
+        if report.gained:
+            await self._take_states(report.gained)
+
+    async def _take_states(self, shards: set[int]) -> None:
+        """Taken shards: their checks' evaluator state comes from SQL, where the
+        previous owner left it (its later writes are refused by the epoch)."""
+        ids = [rc.id for rc in self.checks.values() if rc.shard in shards]
+        async with self._sm() as session:
+            for start in range(0, len(ids), 1_000):
+                part = ids[start : start + 1_000]
+                rows = await session.execute(select(Check).where(Check.id.in_(part)))
+                for check in rows.scalars():
+                    rc = self.checks.get(check.id)
+                    if rc is not None:
+                        self.states[check.id] = state_from_row(check)
+
     # probing ---------------------------------------------------------------
     async def _scheduled_run(self, check_id: int) -> None:
+        if self.leases is not None:
+            rc = self.checks.get(check_id)
+            if rc is None or not self.leases.may_probe(rc.shard):
+                self.metrics.probes_fenced.inc()  # lease not renewed in time: fenced
+                return
         self.stats.probes_started += 1
         self._in_flight += 1
         self._idle.clear()
@@ -294,28 +383,16 @@ class Monitor:
                 now = time.time()
                 late = self.scheduler.lateness(check_id, now)
                 self.metrics.lateness.observe(late)
+                self.metrics.slot_lag.set(late)
                 self.stats.add_lateness(late)
-                await self.run_check(check_id)
-                self._follow_streak(check_id, started=now)
+                await self.run_check(check_id, slot=self.scheduler.slot(check_id, now))
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
 
-    def _follow_streak(self, check_id: int, started: float) -> None:
-        """A check with a retry interval: while a streak disagrees with the confirmed
-        state, probe again ``retry_interval_s`` after this run started; once the streak
-        is confirmed or broken, back to the normal interval (docs/inventory.md)."""
-        rc, cs = self.checks.get(check_id), self.states.get(check_id)
-        if rc is None or cs is None:
-            return
-        if rc.retry_interval_s is not None and cs.streak_status is not None:
-            self.scheduler.retry(check_id, started + rc.retry_interval_s, time.time())
-        else:  # no-op unless the check was retrying
-            self.scheduler.resume(check_id, time.time())
-
-    async def run_check(self, check_id: int) -> Outcome | None:
-        """Probe one check now, evaluate it and queue its outcome."""
+    async def run_check(self, check_id: int, slot: int | None = None) -> Outcome | None:
+        """Probe one check now, evaluate it and queue its outcome (filling ``slot``)."""
         rc = self.checks.get(check_id)
         cs = self.states.get(check_id)
         if rc is None or cs is None:
@@ -328,12 +405,21 @@ class Monitor:
             self.metrics.in_flight.dec()
         if rc.kind == "heartbeat" and result.status is not Status.DOWN:
             return None  # an on-time rhythm adds no sample: the beat itself was one
-        return self._record(rc, cs, result, at)
+        return self._record(rc, cs, result, at, slot)
 
     def _record(
-        self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime
+        self,
+        rc: RuntimeCheck,
+        cs: CheckState,
+        result: ProbeResult,
+        at: datetime,
+        slot: int | None = None,
     ) -> Outcome:
         outcome = self._evaluate(rc, cs, result, at)
+        outcome.result_row["slot"] = slot
+        if self.leases is not None:  # refused at write once another replica holds the shard
+            epoch = self.leases.epoch(rc.shard)
+            outcome.shard, outcome.epoch = rc.shard, -1 if epoch is None else epoch
         self.pipeline.put(outcome)
         self._count(rc, result, outcome)
         return outcome

@@ -1,0 +1,160 @@
+"""``thongsuot serve --workers N``: the processes of one host (docs/design.md §4).
+
+The main process serves the API and is one monitor replica; ``N - 1`` children
+run the monitor only (role ``scheduler``, their ``/metrics`` on the next ports,
+loopback only), each with a data directory (journal) of its own. The replicas
+share the checks through shard leases in PostgreSQL, so a child that dies loses
+nothing but its shards for one lease; the supervisor starts it again.
+
+SQLite allows one process: :func:`hold_sqlite_lock` takes an exclusive ``flock``
+on ``<db>.lock`` for the life of the process, and a second ``serve`` on the same
+file refuses to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+class SingleReplicaError(RuntimeError):
+    """Another process already runs the monitor on this SQLite file."""
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    """The database file of an SQLite URL; None for PostgreSQL or an in-memory database."""
+    if not settings.is_sqlite:
+        return None
+    path = settings.database_url.split("///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:" or "mode=memory" in settings.database_url:
+        return None
+    return Path(path).expanduser().absolute()
+
+
+def hold_sqlite_lock(settings: Settings) -> int | None:
+    """Lock ``<db>.lock`` exclusively until the process ends (the fd is returned and
+    kept open); :class:`SingleReplicaError` if another process holds it."""
+    path = sqlite_path(settings)
+    if path is None:
+        return None
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SingleReplicaError(
+            f"Một tiến trình thongsuot khác đang chạy trên cơ sở dữ liệu SQLite {path} "
+            f"(khóa {lock}). SQLite chỉ cho phép một tiến trình giám sát; để chạy nhiều "
+            "bản sao, hãy dùng PostgreSQL.\n"
+            f"Another thongsuot process is running on the SQLite database {path} "
+            f"(lock {lock}). SQLite allows one monitor process; use PostgreSQL to run "
+            "several replicas."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def worker_count(settings: Settings, requested: int | None) -> int:
+    """``--workers``, else ``THONGSUOT_WORKERS``, else the core count on PostgreSQL
+    (1 on SQLite, which allows one process)."""
+    n = requested or settings.workers
+    if settings.is_sqlite:
+        if n is not None and n > 1:
+            raise SingleReplicaError(
+                "SQLite chỉ cho phép một tiến trình giám sát (--workers 1); hãy dùng PostgreSQL.\n"
+                "SQLite allows one monitor process (--workers 1); use PostgreSQL for more."
+            )
+        return 1
+    return n or len(os.sched_getaffinity(0)) or 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Supervisor:
+    """Starts ``count`` monitor-only children and starts again any that exits."""
+
+    def __init__(self, settings: Settings, count: int, *, restart_delay: float = 1.0) -> None:
+        self.settings = settings
+        self.count = count
+        self.restart_delay = restart_delay
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _env(self, index: int) -> dict[str, str]:
+        s = self.settings
+        env = {
+            **os.environ,
+            "THONGSUOT_DATABASE_URL": s.database_url,
+            "THONGSUOT_ROLE": "scheduler",
+            "THONGSUOT_HOST": "127.0.0.1",
+            "THONGSUOT_PORT": str(s.port + index),
+            "THONGSUOT_DATA_DIR": str(s.data_dir / f"worker-{index}"),
+            "THONGSUOT_WORKERS": "1",
+        }
+        env.pop("THONGSUOT_INVENTORY", None)  # the main process syncs the inventory
+        env.pop("THONGSUOT_SPOOL_DIR", None)  # a journal directory is one process's
+        return env
+
+    def _spawn(self, index: int) -> None:
+        cmd = [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", "1"]
+        self.children[index] = subprocess.Popen(
+            cmd, env=self._env(index), preexec_fn=_die_with_parent
+        )
+        log.info("worker %d started (pid %d)", index, self.children[index].pid)
+
+    def start(self) -> None:
+        for index in range(1, self.count):
+            self._spawn(index)
+        self._thread = threading.Thread(target=self._watch, name="workers", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            for index, proc in list(self.children.items()):
+                if proc.poll() is None or self._stop.is_set():
+                    continue
+                log.warning("worker %d exited (%s); starting it again", index, proc.returncode)
+                time.sleep(self.restart_delay)
+                if not self._stop.is_set():
+                    self.restarts += 1
+                    self._spawn(index)
+
+    def stop(self, grace: float = 40.0) -> None:
+        """SIGTERM every child, wait up to ``grace`` seconds, then SIGKILL."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + grace
+        for proc in self.children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+__all__ = ["SingleReplicaError", "Supervisor", "hold_sqlite_lock", "worker_count"]
