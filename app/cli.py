@@ -290,7 +290,6 @@ def _parser_serve(sub: Sub) -> None:
     )
 
 
-
 def _parser_demo(sub: Sub) -> None:
     p = _cmd(sub, "demo", cmd_demo, "a loopback farm of simulated commune centres + the monitor")
     p.add_argument("--db", dest="database_url")

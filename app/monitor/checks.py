@@ -29,6 +29,7 @@ class RuntimeCheck:
     config_hash: str
     created_at: datetime
     push_token_hash: str | None = None
+    retry_interval_s: int | None = None  # re-probe sooner while a streak is in progress
 
     @classmethod
     def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:
@@ -47,6 +48,7 @@ class RuntimeCheck:
             config_hash=check.config_hash,
             created_at=check.created_at,
             push_token_hash=check.push_token_hash,
+            retry_interval_s=check.retry_interval_s,
         )
 
     def signature(self) -> tuple[object, ...]:
@@ -65,6 +67,7 @@ class RuntimeCheck:
             self.config_hash,
             self.created_at,
             self.push_token_hash,
+            self.retry_interval_s,
         )
 
     @property

@@ -386,10 +386,23 @@ class Monitor:
                 self.metrics.slot_lag.set(late)
                 self.stats.add_lateness(late)
                 await self.run_check(check_id, slot=self.scheduler.slot(check_id, now))
+                self._follow_streak(check_id, started=now)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+
+    def _follow_streak(self, check_id: int, started: float) -> None:
+        """A check with a retry interval: while a streak disagrees with the confirmed
+        state, probe again ``retry_interval_s`` after this run started; once the streak
+        is confirmed or broken, back to the normal interval (docs/inventory.md)."""
+        rc, cs = self.checks.get(check_id), self.states.get(check_id)
+        if rc is None or cs is None:
+            return
+        if rc.retry_interval_s is not None and cs.streak_status is not None:
+            self.scheduler.retry(check_id, started + rc.retry_interval_s, time.time())
+        else:  # no-op unless the check was retrying
+            self.scheduler.resume(check_id, time.time())
 
     async def run_check(self, check_id: int, slot: int | None = None) -> Outcome | None:
         """Probe one check now, evaluate it and queue its outcome (filling ``slot``)."""

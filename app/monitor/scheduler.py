@@ -41,6 +41,7 @@ class CheckScheduler:
         self._anchors: dict[int, tuple[float, int]] = {}
         self._phases: dict[int, float] = {}
         self._keys: dict[int, tuple[int, str]] = {}
+        self._retry_at: dict[int, float] = {}  # checks whose next run is a retry, off the grid
 
     def start(self) -> None:
         self._sched.start()
@@ -104,9 +105,45 @@ class CheckScheduler:
         self._anchors.pop(check_id, None)
         self._phases.pop(check_id, None)
         self._keys.pop(check_id, None)
+        self._retry_at.pop(check_id, None)
+
+    # retries (a check's retry_interval) ----------------------------------------
+    def retry(self, check_id: int, at: float, now: float) -> None:
+        """Run the check next at ``at`` instead of its next slot, unless the slot comes first.
+
+        While a streak disagrees with the confirmed state the runtime re-probes at the
+        shorter retry interval; :meth:`resume` puts the job back on its grid.
+        """
+        if check_id not in self._anchors:
+            return
+        if self.next_slot_time(check_id, now) <= at:
+            self.resume(check_id, now)
+            return
+        self._retry_at[check_id] = at
+        self._sched.modify_job(str(check_id), next_run_time=datetime.fromtimestamp(at, UTC))
+
+    def resume(self, check_id: int, now: float) -> None:
+        """After retries: the job's next run is its next slot after ``now``."""
+        if self._retry_at.pop(check_id, None) is None or check_id not in self._anchors:
+            return
+        nxt = datetime.fromtimestamp(self.next_slot_time(check_id, now), UTC)
+        self._sched.modify_job(str(check_id), next_run_time=nxt)
+
+    def retrying(self, check_id: int) -> bool:
+        """True when the check's next (or current) run is a retry."""
+        return check_id in self._retry_at
+
+    def next_slot_time(self, check_id: int, now: float) -> float:
+        """The first scheduled time of the check's grid after ``now``."""
+        anchor, interval = self._anchors[check_id]
+        if now < anchor:
+            return anchor
+        return anchor + (math.floor((now - anchor) / interval) + 1) * interval
 
     def lateness(self, check_id: int, now: float) -> float:
         """How late a run starting at ``now`` is against its latest scheduled time."""
+        if (retry_at := self._retry_at.get(check_id)) is not None:
+            return max(0.0, now - retry_at)
         anchor, interval = self._anchors.get(check_id, (now, 1))
         if now <= anchor:
             return 0.0
@@ -116,8 +153,8 @@ class CheckScheduler:
     def slot(self, check_id: int, now: float) -> int | None:
         """The slot a run starting at ``now`` fills: ``floor((t - phase) / interval)``
         of its scheduled time ``t``, so a late run still fills its own slot."""
-        if check_id not in self._anchors:
-            return None
+        if check_id not in self._anchors or check_id in self._retry_at:
+            return None  # a retry run fills no slot: its result is an extra sample
         interval = self._anchors[check_id][1]
         scheduled = now - self.lateness(check_id, now)
         return math.floor((scheduled - self._phases[check_id]) / interval + 0.5)
