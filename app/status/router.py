@@ -11,6 +11,7 @@ the state per few seconds, each page built once per key, never twice at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.models.base import utcnow
 from app.status import feeds, service
 from app.status.cache import PageCache
+from app.status.history import HistoryCache
 from app.status.snapshot import Snapshot, load
 from app.vocab.lang import Lang
 from app.vocab.states import ICONS, State, state_word
@@ -93,6 +95,15 @@ def cache_of(request: Request) -> PageCache:
     return cache
 
 
+def histories_of(request: Request) -> HistoryCache:
+    """Kept 30 times as long as pages (5 min; 0 when the page cache is off)."""
+    found = getattr(request.app.state, "status_histories", None)
+    if found is None:
+        ttl = min(300.0, cache_of(request).ttl_s * 30)
+        found = request.app.state.status_histories = HistoryCache(ttl)
+    return found
+
+
 async def _snapshot(request: Request) -> Snapshot:
     async def build() -> Snapshot:
         async with request.app.state.sessionmaker() as session:
@@ -102,7 +113,12 @@ async def _snapshot(request: Request) -> Snapshot:
     return snap
 
 
-def _render(name: str, lang: Lang, request: Request, **context: Any) -> str:
+async def _render(name: str, lang: Lang, request: Request, **context: Any) -> str:
+    """Rendered in a worker thread: a national page takes a while, the loop must not wait."""
+    return await asyncio.to_thread(_render_now, name, lang, request, **context)
+
+
+def _render_now(name: str, lang: Lang, request: Request, **context: Any) -> str:
     def t(vi: str, en: str) -> str:
         return vi if lang == "vi" else en
 
@@ -132,7 +148,7 @@ async def _page(request: Request, key: tuple[Any, ...], make: Any) -> str:
             result: str = await make(session, snap)
             return result
 
-    page: str = await cache_of(request).get((*key, id(snap)), build)
+    page: str = await cache_of(request).get(key, build)
     return page
 
 
@@ -146,8 +162,8 @@ async def status_page(
     history, maintenance ahead, past incidents, and every unit."""
 
     async def make(session: Any, snap: Snapshot) -> str:
-        page = await service.home(session, snap, lang, q)
-        return _render("home.html.j2", lang, request, p=page)
+        page = await service.home(session, snap, lang, q, histories_of(request))
+        return await _render("home.html.j2", lang, request, p=page)
 
     return _html(await _page(request, ("home", lang, q.strip()), make))
 
@@ -191,8 +207,8 @@ async def unit_page(request: Request, code: str, lang: LangQuery = "vi") -> HTML
     services with 90 days of history; open and past incidents; maintenance ahead."""
 
     async def make(session: Any, snap: Snapshot) -> str:
-        page = await service.unit_page(session, snap, code, lang)
-        return _render("unit.html.j2", lang, request, p=page)
+        page = await service.unit_page(session, snap, code, lang, histories_of(request))
+        return await _render("unit.html.j2", lang, request, p=page)
 
     return _html(await _page(request, ("unit", code, lang), make))
 

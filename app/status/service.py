@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,13 +58,18 @@ def stage_words(stage: str, lang: Lang) -> str:
 def full_name(unit: UnitRow, lang: Lang) -> str:
     """ "Xã Hoàng Hoa Thám", "Phường Thái Bình", "Tỉnh Hưng Yên"; a name that already
     starts with its kind, or the national services, stay as they are."""
-    if unit.kind == "national":
-        return unit.name
-    kind = unit_kind_words(unit.kind, "vi")
-    if fold(unit.name).startswith((fold(kind) + " ", "thanh pho ")):
-        return unit.name
-    word = unit_kind_words(unit.kind, lang)
-    return f"{word[:1].upper()}{word[1:]} {unit.name}"
+    return _full_name(unit.name, unit.kind, lang)
+
+
+@lru_cache(maxsize=100_000)
+def _full_name(name: str, kind: str, lang: Lang) -> str:
+    if kind == "national":
+        return name
+    vi = unit_kind_words(kind, "vi")
+    if fold(name).startswith((fold(vi) + " ", "thanh pho ")):
+        return name
+    word = unit_kind_words(kind, lang)
+    return f"{word[:1].upper()}{word[1:]} {name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,9 +406,13 @@ async def _past(
 
 
 async def _service_histories(
-    session: AsyncSession, snap: Snapshot, services: Sequence[ServiceRow], lang: Lang
+    session: AsyncSession,
+    snap: Snapshot,
+    services: Sequence[ServiceRow],
+    lang: Lang,
+    histories: hist.HistoryCache,
 ) -> list[ServiceHistory]:
-    days = await hist.load(session, "service", [s.id for s in services], snap.now)
+    found = await histories.get(session, "service", [s.id for s in services], snap.now, lang)
     shown: list[ServiceHistory] = []
     for s in services:
         state = snap.service_state.get(s.id, State.UNKNOWN)
@@ -418,7 +428,7 @@ async def _service_histories(
                 state=state,
                 icon=ICONS[state],
                 word=state_word(state, lang),
-                history=hist.history(days.get(s.id, {}), snap.now, lang),
+                history=found[s.id],
                 checks=[
                     (c.name, c.state, ICONS[c.state], state_word(c.state, lang)) for c in checks
                 ],
@@ -434,9 +444,16 @@ async def _attach_updates(session: AsyncSession, lines: Sequence[UnitLine], lang
         r.updates = _updates(updates.get(r.incident_id or -1, []), lang)
 
 
-async def home(session: AsyncSession, snap: Snapshot, lang: Lang, query: str = "") -> HomePage:
+async def home(
+    session: AsyncSession,
+    snap: Snapshot,
+    lang: Lang,
+    query: str = "",
+    histories: hist.HistoryCache | None = None,
+) -> HomePage:
     """The home page: header, units that are not up with their reasons, shared
     services with their history, maintenance ahead, past incidents, every unit."""
+    histories = histories or hist.HistoryCache(ttl_s=0)
     units = sorted(snap.units.values(), key=lambda u: sort_key(u.name))
     affected = sorted(
         (_line(snap, u, lang, reasons=True) for u in units if snap.unit_state[u.id] != State.UP),
@@ -458,7 +475,7 @@ async def home(session: AsyncSession, snap: Snapshot, lang: Lang, query: str = "
         total=len(snap.units),
         counts=_counts(snap, lang),
         affected=affected,
-        shared=await _service_histories(session, snap, shared, lang),
+        shared=await _service_histories(session, snap, shared, lang, histories),
         maintenance=maintenance_lines(snap, lang),
         past=await _past(session, snap, lang, unit_id=None, open_=False, limit=PAST_ON_HOME),
         units=[
@@ -468,14 +485,21 @@ async def home(session: AsyncSession, snap: Snapshot, lang: Lang, query: str = "
     )
 
 
-async def unit_page(session: AsyncSession, snap: Snapshot, code: str, lang: Lang) -> UnitPage:
+async def unit_page(
+    session: AsyncSession,
+    snap: Snapshot,
+    code: str,
+    lang: Lang,
+    histories: hist.HistoryCache | None = None,
+) -> UnitPage:
+    histories = histories or hist.HistoryCache(ttl_s=0)
     unit_id = snap.by_code.get(code)
     if unit_id is None:
         raise NotFound(f"Không có đơn vị mã {code!r}.")
     unit = snap.units[unit_id]
     line = _line(snap, unit, lang, reasons=True)
     await _attach_updates(session, [line], lang)
-    days = await hist.load(session, "unit", [unit.id], snap.now)
+    own = await histories.get(session, "unit", [unit.id], snap.now, lang)
     services = sorted(snap.services_of_unit.get(unit.id, []), key=lambda s: sort_key(s.name))
     parent = snap.units.get(unit.parent_id or -1)
     own_checks = frozenset(c.id for c in snap.checks_of_unit.get(unit.id, []))
@@ -491,8 +515,8 @@ async def unit_page(session: AsyncSession, snap: Snapshot, code: str, lang: Lang
         opening_hours=settings.get("opening_hours"),
         hotline=settings.get("hotline"),
         line=line,
-        history=hist.history(days.get(unit.id, {}), snap.now, lang),
-        services=await _service_histories(session, snap, services, lang),
+        history=own[unit.id],
+        services=await _service_histories(session, snap, services, lang, histories),
         open=await _past(session, snap, lang, unit_id=unit.id, open_=True, limit=PAST_ON_UNIT),
         past=await _past(session, snap, lang, unit_id=unit.id, open_=False, limit=PAST_ON_UNIT),
         maintenance=maintenance_lines(snap, lang, own_checks),

@@ -146,9 +146,11 @@ def incident_row(i: Incident) -> IncidentRow:
 
 
 async def load(session: AsyncSession, now: datetime) -> Snapshot:
+    columns = (Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id, Unit.settings)
+    live_units = select(*columns).where(Unit.retired_at.is_(None))
     units = {
         u.id: UnitRow(u.id, u.code, u.name, u.kind, u.parent_id, dict(u.settings or {}))
-        for u in (await session.execute(select(Unit).where(Unit.retired_at.is_(None)))).scalars()
+        for u in (await session.execute(live_units)).all()
     }
     services = {
         s.id: ServiceRow(s.id, s.unit_id, s.key, s.kind, s.name)

@@ -36,7 +36,7 @@ async def app(db_url: str, built: scenario.Built) -> AsyncIterator[FastAPI]:
     settings = Settings(database_url=db_url, read_requires_token=True, api_token=ADMIN)
     app = create_app(settings, run_monitor=False)
     async with app.router.lifespan_context(app):
-        app.state.status_cache = PageCache(ttl_s=0)
+        app.state.status_cache = PageCache(ttl_s=0, stale_s=0)
         yield app
 
 

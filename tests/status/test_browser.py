@@ -88,7 +88,7 @@ def origin(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{path}"
     asyncio.run(_fill(url))
     app = create_app(Settings(database_url=url), run_monitor=False)
-    app.state.status_cache = PageCache(ttl_s=0)
+    app.state.status_cache = PageCache(ttl_s=0, stale_s=0)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
