@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app
-from tests.api.conftest import AUTH, TOKEN, Inventory, add_incident
+from tests.api.conftest import AUTH, T0, TOKEN, Inventory, add_incident
 from tests.conftest import PG_ADMIN, _pg_url
 
 BIG = str(2**63)  # one past the largest id the databases hold
@@ -137,7 +137,7 @@ async def test_nul_in_a_path_or_query_is_422_at_the_edge(
 async def test_nul_in_a_json_body_is_422(
     client: httpx.AsyncClient, inventory: Inventory, sm: Any
 ) -> None:
-    incident_id = await add_incident(sm, inventory.gateway, inventory.gateway.state_since)
+    incident_id = await add_incident(sm, inventory.gateway, T0)
     response = await client.post(
         f"/api/v1/incidents/{incident_id}/ack", json={"by": "trực\x00ca"}, headers=AUTH
     )

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Check
-from tests.api.conftest import AUTH, Inventory, add_incident
+from tests.api.conftest import AUTH, T0, Inventory, add_incident
 
 
 async def test_an_old_target_with_credentials_is_redacted_in_the_api(
@@ -34,7 +34,7 @@ async def test_an_old_target_with_credentials_is_redacted_in_the_api(
 async def test_notifications_and_raw_data_need_a_token(
     client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
 ) -> None:
-    incident_id = await add_incident(sm, inventory.gateway, inventory.gateway.state_since)
+    incident_id = await add_incident(sm, inventory.gateway, T0)
     anonymous = (await client.get(f"/api/v1/incidents/{incident_id}")).json()
     assert anonymous["notifications"] is None
     holder = (await client.get(f"/api/v1/incidents/{incident_id}", headers=AUTH)).json()
