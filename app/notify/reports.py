@@ -196,19 +196,30 @@ def _kinds(reports: Reports) -> list[PeriodKind]:
     return kinds
 
 
-async def queue_reports(session: AsyncSession, policy: NotifyPolicyDoc, now: datetime) -> int:
+async def queue_reports(
+    session: AsyncSession,
+    policy: NotifyPolicyDoc,
+    now: datetime,
+    done: dict[PeriodKind, str] | None = None,
+) -> int:
     """Queue the reports that are due (one row per recipient); return how many were offered.
 
-    Call inside a transaction. Nothing is due most of the time: one ``max()`` per kind.
-    Two replicas deciding at once insert each row once (the dedupe key is unique)."""
+    Call inside a transaction. Two replicas deciding at once insert each row once (the
+    dedupe key is unique). ``done`` (kept by the caller between ticks) remembers the
+    latest period known to be queued, so a tick reads the outbox only when a new period
+    has finished, not every few seconds for the rest of the month."""
     reports = policy.reports
     if reports is None:
         return 0
+    done = {} if done is None else done
     queued = 0
     for kind in _kinds(reports):
+        if done.get(kind) == latest_finished(now, kind, reports.hour).label:
+            continue
         period = due_period(now, kind, reports.hour, await last_queued(session, kind))
         if period is not None:
             queued += await repo.enqueue(session, await report_rows(session, policy, period, now))
+        done[kind] = latest_finished(now, kind, reports.hour).label
     return queued
 
 

@@ -27,7 +27,7 @@ from app.notify.dispatcher import Dispatcher, DispatchSettings
 from app.notify.guard import ConnectivityGuard, GuardTopology
 from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
-from app.notify.reports import AttachmentSource, queue_reports
+from app.notify.reports import AttachmentSource, PeriodKind, queue_reports
 from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Notifier:
         self._sm = sessionmaker
         self._reports = reports
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._reports_done: dict[PeriodKind, str] = {}  # latest report period known queued
         self._client = client
         self._own_client = client is None
         self._secrets = secrets
@@ -175,8 +176,10 @@ class Notifier:
         async with self._sm() as session, session.begin():
             self.last_report = await plan(session, inp)
         if self._reports is not None and self.policy.reports is not None:
+            done = dict(self._reports_done)
             async with self._sm() as session, session.begin():
-                await queue_reports(session, self.policy, now)
+                await queue_reports(session, self.policy, now, done)
+            self._reports_done = done  # only once the rows are committed
         if self.dispatcher is not None:
             await self.dispatcher.run_once()
         return self.last_report

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -405,6 +405,38 @@ async def test_two_replicas_deciding_at_once_queue_each_mail_once(
             await session.commit()
     rows = await outbox(sessionmaker)
     assert len(rows) == 3 and len({r.dedupe_key for r in rows}) == 3
+
+
+async def test_ticks_read_the_outbox_only_when_a_period_ends(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], relay: SmtpServer
+) -> None:
+    await _month(sessionmaker)
+    await _policy(sessionmaker)
+    asked: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "max(notification.dedupe_key)" in statement:
+            asked.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    clock = Clock(local(2026, 12, 1, 7).astimezone(UTC))
+    notifier = Notifier(
+        _settings(db_url, relay), sessionmaker, reports=ReportFiles(sessionmaker), clock=clock
+    )
+    await notifier.reload()
+    try:
+        for minute in range(10):
+            clock.set(2026, 12, 1, 7, minute)
+            await notifier.tick()
+        assert len(asked) == 1  # November asked once, then remembered
+        clock.set(2027, 1, 1, 7)
+        await notifier.tick()
+        assert len(asked) == 2  # December has finished: asked again
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    rows = await outbox(sessionmaker)
+    assert sorted({r.dedupe_key.split(":")[2] for r in rows}) == ["2026-11", "2026-12"]
 
 
 async def test_a_relay_refusing_for_now_is_retried(
