@@ -16,6 +16,7 @@ from app.catalog.router import router as catalog_router
 from app.deps import require_read, require_read_token
 from app.errors import ERROR_RESPONSES
 from app.incidents.router import link_router as ack_link_router
+from app.incidents.router import page_router as incident_page_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
 from app.maintenance.router import router as maintenance_router
@@ -59,6 +60,16 @@ api_router.include_router(
         403: {"description": "the link was tampered with (a page)", "content": _PAGE},
         404: {"description": "no such incident (a page)", "content": _PAGE | _JSON},
         410: {"description": "the link has expired (a page)", "content": _PAGE},
+    },
+)
+# the incident page for people: a signed link (or a read token); refusals are pages
+api_router.include_router(
+    incident_page_router,
+    responses={
+        **_PAGE_ERRORS,
+        403: {"description": "no or a wrong signature (a page)", "content": _PAGE},
+        404: {"description": "no such incident (a page)", "content": _PAGE | _JSON},
+        410: {"description": "the short link has expired (a page)", "content": _PAGE},
     },
 )
 

@@ -27,13 +27,16 @@ from app.config import Settings
 from app.deps import MAX_DB_INT, RowId, SessionDep, SettingsDep
 from app.incidents import repository
 from app.incidents.links import check_ack
+from app.incidents.recipients import parse_label, recipient_words
 from app.models import Check, Incident, Service, Unit
 from app.models.base import utcnow
 from app.vocab.fmt import format_duration, format_local_time
 from app.vocab.lang import Lang
-from app.vocab.words import incident_state_words
+from app.vocab.words import incident_state_words, unit_label
 
 MAX_BY = 200
+LINK_SUFFIX = "(liên kết)"
+"""Appended to ``acknowledged_by`` when a signed link acknowledged."""
 MAX_SIG = 128
 Refusal = Literal["invalid", "expired", "disabled", "missing"]
 Outcome = Literal["acknowledged", "before"]
@@ -94,6 +97,7 @@ class AckView:
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     recipient: str
+    unit_kind: str = ""
 
     @property
     def state(self) -> str:
@@ -108,7 +112,7 @@ def _aware(at: datetime) -> datetime:
 
 async def _view(session: AsyncSession, incident_id: int, recipient: str) -> AckView | None:
     stmt = (
-        select(Incident, Unit.name, Unit.code, Service.name, Check.name)
+        select(Incident, Unit.name, Unit.code, Service.name, Check.name, Unit.kind)
         .join(Check, Incident.check_id == Check.id)
         .join(Unit, Incident.unit_id == Unit.id)
         .join(Service, Check.service_id == Service.id)
@@ -118,7 +122,7 @@ async def _view(session: AsyncSession, incident_id: int, recipient: str) -> AckV
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
-    incident, unit_name, unit_code, service_name, check_name = row
+    incident, unit_name, unit_code, service_name, check_name, unit_kind = row
     return AckView(
         incident_id=incident.id,
         unit_name=unit_name,
@@ -132,6 +136,7 @@ async def _view(session: AsyncSession, incident_id: int, recipient: str) -> AckV
         ),
         acknowledged_by=incident.acknowledged_by,
         recipient=recipient,
+        unit_kind=unit_kind,
     )
 
 
@@ -160,7 +165,7 @@ async def acknowledge_through_link(
         return opened
     assert link is not None
     acted = await repository.acknowledge(
-        session, incident_id, utcnow(), f"{link.by} (liên kết)"[:MAX_BY]
+        session, incident_id, utcnow(), f"{link.by} {LINK_SUFFIX}"[:MAX_BY]
     )
     view = await _view(session, incident_id, link.by)
     assert view is not None
@@ -193,6 +198,9 @@ def _page(view: AckView, lang: Lang, link: Link, outcome: Outcome | None) -> HTM
         # relative, so the page works behind a path prefix: …/ack or …/ack/confirm → …/ack
         other_lang_href=("../ack?" if outcome is not None else "?") + other,
         state_words=incident_state_words(view.state, lang),
+        unit=unit_label(view.unit_kind, view.unit_name, lang),
+        person=_person(view.recipient, lang),
+        acknowledged_by=_person(view.acknowledged_by or "", lang),
         started=format_local_time(view.started_at),
         lasted=format_duration((view.ended_at or now) - view.started_at, lang),
         ended=None if view.ended_at is None else format_local_time(view.ended_at),
@@ -201,6 +209,15 @@ def _page(view: AckView, lang: Lang, link: Link, outcome: Outcome | None) -> HTM
         ),
         valid_until=format_local_time(datetime.fromtimestamp(link.exp, UTC)),
     )
+
+
+def _person(label: str, lang: Lang) -> str:
+    """Who in words, from a label: "Nguyễn Văn A (head, email)" → "Nguyễn Văn A (Người
+    đứng đầu), qua thư điện tử";
+    a stored acknowledgement ("… (liên kết)") reads the same, and a name stays a name."""
+    bare = label.removesuffix(f" {LINK_SUFFIX}")
+    parsed = parse_label(bare)
+    return bare if parsed is None else recipient_words(bare, parsed[2], lang)
 
 
 def _refused(refusal: Refusal, incident_id: int, lang: Lang) -> HTMLResponse:

@@ -12,6 +12,7 @@ says it was acknowledged before.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import Literal
@@ -41,3 +42,47 @@ def check_ack(key: str, incident_id: int, expires: int, by: str, sig: str, now: 
 def ack_url(public_url: str, key: str, incident_id: int, expires: int, by: str) -> str:
     query = urlencode({"exp": expires, "by": by, "sig": sign_ack(key, incident_id, expires, by)})
     return f"{public_url.rstrip('/')}/api/v1/incidents/{incident_id}/ack?{query}"
+
+
+# The incident page --------------------------------------------------------------
+def sign_view(key: str, incident_id: int) -> str:
+    """The signature of the human incident page ``/incidents/{id}?sig=…``.
+
+    It names only the incident (no recipient, no expiry): the page shows what any
+    recipient of the incident's messages may see, and names people without addresses.
+    """
+    return hmac.new(key.encode(), f"view:{incident_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_view(key: str, incident_id: int, sig: str) -> bool:
+    return hmac.compare_digest(
+        sign_view(key, incident_id).encode(), sig.encode("utf-8", "surrogatepass")
+    )
+
+
+def view_url(public_url: str, key: str, incident_id: int) -> str:
+    return f"{public_url.rstrip('/')}/incidents/{incident_id}?sig={sign_view(key, incident_id)}"
+
+
+# Short acknowledgement links for SMS ------------------------------------------------
+SHORT_SIG_CHARS = 10
+"""Base32 characters of a short link's signature: 50 bits. Enough against guessing over
+HTTP (each try is one request, and the page only shows a button), too few against an
+offline search: the short link is only a way to the full, signed link, never more."""
+
+
+def sign_short(key: str, delivery_id: int) -> str:
+    """The short signature of one outbox row (one message to one recipient)."""
+    digest = hmac.new(key.encode(), f"a:{delivery_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:SHORT_SIG_CHARS]
+
+
+def check_short(key: str, delivery_id: int, sig: str) -> bool:
+    """Case-insensitive (people retype SMS links), constant time."""
+    given = sig.upper().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(sign_short(key, delivery_id).encode(), given)
+
+
+def short_ack_url(public_url: str, key: str, delivery_id: int) -> str:
+    """``{public_url}/a/{delivery}.{sig}``: opens the full signed link of that message."""
+    return f"{public_url.rstrip('/')}/a/{delivery_id}.{sign_short(key, delivery_id)}"

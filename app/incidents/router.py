@@ -18,6 +18,7 @@ from app.deps import (
 )
 from app.incidents import service
 from app.incidents.ack_page import link_router as link_router  # app/api.py mounts it
+from app.incidents.page import page_router as page_router  # app/api.py mounts it
 from app.incidents.schemas import IncidentAck, IncidentRead, IncidentState
 from app.incidents.updates import router as updates_router
 

@@ -13,28 +13,44 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.incidents.links import ack_url
+from app.incidents.links import ack_url, short_ack_url, view_url
+from app.incidents.recipients import person_words
 from app.models import OutboxNotification
 from app.notify import repository as repo
 from app.notify.channels.base import DeliveryOutcome, Notification
 from app.notify.channels.config import EmailConfig, SmtpConfig, parse_channel_config
 from app.notify.channels.factory import build_channel
 from app.notify.channels.smtp import EmailChannel
+from app.notify.messages.instructions import instructions_for
 from app.notify.messages.render import render
 from app.notify.reports import EVENT as REPORT_EVENT
 from app.notify.reports import AttachmentSource, ReportJob, report_mail
+from app.vocab.lang import Lang
 from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger(__name__)
 
 NO_ACK_EVENTS = frozenset({"up", "test", "monitor_connectivity"})
+FIRST_ALERTED_EVENTS = frozenset({"escalation", "reminder"})
+
+
+def _no_instructions() -> Mapping[str, str]:
+    return {}
+
+
+def alerted_words(labels: list[str], lang: Lang) -> str:
+    """Names and roles, once each ("Nguyễn Văn A (Người đứng đầu), Trần B (Cán bộ CNTT)");
+    named channels (a group chat) by their name. Never an address."""
+    out = list(dict.fromkeys(person_words(label, lang) for label in labels))
+    return ", ".join(out[:3]) + (" …" if len(out) > 3 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +76,9 @@ class Dispatcher:
         smtp: SmtpConfig | None = None,
         secrets: SecretResolver = env_secret,
         reports: AttachmentSource | None = None,
+        instructions: Callable[[], Mapping[str, str]] = _no_instructions,
     ) -> None:
+        self._instructions = instructions
         self._sm = sessionmaker
         self._client = client
         self.settings = settings
@@ -105,7 +123,7 @@ class Dispatcher:
             return await self._send_report(row)
         try:
             config = parse_channel_config(row.channel_config)
-            note = self.notification(row, datetime.now(UTC))
+            note = await self._with_first_alerted(self.notification(row, datetime.now(UTC)), row)
             channel = build_channel(config, self._client, self._secrets, smtp=self._smtp)
             return await channel.send(note, render(note))
         except Exception as exc:  # a bug or a stored config that no longer validates
@@ -136,6 +154,13 @@ class Dispatcher:
         duration = p.get("duration_s")
         base = self.settings.public_url.rstrip("/")
         api = f"{base}/api/v1/incidents/{incident_id}" if incident_id is not None else None
+        key = self.settings.secret_key
+        page = (
+            view_url(base, key, incident_id)
+            if key is not None and incident_id is not None
+            else None
+        )
+        lang: Lang = "en" if row.lang == "en" else "vi"
         return Notification(
             event=row.event,  # type: ignore[arg-type]
             unit_code=p["unit_code"],
@@ -153,12 +178,40 @@ class Dispatcher:
             incident_id=incident_id,
             incident_state=p.get("incident_state", "open"),
             severity=p.get("severity", "critical"),
-            dashboard_url=api,
+            dashboard_url=page,
             api_url=api,
             ack_url=self._ack(row, incident_id, now),
-            lang="en" if row.lang == "en" else "vi",
+            lang=lang,
             delivery_id=f"thongsuot-{row.id}",
+            unit_kind=p.get("unit_kind") or "",
+            instructions=instructions_for(p["service_kind"], lang, self._instructions()),
+            short_ack_url=self._short_ack(row, incident_id),
         )
+
+    async def _with_first_alerted(
+        self, note: Notification, row: OutboxNotification
+    ) -> Notification:
+        """Escalations and reminders name whom the first notice went to, and when."""
+        if row.event not in FIRST_ALERTED_EVENTS or row.incident_id is None:
+            return note
+        async with self._sm() as session:
+            labels, at = await repo.first_alerted(session, row.incident_id)
+        if not labels or at is None:
+            return note
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        decided = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        return replace(
+            note,
+            first_alerted=alerted_words(labels, note.lang),
+            first_alerted_at=at,
+            unanswered_for=decided - at,
+        )
+
+    def _short_ack(self, row: OutboxNotification, incident_id: int | None) -> str | None:
+        key = self.settings.secret_key
+        if key is None or incident_id is None or row.event in NO_ACK_EVENTS:
+            return None
+        return short_ack_url(self.settings.public_url, key, row.id)
 
     def _ack(self, row: OutboxNotification, incident_id: int | None, now: datetime) -> str | None:
         key = self.settings.secret_key

@@ -64,6 +64,7 @@ def payload(facts: Facts, incident: Incident | None, state: str, now: datetime) 
     return {
         "unit_code": facts.unit_code,
         "unit_name": facts.unit_name,
+        "unit_kind": facts.unit_kind,
         "service_kind": facts.service_kind,
         "service_name": facts.service_name,
         "check_key": facts.check_key,

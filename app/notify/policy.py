@@ -18,6 +18,7 @@ from app.notify.channels.config import (
     TelegramConfig,
     ZaloConfig,
 )
+from app.vocab.words import SERVICE_KINDS
 
 Role = Literal["head", "deputy", "it_focal_point", "on_call", "vendor", "other"]
 Scope = Literal["own", "parent", "province"]
@@ -150,6 +151,11 @@ class NotifyPolicyDoc(_Model):
     canaries: list[str] = Field(default_factory=list, description="check keys")
     storm: Storm = Field(default_factory=Storm)
     flapping: Flapping = Field(default_factory=Flapping)
+    instructions: dict[str, Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=dict,
+        description="what to do and whom to call, by service kind (`default` for the rest); "
+        "messages print it after the headline (built-in defaults otherwise)",
+    )
     hold_s: Seconds = Field(default=0, description="wait this long before paging a new incident")
     release_after_s: Seconds = Field(
         default=120,
@@ -166,6 +172,15 @@ class NotifyPolicyDoc(_Model):
         if missing:
             raise ValueError(f"unknown channel names: {', '.join(missing)}")
         return self
+
+    @field_validator("instructions")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(k for k in value if k != "default" and k not in SERVICE_KINDS)
+        if unknown:
+            known = ", ".join(["default", *SERVICE_KINDS])
+            raise ValueError(f"unknown service kinds: {', '.join(unknown)} (known: {known})")
+        return {k: " ".join(v.split()) for k, v in value.items()}
 
     def escalation_for(self, service_kind: str) -> Escalation | None:
         return self.escalation.get(service_kind) or self.escalation.get("default")

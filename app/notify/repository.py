@@ -74,6 +74,7 @@ async def facts_for(session: AsyncSession, check_ids: Sequence[int]) -> dict[int
             own_contacts=list(service.contacts or []) + _contacts(unit),
             parent_contacts=_contacts(parent),
             province_contacts=_contacts(province),
+            unit_kind=unit.kind,
         )
     return out
 
@@ -259,3 +260,21 @@ async def latest_connectivity_episode(session: AsyncSession) -> list[OutboxNotif
     if any(r.dedupe_key.split(":")[3] != "0" for r in rows):
         return []  # already restored
     return rows
+
+
+async def first_alerted(
+    session: AsyncSession, incident_id: int
+) -> tuple[list[str], datetime | None]:
+    """Whom the incident's first (level 0) notice went to, and when it was decided."""
+    stmt = (
+        select(OutboxNotification.recipient, OutboxNotification.created_at)
+        .where(
+            OutboxNotification.incident_id == incident_id,
+            OutboxNotification.event == "down",
+            OutboxNotification.level == 0,
+        )
+        .order_by(OutboxNotification.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    labels = list(dict.fromkeys(r for r, _ in rows))
+    return labels, min((at for _, at in rows), default=None)

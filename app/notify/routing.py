@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.incidents.recipients import contact_label
 from app.notify.channels.config import ChannelConfig
 from app.notify.policy import CONTACT_FIELDS, Level, NotifyPolicyDoc, Role, contact_channel
 
@@ -31,6 +32,7 @@ class Facts:
     own_contacts: list[dict[str, Any]] = field(default_factory=list)
     parent_contacts: list[dict[str, Any]] = field(default_factory=list)
     province_contacts: list[dict[str, Any]] = field(default_factory=list)
+    unit_kind: str = ""
 
     @property
     def severity(self) -> str:
@@ -74,7 +76,7 @@ def contact_recipients(
             out.append(
                 Recipient(
                     route=f"{prefix}:{role}:{name}:{kind}"[:200],
-                    label=f"{name} ({role}, {kind})"[:200],
+                    label=contact_label(name, role, kind),
                     config=contact_channel(base, kind, str(address)),
                 )
             )

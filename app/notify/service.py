@@ -120,6 +120,7 @@ class Notifier:
             dispatch_settings(self.settings),
             smtp=smtp_from_settings(self.settings),
             secrets=self._secrets,
+            instructions=lambda: self.policy.instructions,
             reports=self._reports,
         )
         self._stopping = False

@@ -49,8 +49,62 @@ SERVICE_KINDS: dict[str, tuple[str, str]] = {
         "Trung tâm phục vụ hành chính công cấp xã",
         "commune Public Administrative Service Centre",
     ),
+    "national_sso": (
+        "Hệ thống xác thực tập trung (SSO) quốc gia",
+        "national single sign-on (SSO)",
+    ),
+    "vneid": ("Đăng nhập bằng VNeID", "VNeID sign-in"),
+    "paygov": ("Nền tảng thanh toán trực tuyến (PayGov)", "PayGov online payment platform"),
+    "data_sharing": (
+        "Nền tảng tích hợp, chia sẻ dữ liệu quốc gia",
+        "national data integration and sharing platform",
+    ),
+    "national_database": ("Cơ sở dữ liệu quốc gia", "national database"),
+    "emc": ("Hệ thống theo dõi, đánh giá (EMC)", "EMC monitoring and evaluation system"),
+    "provincial_portal": ("Cổng thông tin điện tử tỉnh", "provincial web portal"),
+    "provincial_database": ("Cơ sở dữ liệu của tỉnh", "provincial database"),
+    "accounts": ("Tài khoản và phân quyền hệ thống", "accounts and permissions"),
+    "lgsp": (
+        "Nền tảng tích hợp, chia sẻ dữ liệu tỉnh (LGSP)",
+        "provincial data sharing platform (LGSP)",
+    ),
+    "provincial_wan": ("Mạng WAN và trung tâm dữ liệu tỉnh", "provincial WAN and data centre"),
     "monitor": ("hệ thống giám sát thongsuot", "the thongsuot monitor"),
 }
+"""Every built-in service kind (app.inventory.document.ServiceKind) and ``monitor``."""
+
+SERVICE_KIND_SHORT: dict[str, tuple[str, str]] = {
+    "commune_centre": ("TTPVHCC", "Service centre"),
+    "provincial_system": ("Hệ thống TTHC", "TTHC system"),
+    "national_portal": ("Cổng DVC quốc gia", "National Public Service Portal"),
+    "provincial_portal": ("Cổng TTĐT", "Web portal"),
+    "provincial_database": ("CSDL", "Database"),
+    "national_database": ("Kết nối CSDL quốc gia", "National database link"),
+    "accounts": ("Tài khoản, phân quyền", "Accounts"),
+    "provincial_wan": ("Mạng WAN", "WAN"),
+    "lgsp": ("LGSP", "LGSP"),
+}
+"""Short names for headlines and SMS ("TTPVHCC xã Hoàng Hoa Thám")."""
+
+ROLES: dict[str, tuple[str, str]] = {
+    "head": ("Người đứng đầu", "Head"),
+    "deputy": ("Cấp phó", "Deputy head"),
+    "it_focal_point": ("Cán bộ CNTT", "IT focal point"),
+    "on_call": ("Cán bộ trực kỹ thuật", "On-call engineer"),
+    "vendor": ("Nhà cung cấp", "Vendor"),
+    "other": ("Người liên hệ", "Contact"),
+}
+"""Contact roles (the inventory's ``contacts[].role``)."""
+
+CHANNEL_KINDS: dict[str, tuple[str, str]] = {
+    "email": ("thư điện tử", "e-mail"),
+    "telegram": ("Telegram", "Telegram"),
+    "zalo": ("Zalo", "Zalo"),
+    "sms": ("tin nhắn SMS", "SMS"),
+    "webhook": ("webhook", "webhook"),
+    "apprise": ("Apprise", "Apprise"),
+}
+"""Notification channel types, as people read them."""
 
 UNIT_KINDS: dict[str, tuple[str, str]] = {
     "commune": ("xã", "commune"),
@@ -79,6 +133,21 @@ EVENT_TAGS: dict[str, tuple[str, str]] = {
     "test": ("THỬ NGHIỆM", "TEST"),
 }
 """The bracketed tag a notification starts with, by event (``app.notify`` Event)."""
+
+DELIVERY_STATUS: dict[str, tuple[str, str]] = {
+    "pending": ("đang chờ gửi", "waiting to be sent"),
+    "delivered": ("đã gửi", "delivered"),
+    "failed": ("gửi không thành công", "not delivered"),
+}
+"""The outbox's ``status`` of one notification."""
+
+UPDATE_STAGES: dict[str, tuple[str, str]] = {
+    "investigating": ("Đang tìm nguyên nhân", "Investigating"),
+    "identified": ("Đã xác định nguyên nhân", "Identified"),
+    "monitoring": ("Đã khắc phục, đang theo dõi", "Monitoring"),
+    "resolved": ("Đã giải quyết", "Resolved"),
+}
+"""Stages of an operator's incident update (Statuspage / Uptime Kuma)."""
 
 SEVERITIES: dict[str, tuple[str, str]] = {
     "critical": ("nghiêm trọng", "critical"),
@@ -126,3 +195,57 @@ def event_tag_words(event: str, lang: Lang, *, restored: bool = False) -> str:
 
 def severity_words(severity: str, lang: Lang) -> str:
     return _pick(SEVERITIES, severity, lang) or severity
+
+
+def role_words(role: str, lang: Lang) -> str:
+    """``head`` → "Người đứng đầu"; an unknown role keeps its key."""
+    return _pick(ROLES, role, lang) or role
+
+
+def channel_words(kind: str, lang: Lang) -> str:
+    """``email`` → "thư điện tử"; an unknown channel type keeps its key."""
+    return _pick(CHANNEL_KINDS, kind, lang) or kind
+
+
+def unit_label(kind: str, name: str, lang: Lang) -> str:
+    """The unit with its kind and no repeated kind: ("commune", "Xã Tân Hưng") → "xã Tân Hưng".
+
+    English: "Tân Hưng commune". The province and the national layer read "tỉnh Hưng Yên"
+    and the name as it is."""
+    if kind == "national":
+        return name
+    word = unit_kind_words(kind, lang)
+    bare = name
+    vi_word = unit_kind_words(kind, "vi")
+    if bare.casefold().startswith(vi_word.casefold() + " "):
+        bare = bare[len(vi_word) + 1 :]
+    if kind not in UNIT_KINDS:
+        return bare
+    return f"{word} {bare}" if lang == "vi" else f"{bare} {word}"
+
+
+def service_subject(
+    service_kind: str, service_name: str, unit_kind: str, unit_name: str, lang: Lang
+) -> str:
+    """What a headline names, once: "TTPVHCC xã Hoàng Hoa Thám", "Hệ thống TTHC tỉnh Hưng Yên".
+
+    Kinds without a short name use the service's own name, followed by the unit unless
+    the name already says it; the national layer is named by its service alone."""
+    if unit_kind == "national" or not unit_name:
+        return service_name
+    place = unit_label(unit_kind, unit_name, lang) if unit_kind else unit_name
+    short = _pick(SERVICE_KIND_SHORT, service_kind, lang)
+    if short is not None:
+        return f"{short} {place}" if lang == "vi" else f"{short}, {place}"
+    bare = unit_label(unit_kind, unit_name, "vi").split(" ", 1)[-1] if unit_kind else unit_name
+    if bare.casefold() in service_name.casefold():
+        return service_name  # "Cổng thông tin điện tử tỉnh Hưng Yên" names its unit already
+    return f"{service_name} – {place}"
+
+
+def delivery_status_words(status: str, lang: Lang) -> str:
+    return _pick(DELIVERY_STATUS, status, lang) or status
+
+
+def update_stage_words(stage: str, lang: Lang) -> str:
+    return _pick(UPDATE_STAGES, stage, lang) or stage

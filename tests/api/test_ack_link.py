@@ -109,7 +109,7 @@ async def test_get_shows_the_incident_and_changes_nothing_then_the_button_acknow
     assert '<html lang="vi">' in page.text and 'name="viewport"' in page.text
     assert "<script" not in page.text and "<b>Xã</b>" not in page.text  # the name is text
     shown = _shown(page.text)
-    assert f"Đơn vị {UNIT} (mã 12337)" in shown
+    assert f"Đơn vị xã {UNIT} (mã 12337)" in shown  # with its kind
     assert "Dịch vụ Dịch vụ 12337.centre" in shown
     assert "Kiểm tra 12337.centre.gw" in shown
     assert "Bắt đầu từ 15:00 02/11/2026 (giờ Việt Nam)" in shown

@@ -81,7 +81,8 @@ async def test_down_escalate_ack_recover(
     # content: Vietnamese, the unit, the failure, the ack link; recovery after
     first, last = far.telegram.delivered[0], far.telegram.delivered[-1]
     assert first["chat_id"] == FOCAL_CHAT and "[GIÁN ĐOẠN]" in first["text"]
-    assert "Xã Hoàng Hoa Thám" in first["text"] and "mã trạng thái lỗi" in first["text"]
+    assert "TTPVHCC xã Hoàng Hoa Thám" in first["text"] and "mã trạng thái lỗi" in first["text"]
+    assert "/incidents/1?sig=" in first["text"]  # the incident page, not raw JSON
     assert "/ack?" in first["text"] and "[KHÔI PHỤC]" in last["text"]
     assert far.zalo.delivered[0]["message"]["text"].startswith("[GIÁN ĐOẠN]")
     mail = far.mailbox.messages[0]

@@ -67,7 +67,7 @@ async def test_flapping_target_gets_one_notice_then_one_page_once_settled(
     assert far.ioc.events() == ["flapping", "down"]  # no per-flip alerts, one page after
     chats = [m["text"] for m in far.telegram.delivered if m["chat_id"] == FOCAL_CHAT]
     assert [t.split("]")[0] for t in chats] == ["<b>[CHẬP CHỜN", "<b>[GIÁN ĐOẠN"]
-    assert "hoạt động chập chờn" in chats[0] and "Xã Hoàng Hoa Thám" in chats[0]
+    assert "hoạt động chập chờn" in chats[0] and "xã Hoàng Hoa Thám" in chats[0]
     rows = await outbox(sessionmaker)
     assert sorted((r.event, r.channel_type) for r in rows) == sorted(
         (event, kind)

@@ -9,6 +9,8 @@ from app.notify.channels.base import Notification
 
 UNIT_NAME = "Phường Hiến Nam"
 SERVICE_NAME = "Trung tâm phục vụ hành chính công phường Hiến Nam"
+UNIT_PLACE = {"vi": "phường Hiến Nam", "en": "Hiến Nam ward"}
+"""How messages name the unit: with its kind, once."""
 
 
 def make_note(**overrides: Any) -> Notification:
@@ -33,6 +35,8 @@ def make_note(**overrides: Any) -> Notification:
         "api_url": "https://giamsat.hungyen.gov.vn/api/v1/incidents/42",
         "ack_url": "https://giamsat.hungyen.gov.vn/api/v1/incidents/42/ack",
         "lang": "vi",
+        "unit_kind": "ward",
+        "short_ack_url": "https://giamsat.hungyen.gov.vn/a/7.ABCDEFGHJK",
     }
     fields.update(overrides)
     return Notification(**fields)

@@ -62,6 +62,20 @@ class Notification:
     ack_url: str | None = None
     lang: Lang = "vi"
     delivery_id: str | None = None
+    unit_kind: str = ""
+    """``commune``, ``ward``, ``province``, ... (headlines name the unit with its kind)."""
+    instructions: str = ""
+    """What to do and whom to call (the inventory's ``notifications.instructions``)."""
+    short_ack_url: str | None = None
+    """The short acknowledgement link (``/a/{delivery}.{sig}``) SMS carries."""
+    first_alerted: str = ""
+    """Escalations: whom level 0 told, as people read it ("Nguyễn Văn A (Người đứng đầu)")."""
+    first_alerted_at: datetime | None = None
+    unanswered_for: timedelta | None = None
+    """Escalations: how long the first notice went unacknowledged when this one was decided."""
+    recipient_role: str = ""
+    """Test messages: the role the recipient is registered under (``head``, ...)."""
+    recipient_name: str = ""
 
     def __post_init__(self) -> None:
         for name in ("started_at", "now"):

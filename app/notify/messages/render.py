@@ -9,6 +9,7 @@ probe messages cannot inject markup into e-mail or Telegram.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,11 @@ from app.vocab.words import (
     error_kind_words,
     event_tag_words,
     incident_state_words,
+    role_words,
     service_kind_words,
+    service_subject,
     severity_words,
+    unit_label,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,7 +106,51 @@ def template_context(note: Notification) -> dict[str, Any]:
         "dashboard_url": note.dashboard_url,
         "api_url": note.api_url,
         "ack_url": note.ack_url,
+        "short_ack_url": note.short_ack_url,
+        "show_ack": note.event.value in ACK_EVENTS,
+        "unit_kind": note.unit_kind,
+        "unit_place": unit_place(note),
+        "subject": service_subject(
+            note.service_kind, note.service_name, note.unit_kind, note.unit_name, lang
+        ),
+        "instructions": note.instructions if note.event.value in INSTRUCTED_EVENTS else "",
+        "first_alerted": note.first_alerted,
+        "first_alerted_short": (
+            "" if note.first_alerted_at is None else format_clock(note.first_alerted_at)
+        ),
+        "waited": _waited(note),
+        "recipient_role": note.recipient_role,
+        "recipient_role_words": role_words(note.recipient_role, lang),
+        "recipient_name": note.recipient_name,
     }
+
+
+ACK_EVENTS = frozenset({"down", "reminder", "escalation", "flapping"})
+"""Events whose messages carry the acknowledgement link."""
+INSTRUCTED_EVENTS = frozenset(
+    {"down", "reminder", "escalation", "flapping", "monitor_connectivity"}
+)
+"""Events whose messages say what to do (not a recovery, not a test)."""
+
+
+def unit_place(note: Notification) -> str:
+    """The unit with its kind ("xã Hoàng Hoa Thám"); the bare name when the kind is unknown."""
+    if not note.unit_kind:
+        return note.unit_name
+    return unit_label(note.unit_kind, note.unit_name, note.lang)
+
+
+def _waited(note: Notification) -> str:
+    if note.unanswered_for is not None:
+        return format_duration(note.unanswered_for, note.lang)
+    if note.first_alerted_at is None:
+        return ""
+    return format_duration(note.now - note.first_alerted_at, note.lang)
+
+
+def format_clock(at: datetime) -> str:
+    """``HH:MM`` in Vietnam time."""
+    return format_short_time(at).split(" ", 1)[0]
 
 
 def _render(name: str, lang: str, ctx: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ units (67 per part). Folding to ASCII keeps an alert in one cheap segment.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from app.vocab.fmt import ascii_fold
@@ -47,8 +48,14 @@ def segments_needed(text: str) -> int:
     return -(-used // per_part)
 
 
+TRAILING_LINK = re.compile(r"\s(https?://\S+)$")
+
+
 def fit_sms(text: str, *, ascii: bool, max_segments: int = 1) -> str:
-    """The text, folded if ``ascii``, cut with an ellipsis to ``max_segments``."""
+    """The text, folded if ``ascii``, cut with an ellipsis to ``max_segments``.
+
+    A link at the end (the acknowledgement link) is kept whole: the words before it
+    are cut instead, as long as the link leaves room for some of them."""
     if ascii:
         text = ascii_fold(text)
     text = " ".join(text.split())
@@ -57,6 +64,10 @@ def fit_sms(text: str, *, ascii: bool, max_segments: int = 1) -> str:
     if units(text, enc) <= limit:
         return text
     ellipsis = "..." if enc == "gsm7" else "…"
-    while text and units(text, enc) + units(ellipsis, enc) > limit:
+    tail = ""
+    link = TRAILING_LINK.search(text)
+    if link is not None and units(link[0], enc) + units(ellipsis, enc) + 20 <= limit:
+        text, tail = text[: link.start()], link[0]
+    while text and units(text, enc) + units(ellipsis + tail, enc) > limit:
         text = text[:-1]
-    return text.rstrip() + ellipsis
+    return text.rstrip() + ellipsis + tail

@@ -8,7 +8,7 @@ from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import AppriseChannel, build_channel
 from app.notify.messages.render import render
 from tests.support.http import Handler, Reply, ScriptedHTTP
-from tests.support.notes import UNIT_NAME, make_note
+from tests.support.notes import UNIT_PLACE, make_note
 
 Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
 
@@ -34,8 +34,9 @@ async def test_json_url_delivers_title_and_body(
     assert payload["version"] == "1.0"
     assert payload["type"] == "failure"
     assert payload["title"].startswith("[CHUYỂN CẤP]")
-    assert UNIT_NAME in payload["message"]
-    assert "đã 2 giờ 15 phút mà chưa được khắc phục" in payload["message"]
+    assert UNIT_PLACE["vi"] in payload["message"]
+    assert "gián đoạn đã 2 giờ 15 phút" in payload["message"]
+    assert "Chuyển cấp:" not in payload["message"]  # the tag says it once
 
 
 async def test_recovery_uses_success_type(serve: Serve, http_client: httpx.AsyncClient) -> None:

@@ -44,7 +44,14 @@ CHAT = "-1001234567890"
 
 
 def hostile(**overrides: Any) -> Notification:
-    fields = {"unit_name": UNIT, "service_name": SERVICE, "check_name": CHECK, "message": MESSAGE}
+    fields = {
+        "unit_name": UNIT,
+        "unit_kind": "",
+        "service_kind": "emc",  # no short name: the headline shows the service's own name
+        "service_name": SERVICE,
+        "check_name": CHECK,
+        "message": MESSAGE,
+    }
     return make_note(**(fields | overrides))
 
 
@@ -162,7 +169,7 @@ async def test_telegram_shows_names_as_text(
     _assert_no_data_tags(sent["text"])
     [shown] = fake.shown
     if event != "test":  # a test message names no unit
-        assert UNIT in shown and SERVICE in shown and CHECK in shown and MESSAGE in shown
+        assert UNIT in shown and SERVICE in shown and CHECK in shown and MESSAGE not in shown
 
 
 async def test_telegram_refusing_the_html_gets_plain_text(
@@ -243,12 +250,12 @@ async def test_email_text_and_html_parts(
     html_part = msg.get_body(("html",))
     assert text_part is not None and html_part is not None
     text = text_part.get_content()
-    assert UNIT in text and SERVICE in text and CHECK in text and MESSAGE in text
+    assert UNIT in text and SERVICE in text and CHECK in text and MESSAGE not in text
     assert "&lt;" not in text and "&amp;" not in text  # plain text is not HTML-escaped
     markup = html_part.get_content()
     _assert_no_data_tags(markup)
     shown = shown_html(markup)
-    assert shown.count(UNIT) >= 2 and SERVICE in shown and CHECK in shown and MESSAGE in shown
+    assert shown.count(UNIT) >= 2 and SERVICE in shown and CHECK in shown and MESSAGE not in shown
 
 
 # --- JSON and plain-text channels -------------------------------------------------------
@@ -269,7 +276,8 @@ async def test_webhook_carries_names_as_json_strings(
     assert payload["service"]["name"] == SERVICE
     assert payload["check"]["name"] == CHECK
     assert payload["error"]["message"] == MESSAGE
-    assert UNIT in payload["subject"] and UNIT in payload["text"] and MESSAGE in payload["text"]
+    assert UNIT in payload["subject"] and UNIT in payload["text"]
+    assert MESSAGE not in payload["text"]  # the probe's own words: only in error.message
 
 
 async def test_zalo_shows_names_as_text(serve: Serve, http_client: httpx.AsyncClient) -> None:
@@ -283,7 +291,7 @@ async def test_zalo_shows_names_as_text(serve: Serve, http_client: httpx.AsyncCl
     assert (await channel.send(note, render(note))).ok
     [body] = fake.delivered
     text = body["message"]["text"]
-    assert UNIT in text and SERVICE in text and MESSAGE in text
+    assert UNIT in text and SERVICE in text and MESSAGE not in text
     assert "&lt;" not in text and "&amp;" not in text
 
 
@@ -302,7 +310,7 @@ async def test_sms_shows_names_as_text(serve: Serve, http_client: httpx.AsyncCli
     outcome = await channel.send(note, render(note))
     assert outcome.ok, outcome
     [sent] = fake.delivered
-    assert f"{UNIT} - {SERVICE}" in sent["Content"]
+    assert f"{SERVICE} – {UNIT}" in sent["Content"]
 
 
 async def test_apprise_shows_names_as_text(serve: Serve, http_client: httpx.AsyncClient) -> None:
@@ -315,7 +323,7 @@ async def test_apprise_shows_names_as_text(serve: Serve, http_client: httpx.Asyn
     assert outcome.ok, outcome
     payload = server.requests[0].json()
     assert UNIT in payload["title"] and SERVICE in payload["title"]
-    assert UNIT in payload["message"] and MESSAGE in payload["message"]
+    assert UNIT in payload["message"] and MESSAGE not in payload["message"]
 
 
 # --- every template, both languages -----------------------------------------------------

@@ -9,7 +9,7 @@ from app.notify.messages.render import render, template_context
 from app.notify.messages.sms_text import encoding_of, fit_sms, segments_needed
 from app.vocab.words import ERROR_KINDS, error_kind_words
 from probes.base import ErrorKind
-from tests.support.notes import SERVICE_NAME, UNIT_NAME, make_note
+from tests.support.notes import SERVICE_NAME, UNIT_PLACE, make_note
 
 TAGS = {
     "vi": {
@@ -34,19 +34,19 @@ TAGS = {
 # One phrase per event that only that event's headline says.
 HEADLINES = {
     "vi": {
-        "down": "đang bị gián đoạn: quá thời gian chờ phản hồi",
-        "up": "đã hoạt động trở lại sau 2 giờ 15 phút gián đoạn",
-        "reminder": "vẫn đang gián đoạn, đã 2 giờ 15 phút",
-        "escalation": "gián đoạn đã 2 giờ 15 phút mà chưa được khắc phục",
+        "down": "TTPVHCC phường Hiến Nam gián đoạn từ 23:50 12/05: quá thời gian chờ phản hồi",
+        "up": "đã hoạt động trở lại lúc 02:05 13/05, sau 2 giờ 15 phút gián đoạn",
+        "reminder": "vẫn gián đoạn từ 23:50 12/05 (2 giờ 15 phút)",
+        "escalation": "gián đoạn đã 2 giờ 15 phút (quá thời gian chờ phản hồi)",
         "flapping": "hoạt động chập chờn",
         "monitor_connectivity": "Hệ thống giám sát mất kết nối tới",
         "test": "Tin nhắn thử nghiệm kênh thông báo",
     },
     "en": {
-        "down": "is down: timed out waiting for a response",
-        "up": "is back up after 2 hours 15 minutes of interruption",
-        "reminder": "is still down, for 2 hours 15 minutes now",
-        "escalation": "has been down for 2 hours 15 minutes and is not fixed",
+        "down": "Service centre, Hiến Nam ward down since 23:50 12/05: timed out waiting",
+        "up": "is back up at 02:05 13/05, after 2 hours 15 minutes down",
+        "reminder": "still down since 23:50 12/05 (2 hours 15 minutes)",
+        "escalation": "down for 2 hours 15 minutes (timed out waiting for a response)",
         "flapping": "is flapping",
         "monitor_connectivity": "The monitor lost connectivity to",
         "test": "Test message from the thongsuot monitor",
@@ -69,20 +69,30 @@ def test_every_event_renders_in_both_languages(event: str, lang: str) -> None:
     assert rendered.short_ascii.isascii()
     assert "\n" not in rendered.short and "\n" not in rendered.subject
     if event != "test":
-        assert UNIT_NAME in rendered.text and SERVICE_NAME in rendered.html
+        assert UNIT_PLACE[lang] in rendered.text and SERVICE_NAME in rendered.html
+        assert UNIT_PLACE[lang] in rendered.subject
+        # the unit is named once in the headline, with its kind
+        headline = rendered.text.splitlines()[0]
+        assert headline.casefold().count("hiến nam") == 1, headline
 
 
 def test_vietnamese_down_body_reads_right() -> None:
     text = render(make_note()).text
     for line in (
-        "Đơn vị: Phường Hiến Nam (mã 11893)",
-        "Lỗi: quá thời gian chờ phản hồi – không có phản hồi sau 10 giây",
+        "[GIÁN ĐOẠN] TTPVHCC phường Hiến Nam gián đoạn từ 23:50 12/05: quá thời gian chờ phản hồi.",
+        "Đơn vị: phường Hiến Nam (mã 11893)",
+        "Nguyên nhân: quá thời gian chờ phản hồi",
         "Bắt đầu từ: 23:50 12/05/2026 (giờ Việt Nam)",
         "Đã kéo dài: 2 giờ 15 phút",
         "Trạng thái sự cố: đang gián đoạn, chưa có người tiếp nhận",
-        "Xác nhận tiếp nhận xử lý: https://giamsat.hungyen.gov.vn/api/v1/incidents/42/ack",
+        "Xác nhận đã tiếp nhận xử lý (dừng chuyển cấp, nhắc lại): "
+        "https://giamsat.hungyen.gov.vn/api/v1/incidents/42/ack",
+        "Trang sự cố: https://giamsat.hungyen.gov.vn/incidents/42",
     ):
         assert line in text
+    # the probe's own (often English) message never reaches a person; no raw JSON link
+    assert "không có phản hồi sau 10 giây" not in text
+    assert "/api/v1/incidents/42\n" not in text and "API:" not in text
 
 
 def test_recovery_shows_end_time_and_no_ack_link() -> None:
@@ -99,7 +109,7 @@ def test_explicit_duration_wins_over_now_minus_start() -> None:
 
 
 def test_html_escapes_probe_messages_and_names() -> None:
-    rendered = render(make_note(message="<script>alert(1)</script>", unit_name="Xã A & B"))
+    rendered = render(make_note(check_name="<script>alert(1)</script>", unit_name="Xã A & B"))
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
     assert "Xã A &amp; B" in rendered.html and "<script>" not in rendered.chat_html
     assert "<script>alert(1)</script>" in rendered.text  # plain text stays literal

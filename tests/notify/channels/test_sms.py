@@ -41,7 +41,8 @@ async def test_esms_preset_delivers_one_ascii_segment(
     assert sent["Phone"] == "0912345678"
     assert sent["SmsType"] == "2"
     content = sent["Content"]
-    assert content.startswith("[GIAN DOAN] Phuong Hien Nam")
+    assert content.startswith("[GIAN DOAN] TTPVHCC phuong Hien Nam tu 23:50 12/05")
+    assert content.endswith("https://giamsat.hungyen.gov.vn/a/7.ABCDEFGHJK")
     assert encoding_of(content) == "gsm7" and segments_needed(content) == 1
     assert server.requests[0].headers["content-type"].startswith("application/json")
 
@@ -55,7 +56,7 @@ async def test_esms_unicode_variant_keeps_diacritics(
     outcome = await channel.send(make_note(), render(make_note()))
     assert outcome.ok
     content = fake.delivered[0]["Content"]
-    assert content.startswith("[GIÁN ĐOẠN] Phường Hiến Nam")
+    assert content.startswith("[GIÁN ĐOẠN] TTPVHCC phường Hiến Nam")
     assert encoding_of(content) == "ucs2" and segments_needed(content) <= 3
 
 
@@ -100,7 +101,7 @@ async def test_get_gateway_with_url_placeholders_and_regex(
     outcome = await channel.send(note, render(note))
     assert outcome.ok, outcome
     msg = server.requests[0].query["msg"][0]
-    assert msg.startswith("[KHOI PHUC] Phuong Hien Nam")
+    assert msg.startswith("[KHOI PHUC] TTPVHCC phuong Hien Nam")
     assert "k&1" not in outcome.detail
 
     bad = build_channel(config, http_client, {"GW_KEY": "wrong"}.__getitem__)
@@ -128,7 +129,7 @@ async def test_form_body_is_form_encoded(serve: Serve, http_client: httpx.AsyncC
     assert req.headers["content-type"].startswith("application/x-www-form-urlencoded")
     form = parse_qs(req.body.decode())
     assert form["to"] == ["0912345678"]
-    assert form["text"][0].startswith("[GIÁN ĐOẠN] Phường Hiến Nam")
+    assert form["text"][0].startswith("[GIÁN ĐOẠN] TTPVHCC phường Hiến Nam")
 
 
 async def test_json_escaping_survives_quotes_in_names(

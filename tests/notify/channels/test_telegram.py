@@ -8,7 +8,7 @@ from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import TelegramChannel, build_channel
 from app.notify.messages.render import render
 from tests.support.http import Handler, ScriptedHTTP
-from tests.support.notes import UNIT_NAME, make_note, no_secrets
+from tests.support.notes import UNIT_PLACE, make_note, no_secrets
 from tests.support.saas import FakeTelegram
 
 Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
@@ -49,7 +49,7 @@ async def test_delivers_html_message_with_diacritics(
     assert sent["parse_mode"] == "HTML"
     assert sent["disable_web_page_preview"] is True
     assert "<b>[GIÁN ĐOẠN]</b>" in sent["text"]
-    assert UNIT_NAME in sent["text"]
+    assert UNIT_PLACE["vi"] in sent["text"]
     assert "quá thời gian chờ phản hồi" in sent["text"]
     assert '<a href="https://giamsat.hungyen.gov.vn/api/v1/incidents/42/ack">' in sent["text"]
 
@@ -58,7 +58,7 @@ async def test_markup_in_probe_message_is_escaped(
     serve: Serve, http_client: httpx.AsyncClient
 ) -> None:
     channel, fake, _ = await _channel(serve, http_client)
-    note = make_note(message="<html> trả về 500 & <b>lỗi")
+    note = make_note(check_name="<html> trả về 500 & <b>lỗi")
     outcome = await channel.send(note, render(note))
     assert outcome.ok, outcome  # the fake rejects unbalanced tags as Telegram does
     assert "&lt;html&gt; trả về 500 &amp; &lt;b&gt;lỗi" in fake.delivered[0]["text"]

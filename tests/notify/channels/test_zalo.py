@@ -9,7 +9,7 @@ from app.notify.channels.config import parse_channel_config
 from app.notify.channels.factory import build_channel
 from app.notify.messages.render import render
 from tests.support.http import Handler, ScriptedHTTP
-from tests.support.notes import UNIT_NAME, make_note
+from tests.support.notes import UNIT_PLACE, make_note
 from tests.support.saas import FakeZalo
 
 Serve = Callable[[Handler], Awaitable[ScriptedHTTP]]
@@ -46,7 +46,7 @@ async def test_delivers_text_with_diacritics(serve: Serve, http_client: httpx.As
     assert body["recipient"] == {"user_id": FOLLOWER}
     text = body["message"]["text"]
     assert text.startswith("[GIÁN ĐOẠN]")
-    assert UNIT_NAME in text and "Bắt đầu từ: 23:50 12/05/2026" in text
+    assert UNIT_PLACE["vi"] in text and "Bắt đầu từ: 23:50 12/05/2026" in text
 
 
 async def test_invalid_token_is_permanent(serve: Serve, http_client: httpx.AsyncClient) -> None:
@@ -74,7 +74,7 @@ async def test_server_error_is_transient(serve: Serve, http_client: httpx.AsyncC
 
 async def test_long_text_is_cut_to_zalo_limit(serve: Serve, http_client: httpx.AsyncClient) -> None:
     channel, fake, _ = await _setup(serve, http_client)
-    note = make_note(message="x" * 5000)
+    note = make_note(instructions="x" * 5000)
     rendered = render(note)
     outcome = await channel.send(note, rendered)
     assert outcome.ok
