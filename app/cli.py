@@ -234,6 +234,12 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return run(args, _settings(args))
 
 
+def cmd_contacts(args: argparse.Namespace) -> int:
+    from app.inventory.contacts_cli import cmd_contacts as run
+
+    return run(args)
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from app.notify.cli import cmd_notify_test as run
 
@@ -260,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_token(sub)
     _parser_report(sub)
     _parser_notify_test(sub)
+    _parser_contacts(sub)
     _parser_dead_letters(sub)
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
@@ -341,6 +348,14 @@ def _parser_notify_test(sub: Sub) -> None:
 
     add_arguments(
         _cmd(sub, "notify-test", cmd_notify_test, "send a test notification through the policy")
+    )
+
+
+def _parser_contacts(sub: Sub) -> None:
+    from app.inventory.contacts_cli import add_arguments
+
+    add_arguments(
+        _cmd(sub, "contacts", cmd_contacts, "import (check) or export the units' contacts CSV")
     )
 
 

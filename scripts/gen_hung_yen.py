@@ -6,6 +6,9 @@ The CSV (columns ``code_qd19_2025,type,name,...``) is the source of the codes
 and names; the national and provincial layers and the commune template are
 written here, by hand, once.
 
+It also writes hung-yen-contacts.csv next to OUT: placeholder contacts (clearly fake
+numbers and addresses) for the province and every unit, for contacts_file.
+
 Every commune centre also gets two device checks (see DEVICE_CHECKS): the
 kiosk's heartbeat (push token from ``KIOSK_TOKEN_{code}``) and an ICMP ping of
 the centre's WAN gateway; ``--no-devices`` leaves them out.
@@ -14,6 +17,7 @@ the centre's WAN gateway; ``--no-devices`` leaves them out.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -32,7 +36,14 @@ HEADER = """\
 #
 # Hostnames and addresses marked "confirm" are placeholders to check with the
 # operator before use. Probe kinds and their options: docs/probes.md.
+# Values marked "ĐIỀN" (fill in) are fake: chat ids, gateway keys, the hotline and the
+# people of hung-yen-contacts.csv (0900000xxx, @example.invalid). Replace them, then
+# send a test: thongsuot notify-test --contact head --unit 12337
 version: 1
+
+# The heads and IT contacts of every unit (docs/contacts.md); manage it with
+#   thongsuot contacts import NEW.csv --inventory examples/hung-yen.yaml
+contacts_file: hung-yen-contacts.csv
 
 national:
   code: VN
@@ -94,9 +105,6 @@ province:
   services:
     - kind: provincial_system
       name: Hệ thống thông tin giải quyết TTHC tỉnh Hưng Yên
-      contacts:
-        - {name: Trung tâm Phục vụ hành chính công tỉnh, role: head, phone: "0221 000 0000"}
-        - {name: Tổ trực kỹ thuật, role: on_call, email: trucky@example.invalid}
       checks:
         - {name: public, title: Trang công khai, kind: http, options: {url: "https://dichvucong.hungyen.gov.vn/"}}
         - name: backoffice
@@ -158,6 +166,115 @@ province:
           title: Cổng HTTPS của trung tâm dữ liệu
           kind: tcp
           options: {host: tthc.hungyen.gov.vn, port: 443, degraded_latency_ms: 500}  # confirm
+    # Dispatch 453-CV/TU (08/5/2026): "rà soát, hoàn thiện quy trình, hạ tầng kỹ thuật,
+    # cơ sở dữ liệu, tài khoản và phân quyền hệ thống; ... tích hợp, đồng bộ dữ liệu với
+    # Cổng Dịch vụ công quốc gia". Each of those systems is watched below.
+    - kind: accounts
+      name: Tài khoản và phân quyền Hệ thống TTHC tỉnh
+      checks:
+        # A service account signs in to the one-stop system and opens its dossier list:
+        # a locked account, an expired password or a broken permission fails here first.
+        - name: login
+          title: Đăng nhập bằng tài khoản dịch vụ và mở danh sách hồ sơ
+          kind: flow
+          interval: 300
+          timeout: 30
+          options:
+            budget_s: 25
+            secrets: {username: MOTCUA_PROBE_USER, password: MOTCUA_PROBE_PASSWORD}
+            steps:
+              - name: trang đăng nhập
+                url: "https://motcua.hungyen.gov.vn/dang-nhap"  # confirm
+                extract:
+                  csrf: {regex: 'name="csrf" value="(?P<csrf>[^"]+)"'}
+              - name: đăng nhập
+                url: "https://motcua.hungyen.gov.vn/api/dang-nhap"  # confirm
+                method: POST
+                headers: {Content-Type: application/json}
+                body: '{"username": "{username}", "password": "{password}", "csrf": "{csrf}"}'
+                valid_status_codes: [200]
+              - name: danh sách hồ sơ
+                url: "https://motcua.hungyen.gov.vn/api/ho-so?trang=1"  # confirm
+                json_path: [{path: "$.data"}]
+          depends_on: [33.provincial_system.backoffice]
+    - kind: provincial_database
+      name: Cơ sở dữ liệu của Hệ thống TTHC tỉnh
+      checks:
+        # Read through a least-privilege, read-only role (docs/probes.md, "A
+        # least-privilege role"): never the application's own account.
+        - name: dossiers
+          title: Hồ sơ mới được ghi vào cơ sở dữ liệu một cửa
+          kind: freshness
+          interval: 300
+          timeout: 20
+          options:
+            source: sql
+            # the whole URL, postgresql://giamsat_ro:<password>@10.33.0.20/motcua (confirm)
+            url_secret: MOTCUA_DB_URL
+            refuse_superuser: true
+            query: SELECT max(updated_at) FROM ho_so  # confirm
+            timezone: Asia/Ho_Chi_Minh
+            lag_degraded_s: 3600
+            lag_down_s: 14400
+        - name: sync-backlog
+          title: Hồ sơ chờ đồng bộ lên Cổng DVC quốc gia
+          kind: freshness
+          interval: 300
+          timeout: 20
+          options:
+            source: sql
+            # the whole URL, postgresql://giamsat_ro:<password>@10.33.0.20/motcua (confirm)
+            url_secret: MOTCUA_DB_URL
+            refuse_superuser: true
+            query: SELECT count(*) FROM ho_so WHERE dong_bo_dvcqg = false  # confirm
+            value: count
+            count_degraded: 50
+            count_down: 500
+    # Links to the national databases and the national portal, through the LGSP.
+    - key: csdl-dan-cu
+      kind: national_database
+      name: Kết nối Cơ sở dữ liệu quốc gia về dân cư
+      checks:
+        - name: link
+          title: Tra cứu thông tin công dân qua LGSP
+          kind: http
+          options:
+            url: "https://lgsp.hungyen.gov.vn/dan-cu/health"  # confirm
+            valid_status_codes: [200]
+          depends_on: [33.lgsp.gateway]
+    - key: csdl-ho-tich
+      kind: national_database
+      name: Kết nối Cơ sở dữ liệu hộ tịch điện tử
+      checks:
+        - name: link
+          title: Liên thông hộ tịch qua LGSP
+          kind: http
+          options:
+            url: "https://lgsp.hungyen.gov.vn/ho-tich/health"  # confirm
+            valid_status_codes: [200]
+          depends_on: [33.lgsp.gateway]
+    - key: csdl-dat-dai
+      kind: national_database
+      name: Kết nối Cơ sở dữ liệu quốc gia về đất đai
+      checks:
+        - name: link
+          title: Liên thông đất đai qua LGSP
+          kind: http
+          options:
+            url: "https://lgsp.hungyen.gov.vn/dat-dai/health"  # confirm
+            valid_status_codes: [200]
+          depends_on: [33.lgsp.gateway]
+    - key: lien-thong-dvcqg
+      kind: data_sharing
+      name: Kết nối liên thông với Cổng Dịch vụ công quốc gia
+      checks:
+        - name: link
+          title: Đồng bộ hồ sơ, trạng thái qua LGSP
+          kind: http
+          options:
+            url: "https://lgsp.hungyen.gov.vn/dvcqg/health"  # confirm
+            valid_status_codes: [200]
+          depends_on: [33.lgsp.gateway, VN.national_portal.home]
 
 # Every commune-level unit gets these services; {code}, {name}, {slug} are filled in.
 commune_template:
@@ -193,6 +310,65 @@ commune_template:
             timezone: Asia/Ho_Chi_Minh
             lag_degraded_s: 1800
             lag_down_s: 7200
+"""
+
+NOTIFICATIONS = """
+# Who is told, how, and what to do (docs/notifications.md). The people are those of
+# hung-yen-contacts.csv; the SMTP relay is THONGSUOT_SMTP_*; secrets are environment
+# variable names (or NAME_FILE), never values.
+notifications:
+  lang: vi
+  contact_channels:           # how to reach each contact; the contact's address fills the blank
+    email: {}
+    sms:                      # ĐIỀN: your SMS gateway (this is eSMS.vn's JSON API)  # confirm
+      url: "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+      body: '{"ApiKey": "{secret:ESMS_API_KEY}", "SecretKey": "{secret:ESMS_SECRET_KEY}",
+        "Phone": "{phone}", "Content": "{text}", "Brandname": "HUNGYEN-DVC", "SmsType": "2",
+        "IsUnicode": "0"}'
+      success_jsonpath: $.CodeResult
+      success_value: "100"
+      ascii_fold: true        # one GSM-7 segment, with the short acknowledgement link
+    zalo: {access_token_secret: ZALO_OA_ACCESS_TOKEN}
+    telegram: {bot_token_secret: TELEGRAM_BOT_TOKEN}
+  channels:
+    truc-ban-tinh:            # ĐIỀN: the on-call group's chat id
+      type: telegram
+      chat_id: "-1000000000000"
+      bot_token_secret: TELEGRAM_BOT_TOKEN
+    ioc:                      # the provincial operations centre (IOC)  # confirm
+      type: webhook
+      url: "https://ioc.hungyen.gov.vn/hooks/thongsuot"
+      secret: IOC_WEBHOOK_KEY
+  escalation:
+    commune_centre:
+      reminder_every_s: 1800
+      levels:
+        - {after_s: 0, contacts: [it_focal_point]}            # the commune's IT officer
+        - {after_s: 900, contacts: [head]}                    # then its head
+        - {after_s: 1800, scope: province, contacts: [on_call], channels: [truc-ban-tinh]}
+    default:                  # provincial and national services
+      reminder_every_s: 1800
+      levels:
+        - {after_s: 0, scope: province, contacts: [on_call], channels: [truc-ban-tinh]}
+        - {after_s: 1800, scope: province, contacts: [head]}
+  routes:
+    - {name: ioc, channels: [ioc], events: [down, up, escalation]}
+  operators: {channels: [truc-ban-tinh], contacts: [on_call]}
+  canaries: ["33.provincial_wan.core"]
+  hold_s: 60
+  release_after_s: 300
+  # What to do and whom to call, printed under every headline. ĐIỀN: the real hotline.
+  instructions:
+    commune_centre: >-
+      Kiểm tra đường truyền (Internet, mạng WAN) và máy tính của bộ phận một cửa; nếu không
+      khắc phục được trong 15 phút, gọi Tổ trực kỹ thuật tỉnh: 0900000001 (ĐIỀN). Trong lúc
+      chờ, tiếp nhận hồ sơ giấy và ghi sổ để cập nhật lên hệ thống sau.
+    provincial_system: >-
+      Tổ trực kỹ thuật kiểm tra máy chủ và ứng dụng một cửa, gọi đơn vị cung cấp phần mềm:
+      0900000002 (ĐIỀN); báo các xã, phường tiếp nhận hồ sơ giấy trong thời gian gián đoạn.
+    accounts: >-
+      Kiểm tra tài khoản dịch vụ MOTCUA_PROBE_USER (mật khẩu hết hạn, tài khoản bị khóa) và
+      máy chủ xác thực; cán bộ không đăng nhập được thì gọi Tổ trực kỹ thuật: 0900000001 (ĐIỀN).
 """
 
 UNITS_HEADER = """
@@ -234,8 +410,92 @@ def unit_lines(csv_path: Path) -> list[str]:
 
 
 def render(csv_path: Path, *, devices: bool = True) -> str:
-    head = HEADER + (DEVICE_CHECKS if devices else "") + UNITS_HEADER
+    head = HEADER + (DEVICE_CHECKS if devices else "") + NOTIFICATIONS + UNITS_HEADER
     return head + "\n".join(unit_lines(csv_path)) + "\n"
+
+
+CONTACT_COLUMNS = (
+    "unit_code",
+    "role",
+    "name",
+    "title",
+    "email",
+    "phone",
+    "telegram",
+    "zalo",
+    "note",
+)
+PLACEHOLDER = "ĐIỀN: thay bằng người thật"
+
+
+def contact_rows(csv_path: Path) -> list[list[str]]:
+    """Placeholder contacts: the province's head and on-call team, then every unit's head
+    and IT officer. Numbers 0900000xxx and @example.invalid addresses are clearly fake."""
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        units = list(csv.DictReader(fh))
+    rows = [
+        [
+            "33",
+            "head",
+            "Giám đốc Trung tâm PVHCC tỉnh (ĐIỀN)",
+            "Giám đốc",
+            "giamdoc.ttpvhcc@example.invalid",
+            "0900000001",
+            "",
+            "",
+            PLACEHOLDER,
+        ],
+        [
+            "33",
+            "on_call",
+            "Tổ trực kỹ thuật tỉnh (ĐIỀN)",
+            "Tổ trực",
+            "truckythuat@example.invalid",
+            "0900000002",
+            "",
+            "",
+            PLACEHOLDER,
+        ],
+    ]
+    for n, row in enumerate(units):
+        code, kind, name = row["code_qd19_2025"], row["type"], row["name"]
+        place = f"{kind} {name}"
+        rows.append(
+            [
+                code,
+                "head",
+                f"Chủ tịch UBND {place} (ĐIỀN)",
+                f"Chủ tịch UBND {kind}",
+                f"chutich.{code}@example.invalid",
+                f"0900000{10 + 2 * n:03d}",
+                "",
+                "",
+                PLACEHOLDER,
+            ]
+        )
+        rows.append(
+            [
+                code,
+                "it_focal_point",
+                f"Cán bộ CNTT {place} (ĐIỀN)",
+                "Công chức CNTT",
+                f"cntt.{code}@example.invalid",
+                f"0900000{11 + 2 * n:03d}",
+                "",
+                "",
+                PLACEHOLDER,
+            ]
+        )
+    return rows
+
+
+def render_contacts(csv_path: Path) -> str:
+    """The contacts CSV as `thongsuot contacts export` writes it: UTF-8 with BOM, CRLF."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CONTACT_COLUMNS)
+    writer.writerows(contact_rows(csv_path))
+    return "\ufeff" + out.getvalue()
 
 
 def main(argv: list[str]) -> int:
@@ -244,7 +504,9 @@ def main(argv: list[str]) -> int:
     out = Path(args[1]) if len(args) > 1 else OUT_DEFAULT
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(csv_path, devices="--no-devices" not in argv), encoding="utf-8")
-    print(f"wrote {out}")
+    contacts = out.with_name("hung-yen-contacts.csv")
+    contacts.write_text(render_contacts(csv_path), encoding="utf-8", newline="")
+    print(f"wrote {out} and {contacts}")
     return 0
 
 

@@ -35,6 +35,9 @@ ServiceKind = Literal[
     "provincial_portal",
     "lgsp",
     "provincial_wan",
+    "provincial_database",
+    "national_database",
+    "accounts",
     "commune_centre",
 ]
 UnitKind = Literal["commune", "ward", "special_zone"]
@@ -78,6 +81,7 @@ class Contact(_Model):
 
     name: str = Field(min_length=1)
     role: ContactRole = "it_focal_point"
+    title: str | None = Field(default=None, max_length=200, description="chức danh")
     email: Email | None = None
     phone: str | None = None
     telegram: str | None = None
@@ -245,3 +249,10 @@ class Inventory(_Model):
     units: list[UnitDef] = Field(default_factory=list)
     notifications: NotifyPolicyDoc | None = None
     maintenance: list[MaintenanceDef] = Field(default_factory=list)
+    contacts_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="a contacts CSV (docs/contacts.md), relative to this file; its rows "
+        "join the units' contacts",
+    )

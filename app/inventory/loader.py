@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from app.errors import ConfigError
+from app.inventory.contacts import attach_contacts
 from app.inventory.document import Inventory, NationalDef, ProvinceDef, TemplateDef, UnitDef
 from app.inventory.flat import FlatInventory
 from app.inventory.problems import Loc, Problem, describe_error, render
@@ -53,7 +54,7 @@ def load_resolved(path: Path) -> tuple[Inventory, FlatInventory]:
 
     Pure CPU (parse, validate, resolve): callers on an event loop run it in a thread.
     """
-    return parse_resolved(decode(path, read_bytes(path)), str(path))
+    return parse_resolved(decode(path, read_bytes(path)), str(path), path.parent)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -79,8 +80,15 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     return parse_resolved(text, source)[0]
 
 
-def parse_resolved(text: str, source: str = "<inventory>") -> tuple[Inventory, FlatInventory]:
-    """As :func:`load_resolved`, from text."""
+def parse_resolved(
+    text: str,
+    source: str = "<inventory>",
+    base_dir: Path | None = None,
+    *,
+    with_contacts: bool = True,
+) -> tuple[Inventory, FlatInventory]:
+    """As :func:`load_resolved`, from text; ``contacts_file`` is read relative to
+    ``base_dir`` (default: the working directory), unless not ``with_contacts``."""
     if len(text) > MAX_BYTES:
         raise ConfigError(
             [f"{source}:1: the file is {len(text):,} characters; at most {MAX_BYTES:,}"]
@@ -99,6 +107,8 @@ def parse_resolved(text: str, source: str = "<inventory>") -> tuple[Inventory, F
         if salvaged is not None:  # report whole-file problems of the valid parts too
             problems += resolve(*salvaged)[1]
         raise ConfigError(_render_sorted(problems, source, locate)) from None
+    if with_contacts:
+        inventory = attach_contacts(inventory, base_dir or Path())
     flat, problems = resolve(inventory)
     if problems:
         raise ConfigError(_render_sorted(problems, source, locate))
