@@ -1,0 +1,353 @@
+"""Failover, proven (issue 13.2): three real ``thongsuot serve`` replicas share the
+checks of a loopback farm through shard leases in PostgreSQL.
+
+- ``kill -9`` one: its checks resume on the others, no slot is stored twice, and
+  at most one slot per check is missing besides those it had probed but not yet
+  written (they are in its journal, fenced once its shards moved). The takeover
+  time is printed.
+- ``SIGSTOP`` one past its lease, then ``SIGCONT``: what it had not written when
+  it stopped is refused (fencing, counted in ``thongsuot_results_fenced_total``),
+  and it rejoins with a fair share.
+
+The lease is short here (4 s, renewed every 1 s) and the interval 6 s, longer
+than lease + renew, as 30 s is longer than the production 15 s + 5 s: a takeover
+then costs at most one slot. On SQLite, a second ``serve`` refuses to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.monitor import spool
+from app.monitor.leases import SHARDS, shard_of
+from app.monitor.scheduler import phase
+from tests import factories
+from tests.support.http import Reply, ScriptedHTTP
+from tests.support.wait import until
+
+CHECKS = 60
+INTERVAL = 6
+LEASE = {"THONGSUOT_LEASE_S": "4", "THONGSUOT_LEASE_RENEW_S": "1", "THONGSUOT_LEASE_MARGIN_S": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Replica:
+    """One ``thongsuot serve`` (one worker), its own port and data directory."""
+
+    def __init__(self, db_url: str, data_dir: Path, log: Path, **env: str) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--db", db_url,
+             "--port", str(self.port), "--no-migrate", "--workers", "1"],
+            env={
+                **os.environ,
+                "THONGSUOT_DATA_DIR": str(data_dir),
+                "THONGSUOT_NOTIFY_ENABLED": "false",
+                "THONGSUOT_FLUSH_INTERVAL_S": "0.5",
+                "THONGSUOT_METRICS_CACHE_S": "0",
+                **LEASE,
+                **env,
+            },
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def up(self) -> None:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+
+            async def healthy() -> bool:
+                assert self.proc.poll() is None, "thongsuot serve exited"
+                try:
+                    return (await client.get(f"{self.base}/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await until(healthy, within=60)
+
+    async def metric(self, name: str) -> float:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            body = (await client.get(f"{self.base}/metrics")).text
+        total = 0.0
+        for family in text_string_to_metric_families(body):
+            total += sum(s.value for s in family.samples if s.name == name)
+        return total
+
+    def journaled(self) -> dict[str, int | None]:
+        """uid → slot of every outcome in its journal files."""
+        journal = self.data_dir / "journal"
+        files = [journal / spool.FILE, *sorted(journal.glob("journal-*.jsonl"))]
+        return {
+            o.result_row["uid"]: o.result_row.get("slot")
+            for f in files
+            if f.exists()
+            for o in spool.read(f).outcomes
+        }
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[ScriptedHTTP]:
+    server = await ScriptedHTTP(routes={"/ok": Reply(200, "Dịch vụ công")}).start()
+    yield server
+    await server.close()
+
+
+def _key(i: int) -> str:
+    return f"{20_000 + i}.centre.web"
+
+
+@pytest.fixture
+async def checks(
+    sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
+) -> dict[str, int]:
+    """key → check id."""
+    found = {}
+    async with sessionmaker() as s, s.begin():
+        for i in range(CHECKS):
+            check = await factories.http_check(
+                s, web.url("/ok"), key=_key(i), unit_code=str(20_000 + i),
+                interval_s=INTERVAL, timeout_s=1.0,
+            )  # fmt: skip
+            found[check.key] = check.id
+    return found
+
+
+@pytest.fixture
+def replicas(db_url: str, tmp_path: Path, checks: dict[str, int]) -> Iterator[list[Replica]]:
+    started = [
+        Replica(db_url, tmp_path / f"data-{n}", tmp_path / f"serve-{n}.log") for n in range(3)
+    ]
+    try:
+        yield started
+    finally:
+        for replica in started:
+            replica.stop()
+
+
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")[-2000:]
+        for p in sorted(tmp_path.glob("serve-*.log"))
+    )
+
+
+async def _owners(sm: async_sessionmaker[AsyncSession]) -> dict[int, int]:
+    """shard → pid of the replica holding a live lease on it."""
+    async with sm() as s:
+        rows = await s.execute(
+            text(
+                "SELECT shard, owner FROM shard_lease "
+                "WHERE shard >= 0 AND owner IS NOT NULL AND expires_at > now()"
+            )
+        )
+        return {shard: int(owner.split(":")[-2]) for shard, owner in rows.all()}
+
+
+async def _balanced(sm: async_sessionmaker[AsyncSession], pids: set[int]) -> bool:
+    owners = await _owners(sm)
+    share = math.ceil(SHARDS / len(pids))
+    per = [sum(1 for p in owners.values() if p == pid) for pid in pids]
+    return len(owners) == SHARDS and set(owners.values()) == pids and min(per) >= share - 2
+
+
+async def _slots(sm: async_sessionmaker[AsyncSession]) -> dict[int, list[int]]:
+    async with sm() as s:
+        rows = await s.execute(
+            text("SELECT check_id, slot FROM probe_result WHERE slot IS NOT NULL ORDER BY slot")
+        )
+        found: dict[int, list[int]] = {}
+        for check_id, slot in rows.all():
+            found.setdefault(check_id, []).append(slot)
+        return found
+
+
+async def _twice(sm: async_sessionmaker[AsyncSession]) -> list[tuple[int, str, int, int]]:
+    async with sm() as s:
+        rows = await s.execute(
+            text(
+                "SELECT check_id, vantage, slot, count(*) FROM probe_result "
+                "WHERE slot IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1"
+            )
+        )
+        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+async def _uids(sm: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sm() as s:
+        return {r[0] for r in await s.execute(text("SELECT uid FROM probe_result"))}
+
+
+def _slot_at(key: str, t: float) -> int:
+    return math.floor((t - phase(key, INTERVAL)) / INTERVAL)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_kill_9_one_replica_the_others_take_its_checks_over(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    replicas: list[Replica],
+    checks: dict[str, int],
+    tmp_path: Path,
+) -> None:
+    for replica in replicas:
+        await replica.up()
+    pids = {r.pid for r in replicas}
+    await until(lambda: _balanced(sessionmaker, pids), within=30)
+    await asyncio.sleep(2 * INTERVAL)  # two slots of every check in steady state
+
+    victim = replicas[0]
+    shards = {s for s, pid in (await _owners(sessionmaker)).items() if pid == victim.pid}
+    mine = {key: cid for key, cid in checks.items() if shard_of(key) in shards}
+    assert mine, "the victim probes none of the checks"
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.proc.wait(10)
+    killed = time.time()
+    unwritten = set(victim.journaled().values())  # slots it probed; fenced from now on
+
+    async def taken() -> bool:
+        owners = await _owners(sessionmaker)
+        return all(owners.get(s) not in (None, victim.pid) for s in shards)
+
+    await until(taken, within=20, every=0.1)
+    leases_moved = time.time() - killed
+
+    async def resumed() -> bool:
+        async with sessionmaker() as s:
+            n = await s.scalar(
+                text(
+                    "SELECT count(DISTINCT check_id) FROM probe_result "
+                    "WHERE check_id = ANY(:ids) AND at > to_timestamp(:t)"
+                ),
+                {"ids": list(mine.values()), "t": killed},
+            )
+        return n == len(mine)
+
+    await until(resumed, within=20, every=0.1)
+    all_resumed = time.time() - killed
+    print(
+        f"\ntakeover after kill -9: leases moved in {leases_moved:.1f} s, "
+        f"all {len(mine)} checks probed again within {all_resumed:.1f} s "
+        f"(lease 4 s, renew 1 s, interval {INTERVAL} s)"
+    )
+    await asyncio.sleep(INTERVAL + 1)  # one more slot everywhere
+
+    assert await _twice(sessionmaker) == []  # the unique index, and the proof by query
+    slots = await _slots(sessionmaker)
+    for key, cid in mine.items():
+        kill_slot = _slot_at(key, killed)
+        stored = set(slots.get(cid, []))
+        after = min(s for s in stored if s > kill_slot)
+        missing = set(range(kill_slot - 2, after)) - stored - unwritten
+        assert len(missing) <= 1, (key, sorted(stored), kill_slot, _logs(tmp_path))
+    for replica in replicas[1:]:  # the survivors hold everything between them
+        assert replica.proc.poll() is None
+    assert set((await _owners(sessionmaker)).values()) == {r.pid for r in replicas[1:]}
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_a_paused_replica_writes_nothing_for_shards_it_lost_and_rejoins(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_url: str,
+    tmp_path: Path,
+    checks: dict[str, int],
+) -> None:
+    # the victim writes every 5 s: it has unwritten results when it is paused
+    victim = Replica(
+        db_url, tmp_path / "data-v", tmp_path / "serve-v.log", THONGSUOT_FLUSH_INTERVAL_S="5"
+    )
+    others = [Replica(db_url, tmp_path / f"data-{n}", tmp_path / f"serve-{n}.log") for n in (1, 2)]
+    everyone = [victim, *others]
+    try:
+        for replica in everyone:
+            await replica.up()
+        pids = {r.pid for r in everyone}
+        await until(lambda: _balanced(sessionmaker, pids), within=30)
+        await until(lambda: _depth_at_least(victim, 3), within=30, every=0.05)
+        os.kill(victim.pid, signal.SIGSTOP)
+        held = {s for s, pid in (await _owners(sessionmaker)).items() if pid == victim.pid}
+
+        async def taken() -> bool:
+            owners = await _owners(sessionmaker)
+            return all(owners.get(s) not in (None, victim.pid) for s in held)
+
+        await until(taken, within=20)
+        await asyncio.sleep(1)
+        unwritten = set(victim.journaled()) - await _uids(sessionmaker)
+        assert unwritten, "the victim had nothing unwritten when paused"
+        os.kill(victim.pid, signal.SIGCONT)
+
+        await until(lambda: _balanced(sessionmaker, pids), within=30)  # it rejoined
+        await asyncio.sleep(2)
+        assert not unwritten & await _uids(sessionmaker)  # fenced: none of them landed
+        assert await victim.metric("thongsuot_results_fenced_total") >= len(unwritten)
+        assert await _twice(sessionmaker) == []
+        assert await victim.metric("thongsuot_shards_owned") >= math.ceil(SHARDS / 3) - 2
+    finally:
+        for replica in everyone:
+            replica.stop()
+    print(f"\npaused replica: {len(unwritten)} unwritten results refused after SIGCONT")
+
+
+async def _depth_at_least(replica: Replica, n: int) -> bool:
+    return await replica.metric("thongsuot_buffer_depth") >= n
+
+
+async def test_a_second_serve_on_one_sqlite_file_refuses_to_start(
+    backend: str, db_url: str, tmp_path: Path
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite only: on PostgreSQL replicas share the checks")
+    first = Replica(db_url, tmp_path / "data-1", tmp_path / "serve-1.log")
+    try:
+        await first.up()
+        second = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "app.cli", "serve", "--db", db_url,
+             "--port", str(_free_port()), "--no-migrate"],
+            env={**os.environ, "THONGSUOT_DATA_DIR": str(tmp_path / "data-2")},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stderr[-2000:]
+        assert "SQLite chỉ cho phép một tiến trình" in second.stderr
+        assert "SQLite allows one monitor process" in second.stderr
+        assert first.proc.poll() is None  # the first one carries on
+    finally:
+        first.stop()
