@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError
+from app.incidents.recipients import parse_label, recipient_words
 from app.models import Service, Unit
 from app.notify import repository as repo
 from app.notify.channels.base import DeliveryOutcome, Notification
@@ -62,6 +63,9 @@ class Audience:
     recipients: list[Recipient]
     unit_code: str
     unit_name: str
+    unit_kind: str = ""
+    role: str = ""
+    """The role the recipients are registered under (``--contact``); empty for channels."""
 
 
 async def stored_policy(session: AsyncSession) -> NotifyPolicyDoc:
@@ -122,7 +126,7 @@ async def _contact_target(
             f"{unit.name} không có người liên hệ vai trò {role} với địa chỉ dùng được "
             f"(contact_channels) / no reachable {role} contact"
         )
-    return Audience(recipients, unit.code, unit.name)
+    return Audience(recipients, unit.code, unit.name, unit.kind, role)
 
 
 def make_test_note(target: Audience, lang: Lang, now: datetime, n: int) -> Notification:
@@ -141,6 +145,8 @@ def make_test_note(target: Audience, lang: Lang, now: datetime, n: int) -> Notif
         severity="info",
         lang=lang,
         delivery_id=f"thongsuot-test-{int(now.timestamp())}-{n}",
+        unit_kind=target.unit_kind,
+        recipient_role=target.role,
     )
 
 
@@ -178,8 +184,9 @@ def format_delivery(d: DeliveryReport, lang: Lang) -> str:
     vi, en = VERDICT_WORDS[d.verdict]
     words = vi if lang == "vi" else en
     detail = f" – {d.outcome.detail}" if d.outcome.detail else ""
-    kind = "" if f"{d.channel_type})" in d.label else f" ({d.channel_type})"
-    return f"{d.verdict:<9}  {d.label}{kind}: {words}{detail}"
+    if parse_label(d.label) is not None:  # a person: name, role and channel in words
+        return f"{d.verdict:<9}  {recipient_words(d.label, d.channel_type, lang)}: {words}{detail}"
+    return f"{d.verdict:<9}  {d.label} ({d.channel_type}): {words}{detail}"
 
 
 def format_summary(deliveries: list[DeliveryReport], lang: Lang) -> str:

@@ -237,3 +237,16 @@ async def test_escalation_names_who_was_alerted_first_and_for_how_long(
     assert "Chuyển cấp:" not in body and str(mail["Subject"]).count("CHUYỂN CẤP") == 1
     rows = [r for r in await outbox(sessionmaker) if r.event == "escalation"]
     assert [r.recipient for r in rows] == ["Trần Thị Hoa (head, email)"]
+
+
+def test_a_test_message_says_the_unit_and_role_it_was_sent_for() -> None:
+    note = make_note(event="test", unit_kind="commune", unit_name="Xã Hoàng Hoa Thám")
+    note = replace(note, unit_code="12337", recipient_role="head", incident_id=None)
+    rendered = render(note)
+    assert (
+        "Bạn nhận tin này với vai trò Người đứng đầu của xã Hoàng Hoa Thám (mã 12337)."
+        in rendered.text
+    )
+    assert rendered.short.startswith(
+        "[THỬ NGHIỆM] Tin thử nghiệm từ thongsuot tới Người đứng đầu xã Hoàng Hoa Thám"
+    )

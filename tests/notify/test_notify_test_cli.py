@@ -69,6 +69,7 @@ async def test_every_named_channel_is_told_and_printed(
     assert hook.json()["unit"]["name"] == "Tỉnh Hưng Yên"
     [chat] = far.telegram.delivered
     assert chat["chat_id"] == ONCALL_CHAT and "[THỬ NGHIỆM]" in chat["text"]
+    assert "vai trò" not in chat["text"]  # a group channel has no role
     assert far.zalo.delivered == [] and far.esms.delivered == [] and far.mailbox.messages == []
 
 
@@ -81,10 +82,15 @@ async def test_contacts_of_a_role_in_a_unit_in_english(
         capsys, "--contact", "it_focal_point", "--unit", "12337", "--lang", "en"
     )
     assert code == 0 and lines[-1] == "Delivered 3 of 3 test messages."
-    for line, kind in zip(sorted(lines[:-1]), ("email", "telegram", "zalo"), strict=True):
-        assert line.startswith(f"ok         Nguyễn Văn Tâm (it_focal_point, {kind}): delivered")
+    for line, kind in zip(sorted(lines[:-1]), ("Telegram", "Zalo", "e-mail"), strict=True):
+        assert line.startswith(f"ok         Nguyễn Văn Tâm (IT focal point), by {kind}: delivered")
     assert [m["chat_id"] for m in far.telegram.delivered] == [FOCAL_CHAT]
     assert far.telegram.delivered[0]["text"].startswith("<b>[TEST]</b>")
+    # the message says which unit and role the recipient is registered under
+    assert (
+        "You get it as IT focal point of Hoàng Hoa Thám commune (code 12337)."
+        in far.telegram.delivered[0]["text"]
+    )
     assert far.zalo.delivered[0]["recipient"]["user_id"] == FOCAL_ZALO
     [mail] = far.mailbox.messages
     assert mail["To"] == FOCAL_MAIL and str(mail["Subject"]) == "[TEST] Notification channel test"
