@@ -5,6 +5,7 @@ down is always listed with its reason) and the maintenance of the next days."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from app.maintenance import repository as maintenance_sql
 from app.maintenance.scope import covered
 from app.maintenance.windows import Window
 from app.models import Check, Incident, Service, Unit
-from app.vocab.states import State, worst
+from app.vocab.states import SEVERITY, State, worst
 
 AHEAD = timedelta(days=7)  # maintenance announced this far ahead
 SHARED_UNIT_KINDS = frozenset({"province", "national"})
@@ -108,8 +109,8 @@ class Snapshot:
             if c.critical:
                 critical.setdefault(c.unit_id, []).append(c.state)
                 by_service.setdefault(c.service_id, []).append(c.state)
-        self.unit_state = {i: worst(critical.get(i, [])) for i in self.units}
-        self.service_state = {i: worst(by_service.get(i, [])) for i in self.services}
+        self.unit_state = {i: _worst(critical.get(i)) for i in self.units}
+        self.service_state = {i: _worst(by_service.get(i)) for i in self.services}
         for incident in self.open_incidents.values():  # the newest open one per check
             self.incident_of_check[incident.check_id] = incident
 
@@ -125,6 +126,11 @@ class Snapshot:
             if check_id in o.check_ids and o.starts_at <= self.now < o.ends_at:
                 return o
         return None
+
+
+def _worst(states: list[State] | None) -> State:
+    """app.vocab.states.worst for states that are State already (17,000 at national scale)."""
+    return max(states, key=SEVERITY.__getitem__) if states else worst(())
 
 
 def _incident(i: Incident) -> IncidentRow:
@@ -175,19 +181,7 @@ async def load(session: AsyncSession, now: datetime) -> Snapshot:
     raw = [r for r in (await session.execute(stmt)).all() if r.unit_id in units]
     occurrences = await _maintenance(session, now, raw, units, services)
     active = {c for o in occurrences if o.starts_at <= now < o.ends_at for c in o.check_ids}
-    checks = {
-        r.id: CheckRow(
-            r.id,
-            r.key,
-            r.name,
-            r.unit_id,
-            r.service_id,
-            r.critical,
-            State.MAINTENANCE if r.id in active else State(r.state),
-            r.state_since,
-        )
-        for r in raw
-    }
+    checks = await asyncio.to_thread(_check_rows, raw, active)  # keep the loop answering
     found = (
         await session.execute(
             select(Incident)
@@ -205,7 +199,26 @@ async def load(session: AsyncSession, now: datetime) -> Snapshot:
     if wanted:
         extra = await session.execute(select(Incident).where(Incident.id.in_(sorted(wanted))))
         parents.update({i.id: _incident(i) for i in extra.scalars()})
-    return Snapshot(now, units, services, checks, open_incidents, parents, occurrences)
+    return await asyncio.to_thread(
+        Snapshot, now, units, services, checks, open_incidents, parents, occurrences
+    )
+
+
+def _check_rows(raw: list[Any], active: set[int]) -> dict[int, CheckRow]:
+    states = {s.value: s for s in State}
+    return {
+        r.id: CheckRow(
+            r.id,
+            r.key,
+            r.name,
+            r.unit_id,
+            r.service_id,
+            r.critical,
+            State.MAINTENANCE if r.id in active else states[r.state],
+            r.state_since,
+        )
+        for r in raw
+    }
 
 
 async def _maintenance(
