@@ -75,6 +75,7 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "last": g("thongsuot_check_last_result_timestamp_seconds", "When the last result arrived."),
     }
 
+
 def _unit_info(monitor: Monitor) -> GaugeMetricFamily:
     info = GaugeMetricFamily(
         "thongsuot_unit_info",
