@@ -61,7 +61,7 @@ from app.reports.wording import (
 )
 
 PAGE = landscape(A4)
-PDF_WIDTHS = {"Hạng": 7, "Mã đơn vị": 9, "Mã tỉnh": 9, "Tỉnh": 13, "Số sự cố": 7, "Ghi chú": 15}
+PDF_WIDTHS = {"Hạng": 7, "Mã đơn vị": 9, "Mã tỉnh": 9, "Tỉnh": 13, "Số sự cố": 8, "Ghi chú": 15}
 """Relative widths on paper where they differ from the workbook's."""
 MARGIN = 14 * mm
 FACES = {

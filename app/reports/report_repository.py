@@ -241,9 +241,13 @@ def _head_names(contacts: Any) -> list[str]:
 
 
 async def computed_until(session: AsyncSession, period: Period) -> datetime | None:
-    """The latest instant the rollups of the period's days were computed up to."""
-    stmt = select(func.max(RollupDay.computed_at)).where(
-        RollupDay.day >= period.first, RollupDay.day < period.end
-    )
+    """When the rollups of the period's last computed day were computed: how far its
+    figures reach. Two index lookups on (level, day), not a scan of the period."""
+    r = RollupDay
+    in_period = (r.level == "unit", r.day >= period.first, r.day < period.end)
+    last = (await session.execute(select(func.max(r.day)).where(*in_period))).scalar()
+    if last is None:
+        return None
+    stmt = select(func.max(r.computed_at)).where(r.level == "unit", r.day == last)
     found: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
     return found

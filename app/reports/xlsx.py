@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -57,6 +57,24 @@ SHEETS = {
 HEADER_ROW = 2  # row 1: the sheet's caption; row 2: column headings; data from row 3
 
 
+def _style_name(fmt: str | None) -> str:
+    return f"ts-{fmt or 'text'}"
+
+
+def _add_styles(book: Workbook) -> None:
+    """Named styles for table cells: a box, the number format (text wraps), or grey."""
+    for fmt in (None, PERCENT, MINUTES, INTEGER, DATETIME):
+        for grey in (False, True):
+            style = NamedStyle(
+                name=_style_name(fmt) + ("-grey" if grey else ""),
+                border=BOX,
+                number_format=fmt or "General",
+                alignment=WRAP if fmt is None else Alignment(),
+                font=GREY if grey else Font(),
+            )
+            book.add_named_style(style)
+
+
 def _print_setup(sheet: Worksheet, title_rows: str | None) -> None:
     """A4 landscape, as wide as the page, page numbers, heading rows on every page."""
     sheet.page_setup.orientation = "landscape"
@@ -91,8 +109,12 @@ def _table(
     rows: Sequence[Sequence[Any]],
     formats: Sequence[str | None],
     freeze_col: int = 1,
+    greyed: Sequence[bool] = (),
 ) -> None:
-    """Caption, headings, rows; widths, formats, frozen panes, autofilter, print setup."""
+    """Caption, headings, rows; widths, formats, frozen panes, autofilter, print setup.
+
+    Cells take named styles (one per format, greyed or not): setting a border and a
+    format cell by cell costs openpyxl a style hash each, minutes for a country."""
     sheet.append([caption])
     sheet.cell(1, 1).font = Font(bold=True, size=12)
     sheet.append([text for text, _ in headings])
@@ -101,18 +123,16 @@ def _table(
         cell = sheet.cell(HEADER_ROW, index)
         cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, CENTRE, BOX
     sheet.row_dimensions[HEADER_ROW].height = 45
-    for values in rows:
+    # (Worksheet.max_row scans every cell: rows are counted here instead)
+    names = [_style_name(fmt) for fmt in formats]
+    for number, values in enumerate(rows, start=HEADER_ROW + 1):
         sheet.append(list(values))
-        for index, fmt in enumerate(formats, start=1):
-            cell = sheet.cell(sheet.max_row, index)
-            cell.border = BOX
-            if fmt is not None:
-                cell.number_format = fmt
-            else:
-                cell.alignment = WRAP
+        grey = "-grey" if greyed and greyed[number - HEADER_ROW - 1] else ""
+        for index, name in enumerate(names, start=1):
+            sheet.cell(number, index).style = name + grey
     last = get_column_letter(len(headings))
     sheet.freeze_panes = f"{get_column_letter(freeze_col + 1)}{HEADER_ROW + 1}"
-    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(sheet.max_row, HEADER_ROW + 1)}"
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(rows), 1)}"
     _print_setup(sheet, f"1:{HEADER_ROW}")
 
 
@@ -128,20 +148,18 @@ def _level_sheet(book: Workbook, doc: ReportDocument, level: str, part: ReportRe
         [[_cell(c, r) for c in cols] for r in part.rows],
         formats,
         freeze_col=3,
+        greyed=[r.insufficient_data or r.availability is None for r in part.rows],
     )
-    for offset, row in enumerate(part.rows):
-        if row.insufficient_data or row.availability is None:
-            for cell in sheet[HEADER_ROW + 1 + offset]:
-                cell.font = GREY
     # the totals row sits below the autofilter's range, so sorting never moves it
     sheet.append([_cell(c, part.totals) if c.vi != "Hạng" else None for c in cols])
+    total_row = HEADER_ROW + 1 + len(part.rows)
     for index, fmt in enumerate(formats, start=1):
-        cell = sheet.cell(sheet.max_row, index)
+        cell = sheet.cell(total_row, index)
         cell.font, cell.border = BOLD, BOX
         if fmt is not None:
             cell.number_format = fmt
-    sheet.cell(sheet.max_row, 2).value = None
-    sheet.cell(sheet.max_row, 3).value = part.totals.name
+    sheet.cell(total_row, 2).value = None
+    sheet.cell(total_row, 3).value = part.totals.name
 
 
 def _cell(column: Column, row: ReportRow) -> Any:
@@ -206,9 +224,10 @@ def _rules(book: Workbook, doc: ReportDocument) -> None:
     lang = doc.lang
     sheet = book.create_sheet("Quy tắc" if lang == "vi" else "Rules")
     sheet.column_dimensions["A"].width = 150
-    for rule in (doc.report.rules.vi if lang == "vi" else doc.report.rules.en).splitlines():
+    lines = (doc.report.rules.vi if lang == "vi" else doc.report.rules.en).splitlines()
+    for number, rule in enumerate(lines, start=1):
         sheet.append([rule])
-        sheet.cell(sheet.max_row, 1).alignment = WRAP
+        sheet.cell(number, 1).alignment = WRAP
     sheet.cell(1, 1).font = BOLD
     _print_setup(sheet, None)
 
@@ -287,6 +306,7 @@ def workbook(doc: ReportDocument) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = "Tổng hợp" if doc.lang == "vi" else "Summary"
+    _add_styles(book)
     _summary(summary, doc)
     for level, part in (doc.levels or {doc.report.group: doc.report}).items():
         _level_sheet(book, doc, level, part)
