@@ -35,6 +35,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from app import migrate
@@ -57,6 +59,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     supervisor = Supervisor(settings, workers) if workers > 1 and settings.role == "all" else None
     if supervisor is not None:
         supervisor.start()
+        # uvicorn raises SIGTERM/SIGINT again once it has stopped; caught here, so the
+        # workers are stopped (and their results written) before this process exits
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:

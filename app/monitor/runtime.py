@@ -44,6 +44,7 @@ from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
 from probes.resources import ProbeResources
 
 log = logging.getLogger(__name__)
+CHECKS_REFRESH_S = 30.0  # replicas re-read the checks from SQL this often
 
 
 class MonitorStats:
@@ -321,9 +322,22 @@ class Monitor:
         return float(SHARDS if self.leases is None else self.leases.owned)
 
     async def _lease_loop(self) -> None:
+        refreshed = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.lease_renew_s)
             await self.renew_leases()
+            if time.monotonic() - refreshed >= CHECKS_REFRESH_S:
+                refreshed = time.monotonic()
+                await _quietly(self.refresh_checks(), "the checks refresh")
+
+    async def refresh_checks(self) -> None:
+        """Re-read the checks from SQL (cheap when unchanged): a replica that is not
+        told of a reload (a ``--workers`` child, another host) still follows the
+        inventory the API process synced, within ``CHECKS_REFRESH_S``."""
+        async with self._reload_lock:
+            await self._load_checks()
+            self.scheduler.sync(self._owned())
+            self.metrics.jobs.set(self.scheduler.job_count)
 
     async def renew_leases(self) -> None:
         """One renew; on failure the shards stay scheduled, fenced once the deadline passes."""

@@ -54,14 +54,16 @@ def _free_port() -> int:
 class Replica:
     """One ``thongsuot serve`` (one worker), its own port and data directory."""
 
-    def __init__(self, db_url: str, data_dir: Path, log: Path, **env: str) -> None:
+    def __init__(
+        self, db_url: str, data_dir: Path, log: Path, workers: int = 1, **env: str
+    ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--db", db_url,
-             "--port", str(self.port), "--no-migrate", "--workers", "1"],
+             "--port", str(self.port), "--no-migrate", "--workers", str(workers)],
             env={
                 **os.environ,
                 "THONGSUOT_DATA_DIR": str(data_dir),
@@ -351,3 +353,36 @@ async def test_a_second_serve_on_one_sqlite_file_refuses_to_start(
         assert first.proc.poll() is None  # the first one carries on
     finally:
         first.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_serve_workers_runs_replicas_and_restarts_a_dead_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_url: str,
+    tmp_path: Path,
+    checks: dict[str, int],
+) -> None:
+    main = Replica(db_url, tmp_path / "data", tmp_path / "serve-w.log", workers=2)
+    try:
+        await main.up()
+
+        async def two_replicas() -> bool:
+            owners = set((await _owners(sessionmaker)).values())
+            return len(owners) == 2 and main.pid in owners and await _balanced(sessionmaker, owners)
+
+        await until(two_replicas, within=30)
+        child = next(p for p in (await _owners(sessionmaker)).values() if p != main.pid)
+        os.kill(child, signal.SIGKILL)
+
+        async def restarted() -> bool:
+            owners = set((await _owners(sessionmaker)).values())
+            return child not in owners and len(owners) == 2 and await two_replicas()
+
+        await until(restarted, within=30)  # the supervisor started it again
+        main.proc.terminate()  # SIGTERM stops the main process and its workers
+        await asyncio.to_thread(main.proc.wait, 60)
+        assert main.proc.returncode == 0, _logs(tmp_path)
+        assert await _owners(sessionmaker) == {}  # both released their leases at stop
+    finally:
+        main.stop()
