@@ -174,8 +174,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)
     _logging(settings.log_level)
     migrate.upgrade(settings.database_url)
-    asyncio.run(run_demo(settings, units=args.units, duration=args.duration))
+    try:
+        asyncio.run(run_demo(settings, units=args.units, duration=args.duration))
+    except KeyboardInterrupt:  # Ctrl-C, as the banner says: stop without a traceback
+        print(goodbye(settings.lang), file=sys.stderr)
     return 0
+
+
+def goodbye(lang: str) -> str:
+    """The one line ``thongsuot demo`` ends with on Ctrl-C."""
+    if lang == "en":
+        return "thongsuot demo stopped. Goodbye."
+    return "Đã dừng bản chạy thử thongsuot. Tạm biệt."
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -194,11 +204,34 @@ def cmd_token(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    settings = _settings(args)
     try:
-        print(asyncio.run(run()))
+        result = asyncio.run(run())
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except (OperationalError, ProgrammingError) as exc:  # no tables: never migrated
+        where = _redact(settings.database_url)
+        print(
+            f"thongsuot: cơ sở dữ liệu {where} chưa sẵn sàng (chạy: thongsuot db upgrade "
+            f"--db {where}) / database not ready: {type(exc.orig).__name__}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.action != "create":
+        print(result)
+        return 0
+    # the token alone on stdout (for scripts); what it is, and that it is shown once, on
+    # stderr, so both are visible in a terminal
+    print(
+        f"Mã truy cập mới {args.name!r} (quyền {args.scope}) trong {_redact(settings.database_url)}"
+        " — chỉ hiển thị một lần, hãy lưu lại / new API token, shown only once:",
+        file=sys.stderr,
+    )
+    print(result, flush=True)
+    print(f"Dùng / use: Authorization: Bearer {result}", file=sys.stderr)
     return 0
 
 

@@ -91,6 +91,7 @@ def banner(stack: DemoStack, units: int) -> str:
     ]
     if farm.tls_port is not None:
         lines.append(f"  {_t(en, 'farm_tls')}{farm.url('/', tls=True)}")
+    lines.insert(1, f"  {_t(en, 'status')}{base}/status")
     lines += [
         f"  {_t(en, 'units_url')}{base}/api/v1/units",
         f"  {_t(en, 'incidents_url')}{base}/api/v1/incidents?state=all",
@@ -99,11 +100,13 @@ def banner(stack: DemoStack, units: int) -> str:
         _t(en, "outages"),
     ]
     lines += _kind_notes(stack, en)
+    lines.append(_t(en, "token").format(db=settings.database_url))
     lines.append(_t(en, "stop"))
     return "\n".join(lines) + "\n"
 
 
 _BANNER = {
+    "status": ("trạng thái công khai:      ", "public status page:       "),
     "farm": ("trang trại mô phỏng:       ", "farm (simulated targets): "),
     "farm_tls": ("trang trại qua HTTPS:      ", "farm over HTTPS:          "),
     "units_url": ("đơn vị và trạng thái:      ", "units and their state:    "),
@@ -137,6 +140,10 @@ _BANNER = {
         "- freshness: the sync to the national portal stalls for {stall:g} s in every "
         "{cycle:g} s, from second {at:g}: a lag over {deg:g} s is {s_degraded}, over {down:g} "
         "s {s_down} (stale).",
+    ),
+    "token": (
+        "Mã truy cập API (đọc danh sách thông báo, ghi): thongsuot token create TÊN --db {db}",
+        "An API token (to read notifications, to write): thongsuot token create NAME --db {db}",
     ),
     "stop": ("Nhấn Ctrl-C để dừng.", "Press Ctrl-C to stop."),
 }
