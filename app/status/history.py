@@ -126,7 +126,7 @@ def percent(up: float, down: float, lang: Lang) -> str:
         return "—"
     value = 100.0 * up / (up + down)
     text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return f"{text.replace('.', ',')} %" if lang == "vi" else f"{text}%"
+    return f"{text.replace('.', ',')}\u00a0%" if lang == "vi" else f"{text}%"  # no break before %
 
 
 def history(days: dict[date, Totals], now: datetime, lang: Lang) -> History:

@@ -94,7 +94,7 @@ async def test_shared_systems_have_90_day_bars(client: httpx.AsyncClient) -> Non
     assert len(bars) == 2
     for _, days in bars:
         assert days.count("<li ") == 90
-    assert "30 ngày <strong>100 %</strong>" in shared
+    assert "30 ngày <strong>100\u00a0%</strong>" in shared
 
 
 async def test_vietnamese_order(client: httpx.AsyncClient) -> None:

@@ -32,7 +32,7 @@ async def test_unit_history_incidents_and_maintenance(client: httpx.AsyncClient)
     bars = re.findall(r'<ol class="bars"[^>]*>(.*?)</ol>', html)
     assert len(bars) == 2 and all(b.count("<li ") == 90 for b in bars)  # the unit, its service
     # 840 s down of 29 whole days x 8 h of service hours (today has no rollup yet)
-    assert "30 ngày <strong>99,9 %</strong>" in html
+    assert "30 ngày <strong>99,9\u00a0%</strong>" in html
     ongoing = html[html.index("Sự cố đang diễn ra") : html.index("Bảo trì theo kế hoạch")]
     assert "Quá thời gian chờ phản hồi" in ongoing
     assert re.search(r"\(1 giờ 1[56] phút\)", ongoing)  # started 75 min before the page
