@@ -5,6 +5,11 @@ counted (``resource.getrusage(RUSAGE_SELF)``). Bounded: at most ``--n`` probes p
 kind, at most ``--max-seconds`` per kind, ``--concurrency`` in flight.
 
     .venv/bin/python bench/probe_cost.py --n 2000 --concurrency 50
+    .venv/bin/python bench/probe_cost.py --kinds http --compare-transports --rounds 3
+
+``--compare-transports`` runs the http kinds over the production clients (httpx over
+aiohttp, probes/clients.py) and over httpx's own transport (httpcore + anyio),
+alternating ``--rounds`` times so both see the same machine load.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+import httpx
+
 from probes.base import ProbeContext, ProbeResult
-from probes.clients import ClientPool
+from probes.clients import ClientPool, refuse_cookies
 from probes.dns import DnsConfig, probe_dns
 from probes.http import HttpConfig, probe_http
 from probes.tcp import TcpConfig, probe_tcp
@@ -104,6 +111,20 @@ def _server_main(conn: Connection, ca_path: str) -> None:
 
 
 # probing (this process) ----------------------------------------------------------
+class HttpcorePool(ClientPool):
+    """The clients as they were before aiohttp: httpx's own transport, no keep-alive."""
+
+    def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        clients = [
+            httpx.AsyncClient(verify=ctx, limits=limits, trust_env=trust_env)
+            for _ in range(self._shards)
+        ]
+        for client in clients:
+            refuse_cookies(client)
+        return clients
+
+
 Run = Callable[[ProbeContext], Awaitable[ProbeResult]]
 
 
@@ -136,10 +157,8 @@ async def _measure(
     return {"n": done, "ok": ok, "cpu_ms": cpu * 1000 / max(done, 1), "rate": done / wall}
 
 
-async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) -> None:
-    pool = ClientPool(shards=4, extra_ca_file=ca_path)
-    ctx = ProbeContext(clients=pool, timeout=5.0, key="bench")
-    kinds: dict[str, Run] = {
+def _kinds(ports: dict[str, int], ca_path: str) -> dict[str, Run]:
+    return {
         "http": lambda c: probe_http(HttpConfig(url=f"http://127.0.0.1:{ports['http']}/"), c),
         "https (http probe)": lambda c: probe_http(
             HttpConfig(url=f"https://127.0.0.1:{ports['https']}/"), c
@@ -154,11 +173,30 @@ async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) 
             DnsConfig(name="dichvucong.hungyen.gov.vn", resolver=f"127.0.0.1:{ports['dns']}"), c
         ),
     }
-    print(f"{'kind':<20}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
-    for name, run in kinds.items():
-        r = await _measure(run, ctx, args.n, args.concurrency, args.max_seconds)
-        print(f"{name:<20}{r['n']:>8}{r['ok']:>8}{r['cpu_ms']:>14.2f}{r['rate']:>10.0f}")
-    await pool.aclose()
+
+
+async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) -> None:
+    kinds = {
+        name: run
+        for name, run in _kinds(ports, ca_path).items()
+        if not args.kinds or name.split()[0] in args.kinds
+    }
+    pools: dict[str, ClientPool] = {"": ClientPool(shards=4, extra_ca_file=ca_path)}
+    if args.compare_transports:
+        pools = {
+            "aiohttp": pools[""],
+            "httpcore": HttpcorePool(shards=4, extra_ca_file=ca_path),
+        }
+    print(f"{'kind':<32}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
+    for _ in range(args.rounds):
+        for label, pool in pools.items():
+            ctx = ProbeContext(clients=pool, timeout=5.0, key="bench")
+            for name, run in kinds.items():
+                r = await _measure(run, ctx, args.n, args.concurrency, args.max_seconds)
+                shown = f"{name} [{label}]" if label else name
+                print(f"{shown:<32}{r['n']:>8}{r['ok']:>8}{r['cpu_ms']:>14.2f}{r['rate']:>10.0f}")
+    for pool in pools.values():
+        await pool.aclose()
 
 
 def main() -> None:
@@ -166,6 +204,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="probes per kind")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=12.0, help="per kind")
+    parser.add_argument("--kinds", nargs="*", default=[], help="only these (http https tls ...)")
+    parser.add_argument(
+        "--compare-transports", action="store_true", help="aiohttp vs httpcore under httpx"
+    )
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ca_path = f"{tmp}/ca.pem"

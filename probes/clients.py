@@ -1,10 +1,14 @@
-"""A few long-lived httpx clients sharing one SSL context.
+"""A few long-lived httpx clients sharing one SSL context, over aiohttp.
 
 docs/design.md §4: one big shared pool degrades under concurrency (encode/httpx#3215)
 and a client per probe rebuilds an SSL context each time (33 req/s). So we keep
 ``shards`` clients per verification mode, share one ``SSLContext`` between them,
 and disable keep-alive so every probe opens a fresh connection, as
 blackbox_exporter does: the probe measures connect and handshake too.
+
+The clients keep httpx's API (redirects, cookies, auth, streaming) but send over
+aiohttp through httpx-aiohttp's transport: httpcore + anyio were most of a probe's
+CPU (cancel scopes, events, ``current_task`` per request; docs/design.md §4).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import zlib
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
+import aiohttp
 import certifi
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 
 def make_ssl_context(extra_ca_file: str | None = None, *, verify: bool = True) -> ssl.SSLContext:
@@ -40,6 +46,65 @@ def refuse_cookies(client: httpx.AsyncClient) -> None:
     client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
 
+class _PeerResponse(aiohttp.ClientResponse):
+    """Keeps the connection's TLS object: an empty body releases the connection
+    before the caller sees the response."""
+
+    ssl_object: ssl.SSLObject | None = None
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        self.ssl_object = transport.get_extra_info("ssl_object") if transport else None
+        return await super().start(connection)
+
+
+class _NetworkStream:
+    """The part of httpcore's ``network_stream`` extension probes read."""
+
+    __slots__ = ("_ssl_object",)
+
+    def __init__(self, ssl_object: ssl.SSLObject | None) -> None:
+        self._ssl_object = ssl_object
+
+    def get_extra_info(self, name: str) -> Any:
+        return self._ssl_object if name == "ssl_object" else None
+
+
+class ProbeTransport(AiohttpTransport):
+    """httpx-aiohttp's transport with a fresh connection per request (no keep-alive,
+    no DNS cache: a probe measures connect, resolve and handshake every time), the
+    shared SSL context, no cookie jar, and the peer's TLS object exposed as
+    ``network_stream`` so certificate facts are still captured.
+
+    aiohttp's errors arrive as httpx errors with the aiohttp error as their cause;
+    ``probes.http.classify_error`` reads the cause.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext, trust_env: bool = False) -> None:
+        super().__init__(verify=ssl_context, trust_env=trust_env, client=self._session)
+        self._ssl_context = ssl_context
+        self._trust_env = trust_env
+
+    def _session(self) -> aiohttp.ClientSession:
+        """Built on first use, inside the running event loop (aiohttp needs one)."""
+        connector = aiohttp.TCPConnector(
+            ssl=self._ssl_context, force_close=True, limit=0, use_dns_cache=False
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            response_class=_PeerResponse,
+            trust_env=self._trust_env,
+            auto_decompress=False,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        raw = getattr(response.stream, "_aiohttp_response", None)
+        response.extensions["network_stream"] = _NetworkStream(getattr(raw, "ssl_object", None))
+        return response
+
+
 class ClientPool:
     """Hands out one of ``shards`` clients by a stable hash of the probe's key."""
 
@@ -51,9 +116,8 @@ class ClientPool:
         self._unverified = self._build(make_ssl_context(verify=False), trust_env)
 
     def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
         clients = [
-            httpx.AsyncClient(verify=ctx, limits=limits, trust_env=trust_env)
+            httpx.AsyncClient(transport=ProbeTransport(ctx, trust_env), trust_env=trust_env)
             for _ in range(self._shards)
         ]
         for client in clients:

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult, Status
 from probes.http import ERROR_KINDS as HTTP_ERROR_KINDS
-from probes.http import USER_AGENT, classify_error, read_capped, tls_facts
+from probes.http import FETCH_ERRORS, USER_AGENT, classify_error, read_capped, tls_facts
 from probes.http_assert import HttpAssertions, check_regex, evaluate_response, json_values
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
@@ -171,7 +171,7 @@ class _FlowRun:
         started = self.ctx.monotonic()
         try:
             response, body, size = await self.fetch(step)
-        except (httpx.HTTPError, OSError) as exc:
+        except FETCH_ERRORS as exc:
             return classify_error(exc, self.ctx.monotonic() - started)
         latency = self.ctx.monotonic() - started
         details = {"http_status": response.status_code, "body_bytes": size, **tls_facts(response)}

@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -28,7 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult, _clip
-from probes.http import HttpAuth, check_url, classify_error, read_capped, request_headers
+from probes.http import (
+    FETCH_ERRORS,
+    HttpAuth,
+    check_url,
+    classify_error,
+    read_capped,
+    request_headers,
+)
 from probes.http_assert import compile_jsonpath, json_values
 from probes.netutil import IpVersion, pin_url
 from probes.registry import register
@@ -189,7 +195,7 @@ async def _from_http(config: FreshnessConfig, ctx: ProbeContext) -> Any:
             extensions=extensions,
         ) as response:
             body, _ = await read_capped(response, 4 * 1_048_576)
-    except (httpx.HTTPError, OSError) as exc:
+    except FETCH_ERRORS as exc:
         raise _Failure(classify_error(exc, ctx.monotonic() - start)) from None
     if not 200 <= response.status_code < 300:
         raise _Failure(

@@ -9,6 +9,7 @@ import socket
 import ssl
 from typing import Any, Literal
 
+import aiohttp
 import httpx
 from pydantic import Field, field_validator, model_validator
 
@@ -20,6 +21,7 @@ from probes.secrets import SecretResolver, SecretUnavailable, read_secret
 
 __all__ = [
     "ERROR_KINDS",
+    "FETCH_ERRORS",
     "HttpAuth",
     "HttpConfig",
     "check_url",
@@ -43,6 +45,12 @@ ERROR_KINDS: frozenset[ErrorKind] = frozenset(
         ErrorKind.CONFIG,
     }
 )
+
+
+# What a request can raise: httpx's errors (aiohttp's, mapped by the transport, are
+# their cause), aiohttp's that the transport does not map (a malformed answer),
+# socket errors and the probe's own deadline.
+FETCH_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError)
 
 
 def check_url(value: str) -> str:
@@ -113,7 +121,7 @@ async def probe_http(config: HttpConfig, ctx: ProbeContext) -> ProbeResult:
     try:
         async with asyncio.timeout(ctx.timeout):
             response, body, size, facts = await _fetch(config, ctx, headers)
-    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+    except FETCH_ERRORS as exc:
         return classify_error(exc, ctx.monotonic() - start)
     latency = ctx.monotonic() - start
     details: dict[str, Any] = {"http_status": response.status_code, "body_bytes": size, **facts}
@@ -182,6 +190,9 @@ def classify_error(exc: BaseException, latency: float) -> ProbeResult:
 
 
 def _error_kind(exc: BaseException) -> ErrorKind:
+    client_error = next((c for c in _chain(exc) if isinstance(c, aiohttp.ClientError)), None)
+    if client_error is not None:  # the transport's own mapping is coarse (refused: a timeout)
+        return _aiohttp_kind(client_error)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return ErrorKind.TIMEOUT
     for cause in _chain(exc):
@@ -193,6 +204,25 @@ def _error_kind(exc: BaseException) -> ErrorKind:
         return ErrorKind.CONNECT
     if isinstance(exc, httpx.RemoteProtocolError | httpx.TooManyRedirects):
         return ErrorKind.PROTOCOL
+    return ErrorKind.INTERNAL
+
+
+def _aiohttp_kind(exc: aiohttp.ClientError) -> ErrorKind:
+    for cause in _chain(exc):
+        if isinstance(cause, socket.gaierror | aiohttp.ClientConnectorDNSError):
+            return ErrorKind.DNS
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError | aiohttp.ClientSSLError):
+            return ErrorKind.TLS
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, aiohttp.ClientOSError):  # refused, reset, unreachable
+        return ErrorKind.CONNECT
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return ErrorKind.PROTOCOL  # closed before or during the answer
+    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed status line or header
+        return ErrorKind.PROTOCOL
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return ErrorKind.CONNECT
     return ErrorKind.INTERNAL
 
 
@@ -208,8 +238,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "TimeoutError: no complete answer within the timeout"
-    text = str(exc) or type(exc).__name__
+    # aiohttp's error, not the transport's coarse httpx mapping of it, names the failure
+    shown = next((c for c in _chain(exc) if isinstance(c, aiohttp.ClientError)), exc)
+    text = str(exc) or type(shown).__name__
     for cause in _chain(exc)[1:]:
         if isinstance(cause, OSError | ssl.SSLError) and str(cause):
             text = str(cause)
-    return f"{type(exc).__name__}: {text}"
+    return f"{type(shown).__name__}: {text}"

@@ -213,3 +213,31 @@ async def test_shared_clients_do_not_keep_cookies(make_http: MakeHttp, make_ctx:
 def test_config_errors_are_clear(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         HttpConfig.model_validate(raw)
+
+
+async def test_certificate_facts_of_an_answer_without_a_body(
+    make_http: MakeHttp, make_ctx: MakeCtx, certs: Certs
+) -> None:
+    """HEAD: the connection is released before the probe reads the response, and the
+    certificate is still captured (probes/clients.py keeps the connection's TLS object)."""
+    srv = await make_http({"/": Reply(200, "")}, ssl_context=certs.server_context(certs.valid))
+    result = await probe_http(cfg(srv.url("/", host="localhost"), method="HEAD"), make_ctx())
+    assert result.status is Status.UP, result.message
+    assert result.details["tls_version"].startswith("TLSv1")
+    assert result.details["cert_expiry"] > 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        (b"", ErrorKind.PROTOCOL),  # closed without an answer
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", ErrorKind.PROTOCOL),  # cut body
+    ],
+)
+async def test_a_connection_closed_early_is_a_protocol_error_not_a_timeout(
+    make_http: MakeHttp, make_ctx: MakeCtx, raw: bytes, kind: ErrorKind
+) -> None:
+    srv = await make_http({"/": Reply(raw=raw)})
+    result = await probe_http(cfg(srv.url("/")), make_ctx())
+    assert (result.status, result.error_kind) == (Status.DOWN, kind), result.message
+    assert "Timeout" not in result.message
