@@ -23,7 +23,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -148,43 +148,46 @@ class _NumberedCanvas(Canvas):
 
 
 def _level_table(part: ReportRead, level: str, lang: Lang, width: float) -> Table:
+    """Text columns are paragraphs (they wrap); figures are plain strings set right by
+    the table style, which keeps a national table (3,321 rows) quick to lay out."""
     cols = pdf_columns(level, lang)
     head_style = _style(7, bold=True, alignment=TA_CENTER)
-    text = _style(7.5)
-    number = _style(7.5, alignment=TA_RIGHT)
-    grey_text = _style(7.5, textColor=colors.grey)
-    grey_number = _style(7.5, alignment=TA_RIGHT, textColor=colors.grey)
+    text, grey_text = _style(7.5), _style(7.5, textColor=colors.grey)
     data: list[list[Any]] = [[_p(c.heading(lang), head_style) for c in cols]]
-    for row in part.rows:
+    commands: list[Any] = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9D9D9")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("FONTNAME", (0, 1), (-1, -1), "Report"),
+        ("FONTSIZE", (0, 1), (-1, -1), 7.5),
+        ("FONTNAME", (0, -1), (-1, -1), "Report-Bold"),
+    ]
+    for index, column in enumerate(cols):
+        if column.kind != "text":
+            commands.append(("ALIGN", (index, 1), (index, -1), "RIGHT"))
+    for number, row in enumerate(part.rows, start=1):
         grey = row.insufficient_data or row.availability is None
-        data.append(_cells(cols, row, grey_text if grey else text, grey_number if grey else number))
-    totals = _cells(cols, part.totals, _style(7.5, bold=True), _style(7.5, bold=True, alignment=2))
-    data.append(totals)
+        data.append(_cells(cols, row, grey_text if grey else text))
+        if grey:
+            commands.append(("TEXTCOLOR", (0, number), (-1, number), colors.grey))
+    data.append(_cells(cols, part.totals, _style(7.5, bold=True)))
     weights = [PDF_WIDTHS.get(c.vi, c.width) for c in cols]
     widths = [width * w / sum(weights) for w in weights]
     table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9D9D9")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
+    table.setStyle(TableStyle(commands))
     return table
 
 
-def _cells(cols: Sequence[Column], row: ReportRow, text: Any, number: Any) -> list[Any]:
-    out = []
+def _cells(cols: Sequence[Column], row: ReportRow, text: Any) -> list[Any]:
+    out: list[Any] = []
     for column in cols:
         value = column.value(row)
         if column.kind == "text":
-            out.append(_p(value, text))
+            out.append(_p(value, text) if value else "")
         else:
-            out.append(_p(_number(value, column.kind), number))
+            out.append(_number(value, column.kind))
     return out
 
 
