@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import __version__, openapi_docs
+from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
+from app.status import openapi_docs
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
         version=__version__,
         description="Giám sát bảo đảm hoạt động thông suốt của TTHC và dịch vụ công trực tuyến.",
         lifespan=lifespan,
-        docs_url=None,  # /docs is served offline by app.openapi_docs
+        docs_url=None,  # /docs is served offline by app.status.openapi_docs
         redoc_url=None,  # ReDoc would load its script from a CDN
         # every request body is capped (413); the push endpoint caps lower
         max_body_size=settings.max_body_bytes,

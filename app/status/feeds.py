@@ -20,6 +20,7 @@ from app.status.service import full_name, maintenance_lines, stage_words, t_
 from app.status.snapshot import Snapshot
 from app.vocab.fmt import format_local_time
 from app.vocab.lang import Lang
+from app.vocab.states import State, state_word
 from app.vocab.words import error_kind_words
 
 FEED_DAYS = 30
@@ -92,7 +93,7 @@ async def entries(session: AsyncSession, snap: Snapshot, lang: Lang, base: str) 
             )
         )
     for m in maintenance_lines(snap, lang):
-        title = t_(lang, f"Bảo trì: {m.what}", f"Maintenance: {m.what}")
+        title = f"{state_word(State.MAINTENANCE, lang)}: {m.what}"
         text = t_(lang, f"Từ {m.starts} đến {m.ends}.", f"From {m.starts} to {m.ends}.")
         if m.reason:
             text += " " + t_(lang, f"Lý do: {m.reason}", f"Reason: {m.reason}")
