@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from app import migrate
 from app.config import Settings
@@ -143,15 +143,15 @@ async def fill(url: str, units: int, days: int) -> dict[str, int]:
         sm() as s,
         s.begin(),
     ):  # 60 open incidents: 3 provinces down, 40 suppressed under them
-        down = rng.sample([c for c in checks if c["unit_id"] > 1 + PROVINCES], 57)
-        parents = [c for c in checks if c["unit_id"] in (2, 3, 4) and c["kind"] == "http"]
+        down = rng.sample([x for x in checks if x["unit_id"] > 1 + PROVINCES], 57)
+        parents = [x for x in checks if x["unit_id"] in (2, 3, 4) and x["kind"] == "http"]
         incidents: list[dict[str, Any]] = []
-        for c in parents + down:
+        for chk in parents + down:
             incidents.append(
                 {
                     "id": len(incidents) + 1,
-                    "check_id": c["id"],
-                    "unit_id": c["unit_id"],
+                    "check_id": chk["id"],
+                    "unit_id": chk["unit_id"],
                     "started_at": now - timedelta(minutes=rng.randint(5, 600)),
                     "error_kind": rng.choice(["timeout", "connect", "http_status"]),
                     "message": "ReadError",
@@ -165,10 +165,8 @@ async def fill(url: str, units: int, days: int) -> dict[str, int]:
                 parent_incident_id=1 + row["id"] % 3,
             )
         await s.execute(insert(Incident), incidents)
-        from sqlalchemy import update
-
-        for c in parents + down:
-            await s.execute(update(Check).where(Check.id == c["id"]).values(state="down"))
+        for chk in parents + down:
+            await s.execute(update(Check).where(Check.id == chk["id"]).values(state="down"))
         windows = [
             {
                 "scope": "unit",
