@@ -20,6 +20,7 @@ from app.maintenance.windows import Window
 from app.models import Check, Incident, MaintenanceWindow, Service, Unit
 from app.vocab.states import SEVERITY, State, worst
 
+STREAM_ROWS = 2_000
 AHEAD = timedelta(days=7)  # maintenance announced this far ahead
 SHARED_UNIT_KINDS = frozenset({"province", "national"})
 SHARED_SERVICE_KINDS = frozenset({"national_portal", "provincial_system"})
@@ -178,7 +179,12 @@ async def load(session: AsyncSession, now: datetime) -> Snapshot:
         Check.state,
         Check.state_since,
     ).where(Check.is_live())
-    raw = [r for r in (await session.execute(stmt)).all() if r.unit_id in units]
+    raw: list[Any] = []
+    # streamed in slices: between two, the loop serves cached pages (17,000 rows at
+    # national scale would otherwise be converted in one go)
+    result = await session.stream(stmt.execution_options(yield_per=STREAM_ROWS))
+    async for rows in result.partitions():
+        raw.extend(r for r in rows if r.unit_id in units)
     occurrences = await _maintenance(session, now, raw, units, services)
     active = {c for o in occurrences if o.starts_at <= now < o.ends_at for c in o.check_ids}
     checks = await asyncio.to_thread(_check_rows, raw, active)  # keep the loop answering
