@@ -36,7 +36,8 @@ from app.deps import Credentials, RowId, SessionDep, SettingsDep, require_read_t
 from app.incidents import repository
 from app.incidents.links import check_short, check_view, sign_ack, sign_view
 from app.incidents.recipients import address_of, recipient_words
-from app.models import Check, Incident, OutboxNotification, Service, Unit
+from app.incidents.updates import updates_of
+from app.models import Check, Incident, IncidentUpdate, OutboxNotification, Service, Unit
 from app.models.base import utcnow
 from app.vocab.fmt import format_duration, format_local_time
 from app.vocab.lang import Lang
@@ -124,10 +125,8 @@ def _lang(value: str) -> Lang:
     return "en" if value == "en" else "vi"
 
 
-async def incident_updates(session: AsyncSession, incident_id: int) -> list[Any]:
+async def incident_updates(session: AsyncSession, incident_id: int) -> list[IncidentUpdate]:
     """The operators' updates on the incident (table ``incident_update``), oldest first."""
-    from app.incidents.updates import updates_of
-
     return list((await updates_of(session, [incident_id]))[incident_id])
 
 
