@@ -87,6 +87,11 @@ class ShardLeases:
         self.unowned = SHARDS
         self.clock_offset_s = 0.0
         self.renewals = 0
+        # after our own lease ran out unrenewed (a database cut, a pause), other
+        # owners' expired shards are left to them until this monotonic time: when
+        # the cut hit everyone, each retakes its own under the same epoch and
+        # writes what it buffered, instead of the first one back taking them all
+        self._rejoin_until = float("-inf")
 
     def valid(self, now: float | None = None) -> bool:
         """True while the last successful renew still covers us."""
@@ -106,8 +111,13 @@ class ShardLeases:
         """Renew, rebalance, report what changed. Raises if the database is away:
         the shards are then kept in memory but fenced once the deadline passes."""
         started = self._clock()
+        if self.renewals and not self.valid(started) and started >= self._rejoin_until:
+            self._rejoin_until = started + self.lease_s
+        take_others = started >= self._rejoin_until
         async with self._sm() as session, session.begin():
-            report, epochs = await _renew(session, self.owner, self.lease_s, set(self.epochs))
+            report, epochs = await _renew(
+                session, self.owner, self.lease_s, set(self.epochs), take_others
+            )
         before, self.epochs = self.epochs, epochs
         self.deadline = started + self.lease_s - self.margin_s
         self.unowned, self.clock_offset_s = report.unowned, report.clock_offset_s
@@ -140,7 +150,7 @@ async def ensure_rows(session: AsyncSession) -> None:
 
 
 async def _renew(
-    session: AsyncSession, owner: str, lease_s: float, held: set[int]
+    session: AsyncSession, owner: str, lease_s: float, held: set[int], take_others: bool = True
 ) -> tuple[RenewReport, dict[int, int]]:
     await ensure_rows(session)
     db_now: datetime = (await session.execute(select(func.now()))).scalar_one()
@@ -176,7 +186,7 @@ async def _renew(
         for s in surplus:
             del kept[s]
     elif len(kept) < share:
-        kept |= await _acquire(session, owner, share - len(kept), until)
+        kept |= await _acquire(session, owner, share - len(kept), until, take_others)
     unowned = await session.scalar(
         select(func.count())
         .select_from(ShardLease)
@@ -192,15 +202,18 @@ async def _renew(
     return report, kept
 
 
-async def _acquire(session: AsyncSession, owner: str, n: int, until: Any) -> dict[int, int]:
+async def _acquire(
+    session: AsyncSession, owner: str, n: int, until: Any, take_others: bool = True
+) -> dict[int, int]:
     """Take up to ``n`` free or expired shards; taking one from another owner bumps its
-    epoch (its late writes are refused), taking back one's own keeps it."""
+    epoch (its late writes are refused), taking back one's own keeps it. Without
+    ``take_others``, only free shards and one's own expired ones."""
+    expired = ShardLease.expires_at <= func.now()
+    if not take_others:
+        expired = expired & (ShardLease.owner == owner)
     free = (
         select(ShardLease.shard)
-        .where(
-            ShardLease.shard >= 0,
-            or_(ShardLease.owner.is_(None), ShardLease.expires_at <= func.now()),
-        )
+        .where(ShardLease.shard >= 0, or_(ShardLease.owner.is_(None), expired))
         .order_by(ShardLease.shard)
         .limit(n)
         .with_for_update(skip_locked=True)

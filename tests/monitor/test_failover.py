@@ -31,7 +31,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.monitor import spool
 from app.monitor.leases import SHARDS, shard_of
@@ -386,3 +386,120 @@ async def test_serve_workers_runs_replicas_and_restarts_a_dead_one(
         assert await _owners(sessionmaker) == {}  # both released their leases at stop
     finally:
         main.stop()
+
+
+async def _figures(replica: Replica) -> dict[str, float]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        body = (await client.get(f"{replica.base}/metrics")).text
+    wanted = {
+        "thongsuot_results_accepted_total": "accepted",
+        "thongsuot_buffer_depth": "depth",
+        "thongsuot_results_fenced_total": "fenced",
+        "thongsuot_buffer_dropped_total": "dropped",
+        "thongsuot_results_lost_total": "lost",
+        "thongsuot_db_write_errors_total": "write_errors",
+    }
+    found = dict.fromkeys([*wanted.values(), "written"], 0.0)
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name in wanted:
+                found[wanted[sample.name]] += sample.value
+            elif (
+                sample.name == "thongsuot_db_rows_written_total"
+                and sample.labels.get("table") == "probe_result"
+            ):
+                found["written"] += sample.value
+    return found
+
+
+async def _count(sm: async_sessionmaker[AsyncSession]) -> int:
+    async with sm() as s:
+        return int(await s.scalar(text("SELECT count(*) FROM probe_result")) or 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_a_database_cut_loses_nothing_and_duplicates_nothing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    db_url: str,
+    checks: dict[str, int],
+    tmp_path: Path,
+) -> None:
+
+    from tests.conftest import PG_ADMIN
+
+    # 12 checks (2 probes/s): moments when every replica has written all it took,
+    # and nothing moves while the test reads, are frequent enough to compare
+    async with sessionmaker() as s, s.begin():
+        await s.execute(
+            text('DELETE FROM "check" WHERE id <> ALL(:keep)'),
+            {"keep": sorted(checks.values())[:12]},
+        )
+    replicas = [
+        Replica(db_url, tmp_path / f"data-{n}", tmp_path / f"serve-{n}.log") for n in range(3)
+    ]
+    try:
+        await _cut_and_check(sessionmaker, engine, db_url, replicas, tmp_path, PG_ADMIN)
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+async def _cut_and_check(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    db_url: str,
+    replicas: list[Replica],
+    tmp_path: Path,
+    pg_admin: str,
+) -> None:
+    import asyncpg
+
+    for replica in replicas:
+        await replica.up()
+    pids = {r.pid for r in replicas}
+    await until(lambda: _balanced(sessionmaker, pids), within=30)
+    await asyncio.sleep(INTERVAL)
+    name = db_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(pg_admin)
+    try:  # longer than the lease: every replica fences itself, keeps what it has
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await asyncio.sleep(10)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    await engine.dispose()  # our own pool was cut too
+
+    await until(lambda: _balanced(sessionmaker, pids), within=30)
+    owners_after = await _owners(sessionmaker)
+
+    async def quiet() -> bool:
+        """Every replica has written all it accepted and nothing moved meanwhile."""
+        before = [await _figures(r) for r in replicas]
+        rows = await _count(sessionmaker)
+        after = [await _figures(r) for r in replicas]
+        if before != after or any(f["depth"] for f in after):
+            return False
+        accepted = sum(f["accepted"] for f in after)
+        written = sum(f["written"] for f in after)
+        assert accepted == written == rows, (accepted, written, rows)
+        return True
+
+    try:
+        await until(quiet, within=60, every=0.05)
+    except AssertionError:
+        print([await _figures(r) for r in replicas], await _count(sessionmaker))
+        raise
+    figures = [await _figures(r) for r in replicas]
+    print(f"\ndatabase cut: {figures}")
+    assert sum(f["write_errors"] for f in figures) > 0, "the cut must have hit the writers"
+    assert all(f["fenced"] == f["dropped"] == f["lost"] == 0 for f in figures)
+    assert await _twice(sessionmaker) == []
+    # each replica took its own shards back: the epochs did not move
+    assert set(owners_after.values()) == pids, _logs(tmp_path)

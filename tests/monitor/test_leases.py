@@ -145,3 +145,26 @@ async def test_the_job_lease_is_held_by_one_replica_at_a_time(
     await asyncio.sleep(1.2)
     async with sessionmaker() as s, s.begin():
         assert await claim_job(s, HOUSEKEEPING, "b", 1.0)
+
+
+async def test_after_a_cut_that_hit_everyone_each_replica_retakes_its_own(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    a = ShardLeases(sessionmaker, owner="a", lease_s=1.0, margin_s=0.2)
+    b = ShardLeases(sessionmaker, owner="b", lease_s=1.0, margin_s=0.2)
+    await a.renew()
+    await b.renew()
+    await a.renew()  # a gives half back
+    await b.renew()  # b takes it
+    before_a, before_b = dict(a.epochs), dict(b.epochs)
+    assert len(before_a) == len(before_b) == SHARDS // 2
+    await asyncio.sleep(1.2)  # the database was away longer than the lease, for both
+    await a.renew()  # a is back first: it does not take b's expired shards
+    assert a.epochs == before_a
+    await b.renew()  # b retakes its own under the same epoch: its buffer stays valid
+    assert b.epochs == before_b
+    for _ in range(8):  # b really is gone now: once its lease and a's grace are over
+        await a.renew()  # a takes its shards, under new epochs
+        await asyncio.sleep(0.3)
+    assert set(a.epochs) == set(range(SHARDS))
+    assert all(a.epochs[s] == before_b[s] + 1 for s in before_b)
