@@ -10,8 +10,13 @@ inventory YAML → SQL → one APScheduler job per check → probes → batch wr
 
 It prints probes/s, scheduling lateness p50/p99/max, CPU seconds per 1,000 probes
 (this process only: the farm's CPU is not counted), peak memory, database rows/s,
-and results written vs probes run vs rows in the database after the final flush.
-It exits 1 if any result was lost.
+results written vs probes run vs rows in the database after the final flush, and
+the time to detect the farm's scripted outages (bench/detect.py). It exits 1 if
+any result was lost.
+
+    --retry-interval 5     every check re-probes after 5 s while a streak is in progress
+    --with-blackbox        then blackbox_exporter probes the same targets at the same
+                           rate (bench/blackbox.py); CPU per HTTP probe side by side
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from app.monitor.runtime import Monitor
+    from bench.blackbox import BlackboxReport
+    from bench.detect import Detection
+    from bench.farmproc import FarmProcess
 
 MAX_DURATION_S = 3_600.0
 
@@ -59,6 +67,10 @@ class Report:
     write_seconds: list[float]
     cpu_s: float
     maxrss_mb: float
+    retry_interval_s: int | None = None
+    detection: Detection | None = None
+    blackbox: BlackboxReport | None = None
+    http_targets: int = 0
 
     @property
     def lost(self) -> bool:
@@ -88,6 +100,27 @@ class Report:
             f"results: written {self.results_written}, probes run {self.probes_finished}, "
             f"rows in the database {self.rows_in_db} -> "
             + ("LOST RESULTS" if self.lost else "none lost"),
+            *self._detection_lines(),
+            *self._blackbox_lines(),
+        ]
+
+    def _detection_lines(self) -> list[str]:
+        if self.detection is None:
+            return []
+        retry = self.retry_interval_s
+        label = f"retry_interval {retry} s" if retry else "no retry_interval"
+        return [self.detection.line(label)]
+
+    def _blackbox_lines(self) -> list[str]:
+        ours = self.cpu_s * 1000 / self.probes_finished if self.probes_finished else math.nan
+        lines = [f"thongsuot CPU: {ours:.2f} CPU-ms per HTTP probe, all in (this process)"]
+        if self.blackbox is None:
+            return lines
+        theirs = self.blackbox.cpu_ms_per_probe
+        return [
+            *lines,
+            *self.blackbox.lines(self.interval_s, self.http_targets),
+            f"ratio thongsuot / blackbox_exporter: {ours / theirs:.2f}",
         ]
 
 
@@ -135,7 +168,7 @@ async def _pg(admin: str, *statements: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> Report:
-    from app.demo.inventory import demo_inventory
+    from app.demo.inventory import demo_inventory_data, dump_yaml
     from bench.farmproc import FarmProcess
 
     per_unit = args.checks_per_unit
@@ -144,14 +177,23 @@ async def run(args: argparse.Namespace) -> Report:
         tmp = Path(tmpdir)
         async with FarmProcess(units, seed=args.seed) as farm, bench_database(args.db, tmp) as url:
             inventory = tmp / "bench-inventory.yaml"
-            text = demo_inventory(
+            data = demo_inventory_data(
                 farm.url(), units, args.interval, timeout_s=args.timeout, checks_per_unit=per_unit
             )
-            inventory.write_text(text, encoding="utf-8")
-            return await _measure(args, url, inventory, units * per_unit + 1)
+            if args.retry_interval:
+                data["province"]["defaults"]["retry_interval"] = args.retry_interval
+            inventory.write_text(dump_yaml(data), encoding="utf-8")
+            return await _measure(args, url, inventory, units * per_unit + 1, farm, units)
 
 
-async def _measure(args: argparse.Namespace, url: str, inventory: Path, checks: int) -> Report:
+async def _measure(
+    args: argparse.Namespace,
+    url: str,
+    inventory: Path,
+    checks: int,
+    farm: FarmProcess,
+    units: int,
+) -> Report:
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker
     from app.monitor.runtime import Monitor
@@ -164,13 +206,24 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, checks: 
         await monitor.start()
         startup = time.monotonic() - t0
         print(f"monitor started: {len(monitor.checks)} checks in {startup:.1f} s", flush=True)
-        cpu0, t1 = _cpu_seconds(), time.monotonic()
+        cpu0, t1, wall0 = _cpu_seconds(), time.monotonic(), time.time()
         await _progress(monitor, min(args.duration, MAX_DURATION_S), t1)
         await monitor.stop()
         elapsed, cpu = time.monotonic() - t1, _cpu_seconds() - cpu0
         rows = await _count_results(make_sessionmaker(engine))
+        detection = await _detect(args, farm, units, make_sessionmaker(engine), wall0)
     finally:
         await engine.dispose()
+    urls = [str(getattr(rc.config, "url", "")) for rc in monitor.checks.values()]
+    urls = [u for u in urls if u]
+    blackbox = None
+    if args.with_blackbox:
+        from app.demo.inventory import KEYWORD
+        from bench.blackbox import run_blackbox
+
+        seconds = args.blackbox_duration or min(args.duration, 120.0)
+        print(f"blackbox_exporter: {len(urls)} targets for {seconds:.0f} s ...", flush=True)
+        blackbox = await run_blackbox(urls, args.interval, seconds, args.timeout, KEYWORD)
     s = monitor.stats
     return Report(
         checks=checks, interval_s=args.interval, startup_s=startup, elapsed_s=elapsed,
@@ -178,7 +231,28 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, checks: 
         results_written=s.results_written, rows_in_db=rows, flips_written=s.flips_written,
         dropped=s.dropped, lateness=list(s.lateness), write_seconds=list(s.write_seconds),
         cpu_s=cpu, maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        retry_interval_s=args.retry_interval, detection=detection, blackbox=blackbox,
+        http_targets=len(urls),
     )  # fmt: skip
+
+
+async def _detect(
+    args: argparse.Namespace,
+    farm: FarmProcess,
+    units: int,
+    sm: async_sessionmaker[AsyncSession],
+    wall0: float,
+) -> Detection:
+    """Outages that start once every check has run and end early enough to be confirmed."""
+    from app.demo.script import FarmScript
+    from bench import detect
+
+    epoch = detect.farm_epoch(farm.url())
+    threshold = 2  # the demo inventory's failure_threshold
+    # the same window with and without a retry interval: room to confirm at the interval
+    t_to = wall0 + args.duration - ((threshold + 1) * args.interval + args.timeout + 2)
+    starts = detect.outage_starts(units, args.seed, epoch, wall0 + args.interval, t_to)
+    return await detect.detection_times(sm, starts, FarmScript().down_s, threshold)
 
 
 async def _progress(monitor: Monitor, duration: float, t0: float) -> None:
@@ -213,11 +287,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checks-per-unit", type=int, default=5)
     p.add_argument("--concurrency", type=int, default=500, help="max probes in flight")
     p.add_argument("--seed", type=int, default=33)
+    p.add_argument(
+        "--retry-interval", type=int, default=None, help="every check's retry_interval (s)"
+    )
+    p.add_argument(
+        "--with-blackbox", action="store_true", help="blackbox_exporter side by side, after"
+    )
+    p.add_argument(
+        "--blackbox-duration", type=float, default=None, help="seconds (min(duration, 120))"
+    )
     args = p.parse_args(argv)
     if args.checks < 2 or args.duration <= 0:
         p.error("need at least 2 checks and a positive duration")
     if args.timeout is None:
         args.timeout = min(5.0, args.interval / 2)
+    if args.retry_interval is not None and not 1 <= args.retry_interval < args.interval:
+        p.error("--retry-interval must be at least 1 and shorter than --interval")
     return args
 
 

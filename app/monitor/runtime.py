@@ -413,10 +413,12 @@ class Monitor:
         rc, cs = self.checks.get(check_id), self.states.get(check_id)
         if rc is None or cs is None:
             return
+        now = time.time()
         if rc.retry_interval_s is not None and cs.streak_status is not None:
-            self.scheduler.retry(check_id, started + rc.retry_interval_s, time.time())
+            # a probe longer than the retry interval: the retry is due now, not late
+            self.scheduler.retry(check_id, max(started + rc.retry_interval_s, now), now)
         else:  # no-op unless the check was retrying
-            self.scheduler.resume(check_id, time.time())
+            self.scheduler.resume(check_id, now)
 
     async def run_check(self, check_id: int, slot: int | None = None) -> Outcome | None:
         """Probe one check now, evaluate it and queue its outcome (filling ``slot``)."""
