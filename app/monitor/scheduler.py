@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.monitor.checks import RuntimeCheck
 
 RunFn = Callable[[int], Awaitable[None]]
+RESCHEDULE_GAP_S = 0.1  # a run moved from inside the job: due after the job has returned
 
 
 def phase(key: str, interval_s: int) -> float:
@@ -116,6 +117,9 @@ class CheckScheduler:
         """
         if check_id not in self._anchors:
             return
+        # Called from inside the job's run: a next run due before that run has ended would
+        # be skipped (max_instances=1) and the job would wait a whole interval instead.
+        at = max(at, now + RESCHEDULE_GAP_S)
         if self.next_slot_time(check_id, now) <= at:
             self.resume(check_id, now)
             return
@@ -126,8 +130,8 @@ class CheckScheduler:
         """After retries: the job's next run is its next slot after ``now``."""
         if self._retry_at.pop(check_id, None) is None or check_id not in self._anchors:
             return
-        nxt = datetime.fromtimestamp(self.next_slot_time(check_id, now), UTC)
-        self._sched.modify_job(str(check_id), next_run_time=nxt)
+        nxt = self.next_slot_time(check_id, now + RESCHEDULE_GAP_S)
+        self._sched.modify_job(str(check_id), next_run_time=datetime.fromtimestamp(nxt, UTC))
 
     def retrying(self, check_id: int) -> bool:
         """True when the check's next (or current) run is a retry."""

@@ -172,3 +172,34 @@ async def test_the_inventory_sync_stores_retry_interval(
         await sync_inventory(s, flat, datetime.now(UTC))
     async with sessionmaker() as s:
         assert (await s.execute(select(Check.retry_interval_s))).scalar_one() == 7
+
+
+@pytest.mark.slow
+async def test_a_retry_is_made_when_the_probe_outlasts_the_retry_interval(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
+) -> None:
+    """A probe that times out after longer than the retry interval: the retry is due at
+    once, and must still run (APScheduler skips a run while the job's instance is live)."""
+    web.routes["/health"] = Reply(200, "ok", delay=5.0)  # never within the timeout
+    async with sessionmaker() as s, s.begin():
+        check = await factories.http_check(
+            s,
+            web.url("/health"),
+            key="12337.centre.portal",
+            interval_s=INTERVAL_S,
+            timeout_s=1.5,
+            failure_threshold=3,
+        )
+        check.retry_interval_s = RETRY_S
+    settings = Settings(
+        database_url=db_url, flush_interval_s=0.1, batch_size=50, spread_first_runs=False
+    )
+    monitor = Monitor(settings, sessionmaker)
+    await monitor.start()
+    try:
+        await until(lambda: monitor.stats.probes_finished > 0, 2 * INTERVAL_S)
+        await until(lambda: monitor.states[check.id].state == "down", 2 * INTERVAL_S)
+    finally:
+        await monitor.stop()
+    times = [r.at for r in await _results(sessionmaker, check.id)][:3]
+    assert all(gap < INTERVAL_S / 2 for gap in _gaps(times)), _gaps(times)
