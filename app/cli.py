@@ -45,13 +45,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings.log_level)
+    push: int | None = None  # unknown without an inventory file
+    if settings.inventory is not None and (push := _push_checks(settings.inventory)) is None:
+        return 2
     try:  # SQLite: one monitor process; the lock is held until this process ends
-        workers = worker_count(settings, args.workers)
+        workers = worker_count(settings, args.workers, push_checks=push)
         lock = hold_sqlite_lock(settings) if settings.role != "api" else None
     except SingleReplicaError as exc:
         print(exc, file=sys.stderr)
-        return 2
-    if settings.inventory is not None and not _inventory_ok(settings.inventory):
         return 2
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
@@ -72,19 +73,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inventory_ok(path: Path) -> bool:
-    """Refuse to start on a bad inventory, naming file, line and field (no traceback)."""
+def _push_checks(path: Path) -> int | None:
+    """The inventory's push (heartbeat) checks; ``None`` after refusing a bad inventory,
+    naming file, line and field (no traceback)."""
     from app.errors import ConfigError
-    from app.inventory.loader import flatten, load_inventory
+    from app.inventory.loader import load_resolved
 
     try:
-        flatten(load_inventory(path))
+        _, flat = load_resolved(path)
     except ConfigError as exc:
         print(f"thongsuot: kiểm kê không hợp lệ / invalid inventory: {path}", file=sys.stderr)
         for line in exc.errors:
             print(f"  {line}", file=sys.stderr)
-        return False
-    return True
+        return None
+    return sum(1 for check in flat.checks if check.kind == "heartbeat" and check.enabled)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -332,7 +334,8 @@ def _parser_serve(sub: Sub) -> None:
         "--workers",
         type=int,
         help="monitor processes on this host, this one included (THONGSUOT_WORKERS; "
-        "default: the core count on PostgreSQL, 1 on SQLite)",
+        "default: the core count on PostgreSQL when the inventory has no push (heartbeat) "
+        "checks, else 1; always 1 on SQLite)",
     )
 
 

@@ -70,9 +70,15 @@ def hold_sqlite_lock(settings: Settings) -> int | None:
     return fd
 
 
-def worker_count(settings: Settings, requested: int | None) -> int:
+def worker_count(settings: Settings, requested: int | None, push_checks: int | None = 0) -> int:
     """``--workers``, else ``THONGSUOT_WORKERS``, else the core count on PostgreSQL
-    (1 on SQLite, which allows one process)."""
+    (1 on SQLite, which allows one process).
+
+    Push (heartbeat) beats reach only the API process, which owns only its share of
+    the checks, so an inventory with push checks runs one process: by default, and
+    refused when more are asked for. ``push_checks`` is ``None`` when unknown (no
+    inventory file), which also means one process unless asked.
+    """
     n = requested or settings.workers
     if settings.is_sqlite:
         if n is not None and n > 1:
@@ -81,7 +87,16 @@ def worker_count(settings: Settings, requested: int | None) -> int:
                 "SQLite allows one monitor process (--workers 1); use PostgreSQL for more."
             )
         return 1
-    return n or len(os.sched_getaffinity(0)) or 1
+    if push_checks and n is not None and n > 1:
+        raise SingleReplicaError(
+            f"Kiểm kê có {push_checks} phép kiểm tra tín hiệu (heartbeat); tín hiệu chỉ đến tiến "
+            "trình API nên chưa chạy được nhiều tiến trình (--workers 1).\n"
+            f"The inventory has {push_checks} push (heartbeat) checks; beats reach only the API "
+            "process, so several workers are not supported with them yet (--workers 1)."
+        )
+    if n is not None:
+        return n
+    return 1 if push_checks != 0 else (len(os.sched_getaffinity(0)) or 1)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -168,3 +168,18 @@ async def test_after_a_cut_that_hit_everyone_each_replica_retakes_its_own(
         await asyncio.sleep(0.3)
     assert set(a.epochs) == set(range(SHARDS))
     assert all(a.epochs[s] == before_b[s] + 1 for s in before_b)
+
+
+def test_push_checks_keep_one_process_by_default_and_refuse_more() -> None:
+    """Beats reach only the API process: several workers would drop other replicas' beats."""
+    from app.config import Settings
+    from app.monitor.workers import SingleReplicaError, worker_count
+
+    pg = Settings(database_url="postgresql://postgres@127.0.0.1:5432/test")
+    assert worker_count(pg, None, push_checks=3) == 1
+    assert worker_count(pg, None, push_checks=None) == 1
+    assert worker_count(pg, None, push_checks=0) >= 1
+    assert worker_count(pg, 1, push_checks=3) == 1
+    with pytest.raises(SingleReplicaError, match="3 push"):
+        worker_count(pg, 2, push_checks=3)
+    assert worker_count(pg, 2, push_checks=0) == 2
