@@ -23,7 +23,6 @@ router = APIRouter(prefix="/api/v1", tags=["push"])
 RATE_PER_S = 1.0
 BURST = 5.0
 MAX_MESSAGE = 300
-
 # A beat is a status and a short message: a larger body is 413, and it is read
 # only after the token is known to be good.
 MAX_BODY_BYTES = 4096

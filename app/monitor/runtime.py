@@ -158,7 +158,7 @@ class Monitor:
         self._tokens: dict[str, int] = {}
         self.unit_labels: dict[str, UnitLabels] = {}  # thongsuot_unit_info, replaced whole
         self.notifier = (
-            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker))
+            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker, settings))
             if settings.notify_enabled
             else None
         )
