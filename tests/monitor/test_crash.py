@@ -119,6 +119,7 @@ def _journaled(journal: Path) -> set[str]:
     return {o.result_row["uid"] for f in files if f.exists() for o in spool.read(f).outcomes}
 
 
+@pytest.mark.slow
 async def test_kill_9_loses_no_accepted_result(
     db_url: str,
     sessionmaker: async_sessionmaker[AsyncSession],

@@ -183,6 +183,7 @@ TIMES = {"at", "state_since", "streak_started_at", "last_result_at", "last_beat_
 # a full disk ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_full_disk_at_stop_counts_what_is_lost_and_the_stop_goes_on(
     db_url: str,
     sessionmaker: async_sessionmaker[AsyncSession],

@@ -80,6 +80,7 @@ async def _is(monitor: Monitor, check_id: int, state: str) -> bool:
     return monitor.states[check_id].state == state
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_every_result_arrives_exactly_once_when_connections_are_killed(
     db_url: str, sessionmaker: async_sessionmaker[AsyncSession], web: ScriptedHTTP
