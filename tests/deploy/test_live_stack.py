@@ -70,6 +70,7 @@ MAY_BE_EMPTY = {
     "ThongsuotSchedulerLate": "scheduling lateness is milliseconds, not > 5 s",
     "ThongsuotSpoolFailing": "the outcome journal can write",
     "ThongsuotSpoolRecordsRejected": "no unreadable journal record",
+    "ThongsuotResultsDeadLettered": "the database refuses no result for its data",
 }
 # 30-day ratios average hourly tiles taken at whole hours (the 1 h-step subquery
 # of recording.yml); a stack a few seconds old has no tile yet.

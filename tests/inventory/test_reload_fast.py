@@ -145,6 +145,7 @@ def test_plan_classifies_against_plain_rows() -> None:
         "enabled": True,
         "depends_on": [],
         "push_token_hash": None,
+        "retry_interval_s": None,
     }
     existing = {
         "33.p.a": row,
