@@ -71,6 +71,7 @@ MAY_BE_EMPTY = {
     "ThongsuotSpoolFailing": "the outcome journal can write",
     "ThongsuotSpoolRecordsRejected": "no unreadable journal record",
     "ThongsuotResultsDeadLettered": "the database refuses no result for its data",
+    "ThongsuotShardsUnowned": "the demo's one SQLite process holds no shard leases",
 }
 # 30-day ratios average hourly tiles taken at whole hours (the 1 h-step subquery
 # of recording.yml); a stack a few seconds old has no tile yet.

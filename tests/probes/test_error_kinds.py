@@ -36,6 +36,9 @@ from tests.support.http import Reply, ScriptedHTTP
 from tests.support.net import BlackholeTCP, closed_port, silent_udp_port
 from tests.support.tls import Certs
 
+# they narrow the host-wide net.ipv4.ping_group_range: one xdist worker runs them all
+pytestmark = pytest.mark.xdist_group("icmp_sysctl")
+
 E = ErrorKind
 
 

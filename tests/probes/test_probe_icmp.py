@@ -14,6 +14,9 @@ from probes.base import ErrorKind, Status
 from probes.icmp import IcmpConfig, evaluate_ping, probe_icmp
 from tests.probes.conftest import MakeCtx
 
+# they narrow the host-wide net.ipv4.ping_group_range: one xdist worker runs them all
+pytestmark = pytest.mark.xdist_group("icmp_sysctl")
+
 
 def unprivileged_icmp_allowed() -> bool:
     """What net.ipv4.ping_group_range says about our groups."""
