@@ -33,12 +33,14 @@ def test_bench_script_runs_by_its_path_from_anywhere(script: Path, tmp_path: Pat
     assert "usage:" in done.stdout
 
 
+TINY_RUN = ("--checks", "6", "--interval", "2", "--duration", "4")
+
+
 @pytest.mark.slow
 def test_run_checks_runs_briefly_by_its_path(tmp_path: Path) -> None:
     """A real (tiny) run: the farm, the monitor and the report, as README writes it."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run_checks.py")]
-        + ["--checks", "6", "--interval", "2", "--duration", "4"],
+        [sys.executable, str(ROOT / "bench" / "run_checks.py"), *TINY_RUN],
         cwd=tmp_path,
         capture_output=True,
         text=True,
