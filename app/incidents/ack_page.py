@@ -13,11 +13,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
@@ -26,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.deps import MAX_DB_INT, RowId, SessionDep, SettingsDep
 from app.incidents import repository
+from app.incidents.html import HEADERS as _HEADERS
+from app.incidents.html import env as _env
 from app.incidents.links import check_ack
 from app.incidents.recipients import parse_label, recipient_words
 from app.models import Check, Incident, Service, Unit
@@ -46,21 +46,6 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     "disabled": 403,
     "missing": 404,
 }
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the URL carries the signed link
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-}
-
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 link_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 

@@ -21,11 +21,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -34,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.deps import Credentials, RowId, SessionDep, SettingsDep, require_read_token
 from app.incidents import repository
+from app.incidents.html import HEADERS as _HEADERS
+from app.incidents.html import env as _env
 from app.incidents.links import check_short, check_view, sign_ack, sign_view
 from app.incidents.recipients import address_of, recipient_words
 from app.incidents.updates import updates_of
@@ -53,20 +53,6 @@ from app.vocab.words import (
 )
 
 MAX_NAME = 120
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the URL carries the signature
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-}
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 page_router = APIRouter(tags=["incidents"])
 
