@@ -96,6 +96,7 @@ class ResultPipeline:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._drained = False  # stopping, and the journal handed over all put() took
         self._inflight = 0
         self._write_lock = asyncio.Lock()
         self._on_write = on_write
@@ -170,6 +171,7 @@ class ResultPipeline:
             except Exception:
                 log.exception("the journal task failed")
         await self._journal_now()
+        self._drained = True  # only now may the writer end on an empty buffer
         self._wakeup.set()
         if self._task is not None:
             try:
@@ -267,8 +269,8 @@ class ResultPipeline:
         backoff = 0.5
         while True:
             if not self._buf:
-                if self._stopping:
-                    return
+                if self._drained:  # not merely stopping: a slow journal append may
+                    return  # still be handing the last outcomes over
                 await self._sleep(self._flush_interval)
                 continue
             if await self._write_once():

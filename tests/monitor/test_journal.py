@@ -5,6 +5,7 @@ read-only directories are real read-only mounts (root ignores ``chmod``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -332,3 +333,28 @@ async def test_a_long_outage_keeps_the_journal_near_what_is_still_unwritten(
     assert await _rows(sessionmaker) == restored  # (and a few dropped samples come back)
     assert row is not None
     assert row.state == outcomes[-1].check_row["state"]  # replayed in order
+
+
+# the hand-over at stop -------------------------------------------------------------
+
+
+class SlowJournal(Journal):
+    """A real journal whose appends take longer than the writer's flush interval
+    (a busy disk): what put() took reaches the buffer only after the writer woke."""
+
+    async def append(self, outcomes: Any) -> bool:
+        await asyncio.sleep(0.3)
+        return await super().append(outcomes)
+
+
+async def test_a_slow_last_journal_append_is_still_written_at_stop_not_spooled(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    check = await _check(sessionmaker)
+    pipe = ResultPipeline(sessionmaker, journal=SlowJournal(tmp_path), flush_interval=0.05)
+    pipe.start()
+    (outcome,) = _outcomes(check, 1)
+    pipe.put(outcome)
+    await pipe.stop()  # the database is there: the last outcome is written, not journaled
+    assert await _rows(sessionmaker) == 1
+    assert _records(tmp_path) == 0
