@@ -1,5 +1,6 @@
 """All ORM classes, one file per table."""
 
+from app.models.agent import Agent, AgentBatch, AgentToken, CheckVantage
 from app.models.api_token import ApiToken
 from app.models.base import Base
 from app.models.check import Check
@@ -17,9 +18,13 @@ from app.models.shard_lease import ShardLease, ShardReplica
 from app.models.unit import Unit
 
 __all__ = [
+    "Agent",
+    "AgentBatch",
+    "AgentToken",
     "ApiToken",
     "Base",
     "Check",
+    "CheckVantage",
     "DeadLetter",
     "Flip",
     "Incident",

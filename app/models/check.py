@@ -36,6 +36,12 @@ class Check(Timestamps, Base):
     retired_at: Mapped[datetime | None]
     depends_on: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     push_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # where it is probed from (docs/agents.md): "central" and/or agent names, and how
+    # their states combine ("any" | "all" | "majority")
+    locations: Mapped[list[str]] = mapped_column(
+        default=lambda: ["central"], server_default=text("'[\"central\"]'")
+    )
+    quorum: Mapped[str] = mapped_column(String(8), default="any", server_default="any")
 
     # Derived state (docs/design.md §2); the flip table is the history of it.
     state: Mapped[str] = mapped_column(String(16), default="unknown")
