@@ -3,16 +3,23 @@ openpyxl, the PDF rendered page by page with pdftoppm and read with pdftotext, t
 heads, monitored coverage, provisional periods and exclusions, on both databases.
 
 The world is the hand-computed scenario of test_report_scenarios (commune 12337, May
-2026) plus a ward, 12340, watched only for the last 30 minutes of May: 5 measured
-minutes... of 44,640, so "chưa đủ dữ liệu" and not ranked.
+2026) in the province of Hưng Yên (code 33, as examples/hung-yen.yaml), plus four more
+of its communes, up all May but for one short office-hours outage each, and a ward,
+11953 Phố Hiến, watched only for the last 30 minutes of May: 5 measured minutes... of
+44,640, so "chưa đủ dữ liệu" and not ranked. Names and codes are the real 2025 ones
+(examples/hung-yen.yaml); the people are made up.
+
+test_pdf_pages_are_whole_and_say_everything renders docs/img/report-page-1.png, the
+page the README shows, when it is missing or THONGSUOT_README_IMAGES=1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import subprocess
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +57,16 @@ LETTERHEAD = Settings(
 )
 
 
+# Four more communes of Hưng Yên (examples/hung-yen.yaml): head, and one outage in
+# office hours (day of May, hour, minutes), so each is ranked after 12337.
+NEIGHBOURS = (
+    ("12364", "Xã Tiên Lữ", {"name": "Đỗ Minh Tuấn"}, (7, 9, 25)),
+    ("12361", "Xã Tiên Hoa", {"name": "Vũ Thị Hạnh"}, (14, 14, 40)),
+    ("12391", "Xã Quang Hưng", {"name": "Nguyễn Đức Thắng"}, (21, 10, 15)),
+    ("12406", "Xã Đoàn Đào", {"name": "Bùi Văn Long"}, (26, 15, 55)),
+)
+
+
 @pytest.fixture
 async def towns(
     world: None,  # noqa: F811
@@ -66,14 +83,34 @@ async def towns(
             ],
         }
         province = (await s.execute(select(Unit).where(Unit.code == "33"))).scalar_one()
-        ward = Unit(code="12340", name="Phường Hiến Nam", kind="ward", parent_id=province.id)
+        province.name = "Hưng Yên"
+        ward = Unit(code="11953", name="Phường Phố Hiến", kind="ward", parent_id=province.id)
         s.add(ward)
         await s.flush()
-        centre = await make_service(s, "12340.centre", ward, "commune_centre")
+        centre = await make_service(s, "11953.centre", ward, "commune_centre")
         centre.contacts = [{"name": "Phạm Văn Cường", "role": "head"}]
-        check = make_check("12340.centre.gw", ward, centre, "icmp", "up")
+        check = make_check("11953.centre.gw", ward, centre, "icmp", "up")
         s.add(check)
+        others = []
+        for code, name, head, outage in NEIGHBOURS:
+            commune = Unit(code=code, name=name, kind="commune", parent_id=province.id)
+            commune.settings = {"contacts": [{**head, "role": "head", "title": "Chủ tịch UBND xã"}]}
+            s.add(commune)
+            await s.flush()
+            service = await make_service(s, f"{code}.centre", commune, "commune_centre")
+            other = make_check(f"{code}.centre.gw", commune, service, "icmp", "up")
+            s.add(other)
+            others.append((other, outage))
     await add_flips(sm, check, (local(2026, 5, 31, 23, 30), "up"))
+    for other, (day, hour, minutes) in others:
+        down = local(2026, 5, day, hour)
+        await add_flips(
+            sm,
+            other,
+            (local(2026, 5, 1), "up"),
+            (down, "down"),
+            (down + timedelta(minutes=minutes), "up"),
+        )
     async with sm() as s, s.begin():
         await rollup.recompute(s, date(2026, 5, 1), NOW.astimezone(UTC))
 
@@ -138,13 +175,13 @@ async def test_xlsx_layout_and_print_setup(client: httpx.AsyncClient) -> None:  
     assert formats["Tỷ lệ khả dụng cả ngày (24/7)"] == "0.00%"
     assert formats["Độ phủ giám sát"] == "0.00%"
     assert formats["Phút gián đoạn cả ngày (24/7)"] == "#,##0.0"
-    ward, _ = rows["12340"]
+    ward, _ = rows["11953"]
     assert ward["Hạng"] is None and ward["Ghi chú"] == "Chưa đủ dữ liệu"
     assert ward["Người đứng đầu"] == "Phạm Văn Cường"  # from its service's contacts
     assert ward["Độ phủ giám sát"] == pytest.approx(30 / 44640, abs=1e-6)
-    assert list(rows)[-2:] == ["12340", None]  # flagged after the ranked; totals last
+    assert list(rows)[-2:] == ["11953", None]  # flagged after the ranked; totals last
     province = _rows(book["Tỉnh"])[0]
-    assert (province["Mã tỉnh"], province["Tỉnh"]) == ("33", "Đơn vị 33")
+    assert (province["Mã tỉnh"], province["Tỉnh"]) == ("33", "Hưng Yên")
     incidents = book["Sự cố"]
     assert incidents.cell(3, 5).is_date and incidents.cell(3, 5).number_format == "dd/mm/yyyy hh:mm"
     summary = book["Tổng hợp"]
@@ -253,6 +290,8 @@ async def test_pdf_pages_are_whole_and_say_everything(
 
 def _check_pdf(body: bytes, tmp_path: Path) -> None:
     pages, text = _pdf_pages(body, tmp_path)
+    raw = [require_tool("pdftotext"), "-raw", str(tmp_path / "report.pdf"), "-"]
+    flat = " ".join(subprocess.run(raw, check=True, capture_output=True, text=True).stdout.split())
     assert len(pages) >= 2
     for page in pages:
         image = Image.open(page)
@@ -267,8 +306,9 @@ def _check_pdf(body: bytes, tmp_path: Path) -> None:
         "Cách tính: cả ngày (24/7)",
         "Xã Hoàng Hoa Thám",
         "Trần Thị Bình",
-        "Phường Hiến Nam",
-        "Chưa đủ dữ liệu",
+        "Phường Phố Hiến",
+        "ỦY BAN NHÂN DÂN TỈNH HƯNG YÊN",
+        "Xã Đoàn Đào",
         "Nâng cấp đường truyền",
         "KT. GIÁM ĐỐC",
         "PHÓ GIÁM ĐỐC",
@@ -277,7 +317,9 @@ def _check_pdf(body: bytes, tmp_path: Path) -> None:
         f"Trang {len(pages)}/{len(pages)}",
     ):
         assert needed in text, needed
-    assert "12337" in text and "12340" in text
+    # A note wraps inside its cell: read it with the lines joined.
+    assert "11953 Phường Phố Hiến" in flat and "Chưa đủ dữ liệu" in flat
+    assert "12337" in text and "11953" in text
     fonts = subprocess.run(
         [require_tool("pdffonts"), str(tmp_path / "report.pdf")],
         check=True,
@@ -288,7 +330,8 @@ def _check_pdf(body: bytes, tmp_path: Path) -> None:
     assert dejavu and all(cols[-5] == "yes" for cols in dejavu)  # embedded
     # (ReportLab lists Helvetica, the base-14 default, among the resources; no text uses it)
     readme = Path(__file__).resolve().parents[2] / "docs" / "img" / "report-page-1.png"
-    if not readme.exists():  # the README's picture is made by this test
+    # The README's picture is made by this test: when missing, or asked for.
+    if not readme.exists() or os.environ.get("THONGSUOT_README_IMAGES") == "1":
         subprocess.run(
             [
                 *(require_tool("pdftoppm"), "-r", "80", "-png", "-f", "1", "-l", "1"),
@@ -330,7 +373,7 @@ async def test_unit_and_province_rows_carry_their_own_code_and_name(
     """Issue 12: "Mã đơn vị" and "Đơn vị" were empty on the unit and province sheets."""
     for group, code, name in (
         ("unit", "12337", "Xã Hoàng Hoa Thám"),
-        ("province", "33", "Đơn vị 33"),
+        ("province", "33", "Hưng Yên"),
     ):
         body = (
             await client.get("/api/v1/reports/availability", params=MAY | {"group": group})
