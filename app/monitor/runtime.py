@@ -206,6 +206,13 @@ class Monitor:
             await self._clients.aclose()
         if self._resources is not None:  # freshness engines, dns resolvers
             await self._resources.aclose()
+        p = self.pipeline.stats  # one line an operator (and bench/national.py) can add up
+        log.info(
+            "monitor stopped: %d probes run, %d results written, %d fenced, %d dropped, "
+            "%d lost, %d left in the buffer",
+            self.stats.probes_finished, p.results_written, p.fenced, p.dropped, p.lost,
+            self.pipeline.depth,
+        )  # fmt: skip
 
     def _spool_healthy(self) -> float:
         journal = self.pipeline.journal
