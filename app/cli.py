@@ -309,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_notify_test(sub)
     _parser_contacts(sub)
     _parser_dead_letters(sub)
+    _parser_agent(sub)
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
     p.add_argument("--db", dest="database_url")
@@ -409,7 +410,31 @@ def _parser_dead_letters(sub: Sub) -> None:
     )
 
 
+def _parser_agent(sub: Sub) -> Any:
+    """``thongsuot agent ...``: ``run`` is the agent process (app/agent/); the enrolment
+    commands (create, token, revoke, list) are added to the returned group."""
+    from app.agent.cli import add_run_arguments
+
+    p = sub.add_parser("agent", help="remote probe agents: run one, or enrol them")
+    group = p.add_subparsers(dest="agent_command", required=True)
+    run = group.add_parser("run", help="run the agent process (agent.toml)")
+    run.set_defaults(fn=_cmd_agent_run)
+    add_run_arguments(run)
+    return group
+
+
+def _cmd_agent_run(args: argparse.Namespace) -> int:
+    from app.agent.cli import cmd_run
+
+    return cmd_run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["agent", "run"]:  # the small box: none of the server's command modules
+        from app.agent.cli import main as agent_main
+
+        return agent_main(argv[2:])
     args = build_parser().parse_args(argv)
     code: int = args.fn(args)
     return code

@@ -35,7 +35,14 @@ def register(
 
 
 def get(kind: str) -> ProbeSpec:
-    _load_builtin()
+    if kind not in _REGISTRY and kind in BUILTIN_MODULES:
+        # only this kind's module: a small process (the agent) loads what it runs, e.g.
+        # not freshness's SQLAlchemy for http checks
+        import importlib
+
+        importlib.import_module(f"probes.{kind}")
+    if kind not in _REGISTRY:
+        _load_builtin()
     try:
         return _REGISTRY[kind]
     except KeyError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -17,14 +16,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.monitor.checks import RuntimeCheck
+from app.slots import next_slot_at, phase, slot_of
 
 RunFn = Callable[[int], Awaitable[None]]
 RESCHEDULE_GAP_S = 0.1  # a run moved from inside the job: due after the job has returned
 
 
-def phase(key: str, interval_s: int) -> float:
-    """A stable offset in ``[0, interval)`` so first runs are spread evenly."""
-    return (zlib.crc32(key.encode()) % 1_000_003) / 1_000_003 * interval_s
+__all__ = ["CheckScheduler", "RunFn", "phase"]
 
 
 class CheckScheduler:
@@ -87,7 +85,7 @@ class CheckScheduler:
         interval = rc.interval_s
         if self._spread:
             grid = phase(rc.key, interval)
-            anchor = grid + math.ceil((now - grid) / interval) * interval
+            anchor = next_slot_at(now, grid, interval)
         else:
             grid, anchor = 0.0, now
         trigger = IntervalTrigger(
@@ -161,4 +159,4 @@ class CheckScheduler:
             return None  # a retry run fills no slot: its result is an extra sample
         interval = self._anchors[check_id][1]
         scheduled = now - self.lateness(check_id, now)
-        return math.floor((scheduled - self._phases[check_id]) / interval + 0.5)
+        return slot_of(scheduled, self._phases[check_id], interval)
