@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=16), server_default="", nullable=False),
         sa.Column("created_at", TS, server_default=sa.func.now(), nullable=False),
         sa.Column("revoked_at", TS, nullable=True),
         sa.Column("last_used_at", TS, nullable=True),

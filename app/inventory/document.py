@@ -7,12 +7,14 @@ probe options, ``depends_on``) is checked in :mod:`app.inventory.resolve`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -70,6 +72,28 @@ Timeout = Annotated[float, AfterValidator(_positive)]
 LocalKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 UnitCode = Annotated[str, Field(pattern=r"^[0-9]{2,10}$")]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# where a check is probed from: "central" (the monitor) or a declared agent's name
+AGENT_NAME = r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$"
+Vantage = Annotated[str, Field(pattern=AGENT_NAME)]
+Quorum = Literal["any", "all", "majority"]
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)?\s*$")
+
+
+def _duration(value: Any) -> Any:
+    """``90``, ``"90s"``, ``"2m"``, ``"1h"`` as whole seconds (10 s .. 1 day)."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"not a duration such as 90s, 2m or 1h (got {value!r})")
+        value = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a duration such as 90s, 2m or 1h")
+    if not 10 <= value <= MAX_INTERVAL_S:
+        raise ValueError(f"must be between 10 s and {MAX_INTERVAL_S} s (got {value:g} s)")
+    return int(value)
+
+
+Duration = Annotated[int, BeforeValidator(_duration)]
 
 
 class _Model(BaseModel):
@@ -102,7 +126,24 @@ class Defaults(_Model):
     recovery_threshold: Threshold | None = None
     critical: bool | None = None
     enabled: bool | None = None
+    # where checks run (docs/agents.md): one vantage, or several and the rule that
+    # combines their states; "location" and "locations" exclude each other
+    location: Vantage | None = None
+    locations: list[Vantage] | None = Field(default=None, min_length=1)
+    quorum: Quorum | None = None
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_location_form(self) -> Defaults:
+        _one_location_form(self.location, self.locations)
+        return self
+
+
+def _one_location_form(location: str | None, locations: list[str] | None) -> None:
+    if location is not None and locations is not None:
+        raise ValueError("give location or locations, not both")
+    if locations is not None and len(set(locations)) != len(locations):
+        raise ValueError("locations: a vantage is listed twice")
 
 
 class CheckDef(_Model):
@@ -120,6 +161,9 @@ class CheckDef(_Model):
     critical: bool | None = None
     enabled: bool | None = None
     depends_on: list[str] = Field(default_factory=list)
+    location: Vantage | None = None
+    locations: list[Vantage] | None = Field(default=None, min_length=1)
+    quorum: Quorum | None = None
     canary: bool = Field(
         default=False,
         description="the monitor's own path (gateway, reference host): when canaries fail, "
@@ -145,8 +189,16 @@ class CheckDef(_Model):
             recovery_threshold=self.recovery_threshold,
             critical=self.critical,
             enabled=self.enabled,
+            location=self.location,
+            locations=self.locations,
+            quorum=self.quorum,
             options={self.kind: self.options},
         )
+
+    @model_validator(mode="after")
+    def _one_location_form(self) -> CheckDef:
+        _one_location_form(self.location, self.locations)
+        return self
 
 
 class ServiceDef(_Model):
@@ -241,6 +293,23 @@ class MaintenanceDef(_Model):
         return self
 
 
+class AgentDef(_Model):
+    """A remote probe agent (docs/agents.md): a vantage name and the units it may serve."""
+
+    name: Annotated[str, Field(pattern=AGENT_NAME)]
+    units: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$")]] = Field(min_length=1)
+    offline_after: Duration = Field(
+        default=90, description="silence before its checks go unknown (default 90 s)"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_central(cls, value: str) -> str:
+        if value == "central":
+            raise ValueError("'central' is the monitor's own vantage; pick another name")
+        return value
+
+
 class Inventory(_Model):
     version: Literal[1] = 1
     national: NationalDef | None = None
@@ -249,6 +318,7 @@ class Inventory(_Model):
     units: list[UnitDef] = Field(default_factory=list)
     notifications: NotifyPolicyDoc | None = None
     maintenance: list[MaintenanceDef] = Field(default_factory=list)
+    agents: list[AgentDef] = Field(default_factory=list)
     contacts_file: str | None = Field(
         default=None,
         min_length=1,

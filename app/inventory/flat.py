@@ -46,6 +46,19 @@ class CheckSpec:
     enabled: bool
     depends_on: list[str] = field(default_factory=list)
     retry_interval_s: int | None = None  # re-probe sooner while a streak is in progress
+    # where it is probed from: "central" and/or agent names (docs/agents.md), and the
+    # rule that combines their states
+    locations: tuple[str, ...] = ("central",)
+    quorum: str = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """A declared remote agent; its liveness check is ``agent.<name>`` (a heartbeat)."""
+
+    name: str
+    units: tuple[str, ...]
+    offline_after_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,7 @@ class FlatInventory:
     services: list[ServiceSpec]
     checks: list[CheckSpec]
     maintenance: list[MaintenanceSpec] = field(default_factory=list)
+    agents: list[AgentSpec] = field(default_factory=list)
 
     def units_by_kind(self) -> Counter[str]:
         return Counter(u.kind for u in self.units)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Check, Service, Unit
+from app.models import Agent, Check, Service, Unit
 
 
 async def units_by_code(session: AsyncSession) -> dict[str, Unit]:
@@ -18,6 +18,12 @@ async def services_by_key(session: AsyncSession) -> dict[str, Service]:
     """Every service, retired ones included, by key."""
     rows = (await session.execute(select(Service))).scalars()
     return {row.key: row for row in rows}
+
+
+async def agents_by_name(session: AsyncSession) -> dict[str, Agent]:
+    """Every agent row, disabled ones included, by name."""
+    rows = (await session.execute(select(Agent))).scalars()
+    return {row.name: row for row in rows}
 
 
 async def checks_by_key(session: AsyncSession) -> dict[str, Check]:
@@ -46,6 +52,8 @@ CHECK_COLUMNS = (
     Check.enabled,
     Check.depends_on,
     Check.push_token_hash,
+    Check.locations,
+    Check.quorum,
 )
 
 

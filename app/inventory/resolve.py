@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from app.catalog.service import redact_userinfo
 from app.inventory.document import CheckDef, Defaults, Inventory, ServiceDef, UnitBase, UnitDef
-from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
+from app.inventory.flat import AgentSpec, CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.inventory.problems import Loc, Problem, describe_error, format_path
 from app.maintenance.windows import MaintenanceSpec
 from probes import registry
@@ -32,6 +32,14 @@ PUBLIC_UNIT_FIELDS = ("address", "opening_hours", "hotline")  # into Unit.settin
 # Option names, in order of preference, that make a short display target.
 TARGET_OPTIONS = ("url", "host", "hostname", "target", "address", "query_name", "name")
 _PLACEHOLDER = re.compile(r"\{(code|name|slug|kind|province_code)\}")
+CENTRAL = "central"
+AGENT_CHECK_PREFIX = "agent."  # the liveness check of agent NAME is "agent.NAME"
+AGENT_SERVICE = "agents"  # local key of the service holding a unit's agent checks
+AGENT_SERVICE_NAME = "Máy đo tại chỗ (agent)"
+
+
+def agent_check_key(name: str) -> str:
+    return f"{AGENT_CHECK_PREFIX}{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +142,7 @@ class _Resolver:
         self.unit_paths: dict[str, Loc] = {}
         self.service_paths: dict[str, Loc] = {}
         self.check_paths: dict[str, Loc] = {}
+        self.agents: dict[str, AgentSpec] = {}
 
     def run(self) -> tuple[FlatInventory, list[Problem]]:
         layers = list(self._layers())
@@ -141,11 +150,106 @@ class _Resolver:
             self._unit(layer)
         if not self.partial:
             self._check_parents(layers)
+        self._agents()
         for layer in layers:
             self._services_of(layer)
-        checks = self._link_dependencies()
+        checks = self._link_dependencies() + self._agent_checks()
         windows = [MaintenanceSpec(**w.model_dump()) for w in self.inv.maintenance]
-        return FlatInventory(self.units, self.services, checks, windows), self.problems
+        flat = FlatInventory(
+            self.units, self.services, checks, windows, agents=list(self.agents.values())
+        )
+        return flat, self.problems
+
+    # agents (docs/agents.md) ---------------------------------------------------
+    def _agents(self) -> None:
+        for i, adef in enumerate(self.inv.agents):
+            path: Loc = ("agents", i)
+            if adef.name in self.agents:
+                first = ("agents", list(self.agents).index(adef.name), "name")
+                self.problems.append(
+                    Problem((*path, "name"), f"duplicate agent name {adef.name!r}", first=first)
+                )
+                continue
+            for j, code in enumerate(adef.units):
+                if code not in self.unit_paths:
+                    self.problems.append(
+                        Problem((*path, "units", j), f"unknown unit code {code!r}")
+                    )
+            self.agents[adef.name] = AgentSpec(adef.name, tuple(adef.units), adef.offline_after)
+
+    def _locations(
+        self, links: list[_Link], unit_code: str, path: Loc, unit: str | None
+    ) -> tuple[str, ...] | None:
+        """The check's vantages (nearest ``location``/``locations`` wins), each a
+        declared agent allowed to serve ``unit_code``, or ``central``."""
+        chosen: tuple[str, ...] = (CENTRAL,)
+        where: Loc = ()
+        for link in reversed(links):
+            d = link.defaults
+            if d.locations is not None or d.location is not None:
+                chosen = tuple(d.locations) if d.locations is not None else (str(d.location),)
+                field = "locations" if d.locations is not None else "location"
+                where = (*link.path, field)
+                break
+        ok = True
+        for i, name in enumerate(chosen):
+            if name == CENTRAL or self.partial:
+                continue
+            at: Loc = (*where, i) if where and where[-1] == "locations" else where
+            agent = self.agents.get(name)
+            if agent is None:
+                known = ", ".join(self.agents) or "none declared under agents:"
+                message = f"unknown agent {name!r} (known: {known})"
+                self.problems.append(Problem(at, message, unit))
+                ok = False
+            elif unit_code not in agent.units:
+                message = f"agent {name!r} may not probe for unit {unit_code} (its units: "
+                message += ", ".join(agent.units) + ")"
+                self.problems.append(Problem(at, message, unit))
+                ok = False
+        return chosen if ok else None
+
+    def _agent_checks(self) -> list[CheckSpec]:
+        """One heartbeat check per agent, on its first unit: its requests are the
+        beats, and its silence is the one "agent offline" incident (docs/agents.md)."""
+        checks: list[CheckSpec] = []
+        for agent in self.agents.values():
+            unit_code = agent.units[0]
+            if unit_code not in self.unit_paths:
+                continue  # reported in _agents
+            service_key = f"{unit_code}.{AGENT_SERVICE}"
+            if service_key not in self.service_paths:
+                self.service_paths[service_key] = ("agents",)
+                self.services.append(
+                    ServiceSpec(
+                        service_key, AGENT_SERVICE, unit_code, "commune_centre", AGENT_SERVICE_NAME
+                    )
+                )
+            config = registry.parse_config(
+                "heartbeat", {"period_s": agent.offline_after_s, "grace_s": 0}
+            ).model_dump(mode="json")
+            interval = max(5, min(30, agent.offline_after_s // 3))
+            timeout = min(DEFAULT_TIMEOUT_S, interval * 0.8)
+            key = agent_check_key(agent.name)
+            checks.append(
+                CheckSpec(
+                    key=key,
+                    unit_code=unit_code,
+                    service_key=service_key,
+                    name=f"agent {agent.name}",
+                    kind="heartbeat",
+                    target=agent.name,
+                    config=config,
+                    config_hash=config_hash("heartbeat", config, interval, timeout),
+                    interval_s=interval,
+                    timeout_s=timeout,
+                    failure_threshold=1,
+                    recovery_threshold=1,
+                    critical=True,
+                    enabled=True,
+                )
+            )
+        return checks
 
     # units -------------------------------------------------------------------
     def _layers(self) -> Iterator[_Layer]:
@@ -277,8 +381,12 @@ class _Resolver:
             return
         interval, timeout = timing
         valid, retry = self._retry_interval(links, interval, path, unit)
-        if not valid:
+        locations = self._locations(links, unit_code, path, unit)
+        if not valid or locations is None:
             return
+        refs = list(cdef.depends_on)
+        if CENTRAL not in locations:  # silent agents: one incident, theirs suppressed under it
+            refs += [agent_check_key(name) for name in locations]
         spec = CheckSpec(
             key=key,
             unit_code=unit_code,
@@ -295,8 +403,10 @@ class _Resolver:
             critical=_pick_bool(links, "critical"),
             enabled=_pick_bool(links, "enabled"),
             retry_interval_s=retry,
+            locations=locations,
+            quorum=_pick(links, "quorum") or "any",
         )
-        self.pending.append(_Pending(spec, path, unit, list(cdef.depends_on)))
+        self.pending.append(_Pending(spec, path, unit, refs))
 
     def _options(
         self, kind: str, links: list[_Link], path: Loc, unit: str | None
@@ -356,6 +466,11 @@ class _Resolver:
         for item in self.pending:
             resolved: list[str] = []
             for i, ref in enumerate(item.refs):
+                if ref.startswith(AGENT_CHECK_PREFIX) and ref[len(AGENT_CHECK_PREFIX) :] in (
+                    self.agents
+                ):
+                    resolved.append(ref)  # added by _check for a check no centre probes
+                    continue
                 full = qualify(ref, item.spec.key)
                 if self.partial and full != item.spec.key:
                     continue

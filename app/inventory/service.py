@@ -24,9 +24,9 @@ from app.accounting.checks import mark_stale
 from app.accounting.days import local_day
 from app.auth.service import hash_token
 from app.inventory import repository
-from app.inventory.flat import CheckSpec, FlatInventory, ServiceSpec, UnitSpec
+from app.inventory.flat import AgentSpec, CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.maintenance.service import sync_inventory_windows
-from app.models import Check, Service, Unit
+from app.models import Agent, Check, Service, Unit
 from probes.secrets import env_secret
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,32 @@ class SyncReport:
     checks_revived: list[str] = field(default_factory=list)
     checks_retired: list[str] = field(default_factory=list)
     maintenance: dict[str, int] = field(default_factory=dict)
+    agents: dict[str, int] = field(default_factory=dict)
+
+
+async def _sync_agents(
+    session: AsyncSession, specs: list[AgentSpec], now: datetime
+) -> dict[str, int]:
+    """Declared agents get a row (``pending`` until first heard from); units and
+    ``offline_after`` follow the file; an agent gone from it is disabled (its
+    tokens stop working) and enabled again if it comes back."""
+    rows = await repository.agents_by_name(session)
+    counts = {"added": 0, "changed": 0, "disabled": 0}
+    for spec in specs:
+        values = {"units": list(spec.units), "offline_after_s": spec.offline_after_s}
+        row = rows.get(spec.name)
+        if row is None:
+            session.add(Agent(name=spec.name, state="pending", state_since=now, **values))
+            counts["added"] += 1
+        elif _apply(row, {**values, "disabled_at": None}):
+            counts["changed"] += 1
+    declared = {spec.name for spec in specs}
+    for name, row in rows.items():
+        if name not in declared and row.disabled_at is None:
+            row.disabled_at = now
+            counts["disabled"] += 1
+    await session.flush()
+    return counts
 
 
 async def sync_inventory(session: AsyncSession, flat: FlatInventory, now: datetime) -> SyncReport:
@@ -72,6 +98,7 @@ async def sync_inventory(session: AsyncSession, flat: FlatInventory, now: dateti
     services = await _sync_services(session, flat.services, units, now, report.services)
     await _sync_checks(session, flat.checks, units, services, now, report)
     report.maintenance = await sync_inventory_windows(session, flat.maintenance, now)
+    report.agents = await _sync_agents(session, flat.agents, now)
     _calendars_changed(session, calendars, units, now)
     return report
 
@@ -245,6 +272,8 @@ def _check_values(spec: CheckSpec, unit_id: int, service_id: int) -> dict[str, A
         "critical": spec.critical,
         "enabled": spec.enabled,
         "depends_on": list(spec.depends_on),
+        "locations": list(spec.locations),
+        "quorum": spec.quorum,
         **_push_token(spec),
     }
 

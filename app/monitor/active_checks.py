@@ -26,6 +26,8 @@ SIGNATURE = (
     Check.created_at,
     Check.push_token_hash,
     Check.retry_interval_s,
+    Check.locations,
+    Check.quorum,
 )
 """What a :class:`~app.monitor.checks.RuntimeCheck` is built from, bar the parsed config
 (``config_hash`` stands for it): equal signatures need no rebuild."""

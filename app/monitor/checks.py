@@ -30,6 +30,18 @@ class RuntimeCheck:
     created_at: datetime
     push_token_hash: str | None = None
     retry_interval_s: int | None = None  # re-probe sooner while a streak is in progress
+    # vantages (docs/agents.md): only checks whose locations include "central" are
+    # scheduled here; per-vantage evaluation only when there is more than the centre
+    locations: tuple[str, ...] = ("central",)
+    quorum: str = "any"
+
+    @property
+    def probed_centrally(self) -> bool:
+        return "central" in self.locations
+
+    @property
+    def multi_vantage(self) -> bool:
+        return self.locations != ("central",)
 
     @classmethod
     def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:
@@ -49,6 +61,8 @@ class RuntimeCheck:
             created_at=check.created_at,
             push_token_hash=check.push_token_hash,
             retry_interval_s=check.retry_interval_s,
+            locations=tuple(check.locations or ("central",)),
+            quorum=check.quorum,
         )
 
     def signature(self) -> tuple[object, ...]:
@@ -68,6 +82,8 @@ class RuntimeCheck:
             self.created_at,
             self.push_token_hash,
             self.retry_interval_s,
+            list(self.locations),
+            self.quorum,
         )
 
     @property

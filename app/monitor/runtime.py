@@ -100,6 +100,7 @@ class Monitor:
         # engines and resolvers probes keep between runs (probes/resources.py)
         self._resources: ProbeResources | None = None
         self.checks: dict[int, RuntimeCheck] = {}
+        self._central: dict[int, RuntimeCheck] = {}  # the checks probed from here
         self.states: dict[int, CheckState] = {}
         self.metrics = ProcessMetrics()
         self.metrics.registry.register(CheckStateCollector(self))
@@ -304,6 +305,8 @@ class Monitor:
         for gone in set(self.states) - set(checks):
             del self.states[gone]
         self.checks = dict(sorted(checks.items()))
+        # checks only agents probe are evaluated here but never scheduled (docs/agents.md)
+        self._central = {i: rc for i, rc in self.checks.items() if rc.probed_centrally}
         self._signatures = {i: known[i] for i in kept} | {
             i: checks[i].signature() for i in stale if i in checks
         }
@@ -321,9 +324,9 @@ class Monitor:
     def _owned(self) -> dict[int, RuntimeCheck]:
         """The checks this replica probes: those of the shards it holds (all on SQLite)."""
         if self.leases is None:
-            return self.checks
+            return self._central
         held = self.leases.epochs
-        return {i: rc for i, rc in self.checks.items() if rc.shard in held}
+        return {i: rc for i, rc in self._central.items() if rc.shard in held}
 
     def _shards_owned(self) -> float:
         return float(SHARDS if self.leases is None else self.leases.owned)

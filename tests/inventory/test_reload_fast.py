@@ -146,6 +146,8 @@ def test_plan_classifies_against_plain_rows() -> None:
         "depends_on": [],
         "push_token_hash": None,
         "retry_interval_s": None,
+        "locations": ["central"],
+        "quorum": "any",
     }
     existing = {
         "33.p.a": row,
