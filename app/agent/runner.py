@@ -127,7 +127,7 @@ class Agent:
         self._loops: dict[int, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._push_now = asyncio.Event()
-        self._pulled = asyncio.Event()  # set after every pull attempt
+        self._pulled = asyncio.Event()  # set after every pull central answered (200/304)
         self._token_changed = asyncio.Event()
         self._sem = asyncio.Semaphore(cfg.concurrency)
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -223,7 +223,8 @@ class Agent:
         elif answer.verdict is not Verdict.NOT_MODIFIED:
             log.warning("config pull failed: %s", answer.error)
         self.metrics.pulls[outcome] = self.metrics.pulls.get(outcome, 0) + 1
-        self._pulled.set()
+        if answer.verdict in (Verdict.OK, Verdict.NOT_MODIFIED):
+            self._pulled.set()
         return answer
 
     async def _pull_loop(self) -> None:
@@ -231,11 +232,11 @@ class Agent:
         while not self._stop.is_set():
             answer = await self.pull_once()
             interval = self.assignment.pull_interval_s if self.assignment else 60.0
-            if answer.verdict in (Verdict.OK, Verdict.NOT_MODIFIED):
-                attempt, delay = 0, interval
-            else:
+            if answer.verdict is Verdict.RETRY:  # central away: try again sooner
                 delay = min(interval, backoff_delay(attempt))
                 attempt += 1
+            else:  # answered, or refused (401: never asked again as is sooner)
+                attempt, delay = 0, interval
             await self._sleep(delay)
 
     def _note_clock(self, answer: Answer) -> None:
