@@ -11,12 +11,18 @@ from alembic import context
 from app.config import get_settings, normalise_db_url
 from app.db import make_engine
 from app.models import Base
+from app.models.partitions import is_partition
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """probe_result's day partitions (PostgreSQL) are not in the models: never drop them."""
+    return not (type_ == "table" and is_partition(name))
 
 
 def _url() -> str:
@@ -30,6 +36,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

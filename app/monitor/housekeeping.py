@@ -9,16 +9,16 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import MonitorRun
 from app.models.base import utcnow
+from app.monitor import retention
 from app.monitor.leases import HOUSEKEEPING, claim_job
 from app.reports import rollup
-from app.reports import rollup_repository as repo
 
 log = logging.getLogger(__name__)
 ROLLUP_LOCK = 0x7468_6F6E_6731  # PostgreSQL advisory lock: one rollup job at a time
@@ -88,10 +88,15 @@ class Housekeeper:
             return await rollup.tick(session, self._clock())
 
     async def prune(self) -> int:
+        """Partitions ahead, then raw results past the retention; rows removed (PostgreSQL:
+        dropped day partitions counted from the planner's statistics, app/monitor/retention.py).
+        """
         async with self._sm() as session, session.begin():
             if not await self._ours(session):
                 return 0
-            return await repo.prune_results(session, self._clock() - self.retention)
+            now = self._clock()
+            await retention.ensure_partitions(session, now.astimezone(UTC).date())
+            return (await retention.prune(session, now - self.retention)).rows
 
     async def _ours(self, session: AsyncSession) -> bool:
         """True when this replica runs the jobs: it holds (or now takes) the job lease."""

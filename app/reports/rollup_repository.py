@@ -17,7 +17,6 @@ from app.models import (
     Flip,
     MonitorRun,
     OutageDay,
-    ProbeResult,
     RollupDay,
     RollupMonth,
     RollupStale,
@@ -184,8 +183,3 @@ async def take_stale(session: AsyncSession) -> date | None:
     if first is not None:
         await session.execute(delete(RollupStale))
     return first
-
-
-async def prune_results(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(delete(ProbeResult).where(ProbeResult.at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
