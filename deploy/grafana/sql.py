@@ -151,7 +151,7 @@ ORDER BY f.at DESC
 LIMIT 500
 """
 
-_HEADINGS: dict[str, dict[str, str]] = {
+HEADINGS: dict[str, dict[str, str]] = {
     "vi": {
         "code": "Mã đơn vị",
         "name": "Đơn vị",
@@ -222,7 +222,7 @@ def _localise(template: str) -> dict[str, str]:
             old_word=state_word_sql("f.old_state", lang),
             new_word=state_word_sql("f.new_state", lang),
         )
-        for lang, headings in _HEADINGS.items()
+        for lang, headings in HEADINGS.items()
     }
 
 
