@@ -554,5 +554,10 @@ class Agent:
             await self._clients.aclose()
             await self._resources.aclose()
             await self.spool.close()
-        log.info("stopped: %d results queued in the spool", self.spool.stats.depth)
+        log.info(
+            "stopped: %d results made, %d pushed, %d queued in the spool",
+            self.metrics.results,
+            self.metrics.pushed,
+            self.spool.stats.depth,
+        )
         return 0
