@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.accounting.days import local_day
 from app.models import MonitorRun
 from app.models.base import utcnow
 from app.monitor import retention
@@ -25,7 +26,12 @@ ROLLUP_LOCK = 0x7468_6F6E_6731  # PostgreSQL advisory lock: one rollup job at a 
 
 
 class Housekeeper:
-    """Heartbeat every ``heartbeat_s``, rollups every ``rollup_s``, pruning every ``prune_s``."""
+    """Heartbeat every ``heartbeat_s``, rollups every ``rollup_s``, pruning every ``prune_s``.
+
+    A rollup pass recomputes every entity every ``full_rollup_s`` (and on a new local
+    day, an invalidated day, the first pass of this process); in between, only the
+    entities of checks with a flip recorded since the previous pass (docs/reports.md).
+    """
 
     def __init__(
         self,
@@ -35,12 +41,18 @@ class Housekeeper:
         heartbeat_s: float = 15.0,
         rollup_s: float = 60.0,
         prune_s: float = 3_600.0,
+        full_rollup_s: float = 600.0,
         clock: Callable[[], datetime] = utcnow,
         job_owner: str | None = None,
     ) -> None:
         self._sm = sessionmaker
         self.retention = timedelta(days=retention_days)
         self.heartbeat_s, self.rollup_s, self.prune_s = heartbeat_s, rollup_s, prune_s
+        self.full_rollup = timedelta(seconds=full_rollup_s)
+        # this process's last full and last rollup pass (clock time); a replica that
+        # takes the job over starts with a full pass
+        self._full_at: datetime | None = None
+        self._pass_at: datetime | None = None
         self._clock = clock
         # with shard leases (several replicas): rollups and pruning run in the replica
         # holding the housekeeping job lease only (app/monitor/leases.py)
@@ -82,10 +94,26 @@ class Housekeeper:
 
     async def rollup(self) -> rollup.RecomputeReport | None:
         """One rollup tick in its own transaction; ``None`` if another process holds it."""
+        now = self._clock()
+        since = None
+        if (
+            self._full_at is not None
+            and self._pass_at is not None
+            and now - self._full_at < self.full_rollup
+            and local_day(now) == local_day(self._full_at)
+        ):
+            # overlap one interval: a flip stamped just before the last pass may
+            # have committed after it read
+            since = self._pass_at - timedelta(seconds=max(60.0, self.rollup_s))
         async with self._sm() as session, session.begin():
             if not await self._ours(session) or not await _lock(session):
+                self._full_at = None  # another process may have run: start over
                 return None
-            return await rollup.tick(session, self._clock())
+            report = await rollup.tick(session, now, changed_since=since)
+        self._pass_at = now
+        if report.changed is None:
+            self._full_at = now
+        return report
 
     async def prune(self) -> int:
         """Partitions ahead, then raw results past the retention; rows removed (PostgreSQL:

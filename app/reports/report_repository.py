@@ -241,13 +241,15 @@ def _head_names(contacts: Any) -> list[str]:
 
 
 async def computed_until(session: AsyncSession, period: Period) -> datetime | None:
-    """When the rollups of the period's last computed day were computed: how far its
-    figures reach. Two index lookups on (level, day), not a scan of the period."""
+    """When the rollups of the period's last computed day were computed: how far all
+    its figures reach — the earliest unit row's, since a rollup pass between full ones
+    rewrites only the entities that changed (app/monitor/housekeeping.py). Two index
+    lookups on (level, day), not a scan of the period."""
     r = RollupDay
     in_period = (r.level == "unit", r.day >= period.first, r.day < period.end)
     last = (await session.execute(select(func.max(r.day)).where(*in_period))).scalar()
     if last is None:
         return None
-    stmt = select(func.max(r.computed_at)).where(r.level == "unit", r.day == last)
+    stmt = select(func.min(r.computed_at)).where(r.level == "unit", r.day == last)
     found: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -105,11 +105,18 @@ def entities(checks: Sequence[CheckInfo], timelines: dict[int, Timeline]) -> lis
 
 
 async def timelines(
-    session: AsyncSession, checks: Sequence[CheckInfo], start: datetime, now: datetime
+    session: AsyncSession,
+    checks: Sequence[CheckInfo],
+    start: datetime,
+    now: datetime,
+    *,
+    partial: bool = False,
 ) -> dict[int, Timeline]:
-    """Every check's accounted timeline over ``[start, now)``."""
-    before = await repo.states_before(session, start)
-    flips = await repo.flips_by_check(session, start, now)
+    """Every check's accounted timeline over ``[start, now)``; ``partial``: ``checks``
+    are a few of them, so the reads are limited to theirs."""
+    ids = {c.id for c in checks} if partial else None
+    before = await repo.states_before(session, start, ids)
+    flips = await repo.flips_by_check(session, start, now, ids)
     gaps = monitor_gaps(await repo.monitor_runs(session, now), start, now)
     rows = await maintenance_repository.overlapping(session, start, now)
     spans = spans_by_check(resolve(rows, checks), start, now)
@@ -163,15 +170,30 @@ class RecomputeReport:
     entities: int
     day_rows: int
     outage_pieces: int
+    changed: int | None = None  # a partial pass: the checks that changed (None: all)
 
 
-async def recompute(session: AsyncSession, first_day: date, now: datetime) -> RecomputeReport:
-    """Rewrite rollups and outage pieces from local ``first_day`` to ``now`` (flushes only)."""
+async def recompute(
+    session: AsyncSession, first_day: date, now: datetime, only: Collection[int] | None = None
+) -> RecomputeReport:
+    """Rewrite rollups and outage pieces from local ``first_day`` to ``now`` (flushes only).
+
+    ``only``: just the entities the checks ``only`` are part of — those checks' units,
+    the units' services and all their checks (a service or unit is the worst of its
+    critical checks, so it needs every member's timeline)."""
     start = day_start(first_day)
     checks = await live_checks(session)
-    found = entities(checks, await timelines(session, checks, start, now))
-    carried = await repo.carries(session, first_day, start)
-    await repo.clear_from(session, first_day)
+    keys = None
+    if only is not None:
+        units = {c.unit_id for c in checks if c.id in only}
+        checks = [c for c in checks if c.unit_id in units]
+    found = entities(checks, await timelines(session, checks, start, now, partial=only is not None))
+    if only is not None:
+        keys = {(e.level, e.id) for e in found}
+        if not keys:
+            return RecomputeReport(first_day, 0, 0, 0, changed=0)
+    carried = await repo.carries(session, first_day, start, keys)
+    await repo.clear_from(session, first_day, keys)
     days: list[dict[str, Any]] = []
     pieces: list[dict[str, Any]] = []
     for entity in found:
@@ -182,8 +204,9 @@ async def recompute(session: AsyncSession, first_day: date, now: datetime) -> Re
         if carry is not None:
             await _close(session, entity, carry, result, first_day, start)
     await repo.insert_rows(session, days, pieces)
-    await repo.rebuild_months(session, first_day.replace(day=1), now)
-    return RecomputeReport(first_day, len(found), len(days), len(pieces))
+    await repo.rebuild_months(session, first_day.replace(day=1), now, keys)
+    changed = None if only is None else len(set(only))
+    return RecomputeReport(first_day, len(found), len(days), len(pieces), changed)
 
 
 async def _close(
@@ -220,8 +243,19 @@ async def _close(
     )
 
 
-async def tick(session: AsyncSession, now: datetime) -> RecomputeReport:
-    """The job's step: from yesterday, or from the earliest invalidated day."""
+async def tick(
+    session: AsyncSession, now: datetime, changed_since: datetime | None = None
+) -> RecomputeReport:
+    """The job's step: from yesterday, or from the earliest invalidated day.
+
+    With ``changed_since``, and no day invalidated, only the entities of the checks
+    with a flip recorded since then (:func:`recompute` ``only``); the others keep
+    their rows as last computed (``computed_at``) until a full tick."""
     first = local_day(now) - timedelta(days=1)
     stale = await repo.take_stale(session)
-    return await recompute(session, min(first, stale) if stale is not None else first, now)
+    if stale is not None:
+        return await recompute(session, min(first, stale), now)
+    if changed_since is None:
+        return await recompute(session, first, now)
+    changed = await repo.changed_checks(session, changed_since, day_start(first))
+    return await recompute(session, first, now, only=changed)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, false, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounting.availability import StateChange
@@ -21,6 +21,9 @@ from app.models import (
     RollupMonth,
     RollupStale,
 )
+
+Keys = Collection[tuple[str, int]]
+"""``(level, entity_id)`` pairs a partial recomputation rewrites (``None``: all)."""
 
 SECONDS = (
     "up_s",
@@ -36,8 +39,25 @@ SECONDS = (
 )
 
 
-async def states_before(session: AsyncSession, at: datetime) -> dict[int, str]:
-    """Each check's state just before ``at`` (checks without an earlier flip are absent)."""
+def _scope(model: Any, keys: Keys) -> Any:
+    """``model``'s rows of the entities ``keys``."""
+    by_level: dict[str, list[int]] = defaultdict(list)
+    for level, entity_id in keys:
+        by_level[level].append(entity_id)
+    return or_(
+        false(),
+        *(
+            and_(model.level == level, model.entity_id.in_(sorted(ids)))
+            for level, ids in sorted(by_level.items())
+        ),
+    )
+
+
+async def states_before(
+    session: AsyncSession, at: datetime, ids: Collection[int] | None = None
+) -> dict[int, str]:
+    """Each check's state just before ``at`` (checks without an earlier flip are absent);
+    of the checks ``ids`` only, if given."""
     last = (
         select(Flip.new_state)
         .where(Flip.check_id == Check.id, Flip.at < at)
@@ -46,18 +66,23 @@ async def states_before(session: AsyncSession, at: datetime) -> dict[int, str]:
         .correlate(Check)
         .scalar_subquery()
     )
-    rows = (await session.execute(select(Check.id, last))).all()
+    stmt = select(Check.id, last)
+    if ids is not None:
+        stmt = stmt.where(Check.id.in_(sorted(ids)))
+    rows = (await session.execute(stmt)).all()
     return {check_id: state for check_id, state in rows if state is not None}
 
 
 async def flips_by_check(
-    session: AsyncSession, start: datetime, end: datetime
+    session: AsyncSession, start: datetime, end: datetime, ids: Collection[int] | None = None
 ) -> dict[int, list[StateChange]]:
     stmt = (
         select(Flip.check_id, Flip.at, Flip.new_state)
         .where(Flip.at >= start, Flip.at < end)
         .order_by(Flip.check_id, Flip.at, Flip.id)
     )
+    if ids is not None:
+        stmt = stmt.where(Flip.check_id.in_(sorted(ids)))
     found: dict[int, list[StateChange]] = defaultdict(list)
     for check_id, at, state in (await session.execute(stmt)).all():
         found[check_id].append((at, state))
@@ -79,7 +104,7 @@ def _flag(column: Any) -> Any:
 
 
 async def carries(
-    session: AsyncSession, first_day: date, start: datetime
+    session: AsyncSession, first_day: date, start: datetime, keys: Keys | None = None
 ) -> dict[tuple[str, int], Carry]:
     """Stored down runs still under way at ``start`` (the beginning of ``first_day``)."""
     stmt = (
@@ -99,15 +124,20 @@ async def carries(
         )
         .group_by(OutageDay.level, OutageDay.entity_id, OutageDay.run_started_at)
     )
+    if keys is not None:
+        stmt = stmt.where(_scope(OutageDay, keys))
     return {
         (level, entity): Carry(run_start, float(s or 0), float(sh or 0), bool(f), bool(shf))
         for level, entity, run_start, s, sh, f, shf in (await session.execute(stmt)).all()
     }
 
 
-async def clear_from(session: AsyncSession, first_day: date) -> None:
-    await session.execute(delete(RollupDay).where(RollupDay.day >= first_day))
-    await session.execute(delete(OutageDay).where(OutageDay.day >= first_day))
+async def clear_from(session: AsyncSession, first_day: date, keys: Keys | None = None) -> None:
+    for model in (RollupDay, OutageDay):
+        stmt = delete(model).where(model.day >= first_day)
+        if keys is not None:
+            stmt = stmt.where(_scope(model, keys))
+        await session.execute(stmt)
 
 
 async def insert_rows(
@@ -157,9 +187,14 @@ def _month_of(session: AsyncSession) -> Any:
     return func.date(RollupDay.day, "start of month")
 
 
-async def rebuild_months(session: AsyncSession, first_month: date, now: datetime) -> None:
-    """``rollup_month`` from ``rollup_day`` for ``first_month`` onwards."""
-    await session.execute(delete(RollupMonth).where(RollupMonth.month >= first_month))
+async def rebuild_months(
+    session: AsyncSession, first_month: date, now: datetime, keys: Keys | None = None
+) -> None:
+    """``rollup_month`` from ``rollup_day`` for ``first_month`` onwards (of ``keys``)."""
+    clear = delete(RollupMonth).where(RollupMonth.month >= first_month)
+    if keys is not None:
+        clear = clear.where(_scope(RollupMonth, keys))
+    await session.execute(clear)
     month = _month_of(session).label("month")
     sums = [func.sum(getattr(RollupDay, name)) for name in SECONDS]
     source = (
@@ -173,6 +208,8 @@ async def rebuild_months(session: AsyncSession, first_month: date, now: datetime
         .where(RollupDay.day >= first_month)
         .group_by(RollupDay.level, RollupDay.entity_id, month)
     )
+    if keys is not None:
+        source = source.where(_scope(RollupDay, keys))
     columns = ["level", "entity_id", "month", *SECONDS, "computed_at"]
     await session.execute(insert(RollupMonth).from_select(columns, source))
 
@@ -183,3 +220,11 @@ async def take_stale(session: AsyncSession) -> date | None:
     if first is not None:
         await session.execute(delete(RollupStale))
     return first
+
+
+async def changed_checks(session: AsyncSession, since: datetime, start: datetime) -> set[int]:
+    """Checks with a flip recorded since ``since`` and dated from ``start`` on (a late
+    one too). Not inventory edits: ``check.updated_at`` moves with every result batch
+    (state, streak), so those wait for the next full pass."""
+    stmt = select(Flip.check_id).where(Flip.at >= start, Flip.created_at >= since).distinct()
+    return set((await session.execute(stmt)).scalars())

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Check, MonitorRun, ProbeResult, RollupDay, RollupMonth
+from app.accounting.days import local_day
+from app.models import Check, Flip, MonitorRun, ProbeResult, RollupDay, RollupMonth
 from app.monitor.housekeeping import Housekeeper
+from app.reports import rollup
 from app.reports.rollup import monitor_gaps
+from app.reports.rollup_repository import SECONDS
 from tests import factories
 
 T0 = datetime(2026, 5, 20, 3, tzinfo=UTC)
@@ -82,3 +86,75 @@ async def test_rollup_tick_and_retention(sessionmaker: async_sessionmaker[AsyncS
     today = [d for d in days if d.day.isoformat() == "2026-05-20"]
     assert all(d.unknown_s == 3 * 3600 + 7 * 3600 for d in today)  # local midnight to 10:00
     assert len(month) == 3 and all(m.unknown_s == 34 * 3600 for m in month)
+
+
+def _flip(check_id: int, at: datetime, old: str, new: str, created_at: datetime) -> Flip:
+    return Flip(
+        uid=uuid.uuid4().hex,
+        check_id=check_id,
+        at=at,
+        old_state=old,
+        new_state=new,
+        created_at=created_at,
+    )
+
+
+async def _days(sm: async_sessionmaker[AsyncSession]) -> dict[tuple[str, int, Any], RollupDay]:
+    async with sm() as s:
+        rows = (await s.execute(select(RollupDay))).scalars().all()
+    return {(r.level, r.entity_id, r.day): r for r in rows}
+
+
+def _seconds(row: RollupDay) -> tuple[float, ...]:
+    return tuple(getattr(row, name) for name in SECONDS)
+
+
+async def test_rollup_passes_touch_only_changed_checks(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Between full passes, a pass rewrites only the entities of checks with a new flip,
+    and their rows equal what a full recomputation gives."""
+    async with sessionmaker() as s, s.begin():
+        a = await factories.check(s, "tcp", {"host": "127.0.0.1"}, key="12337.centre.tcp")
+        b = await factories.check(
+            s, "tcp", {"host": "127.0.0.1"}, key="12338.centre.tcp", unit_code="12338"
+        )
+        s.add_all(
+            _flip(c.id, T0 - timedelta(hours=5), "unknown", "up", T0 - timedelta(minutes=5))
+            for c in (a, b)
+        )
+    clock = Clock(T0)
+    keeper = Housekeeper(sessionmaker, clock=clock, full_rollup_s=600)
+    first = await keeper.rollup()
+    assert first is not None and first.changed is None and first.entities == 6
+
+    clock.now = T0 + timedelta(seconds=60)
+    async with sessionmaker() as s, s.begin():
+        s.add(_flip(a.id, T0 + timedelta(seconds=30), "up", "down", T0 + timedelta(seconds=50)))
+    partial = await keeper.rollup()
+    assert partial is not None and (partial.changed, partial.entities) == (1, 3)
+    days = await _days(sessionmaker)
+    assert {k[:2] for k, r in days.items() if r.computed_at == clock.now} == {
+        ("check", a.id),
+        ("service", a.service_id),
+        ("unit", a.unit_id),
+    }
+    assert days[("check", b.id, local_day(T0))].computed_at == T0  # untouched
+    # exactly what a full recomputation at the same time writes for those entities
+    async with sessionmaker() as s, s.begin():
+        await rollup.recompute(s, local_day(T0) - timedelta(days=1), clock.now)
+    full = await _days(sessionmaker)
+    for key, row in days.items():
+        if key[:2] in {("check", a.id), ("service", a.service_id), ("unit", a.unit_id)}:
+            assert _seconds(row) == _seconds(full[key])
+    assert days[("check", a.id, local_day(T0))].down_s == 30
+
+    clock.now += timedelta(seconds=60)  # the next pass overlaps the previous interval
+    overlap = await keeper.rollup()
+    assert overlap is not None and (overlap.changed, overlap.entities) == (1, 3)
+    clock.now += timedelta(seconds=60)  # nothing new since: nothing rewritten
+    idle = await keeper.rollup()
+    assert idle is not None and (idle.changed, idle.entities) == (0, 0)
+    clock.now = T0 + timedelta(seconds=600)  # the full pass is due again
+    again = await keeper.rollup()
+    assert again is not None and again.changed is None and again.entities == 6
