@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import __version__
+from app.agents.router import router as agents_router
 from app.auth.service import bootstrap_lifespan
 from app.catalog.results_router import router as results_router
 from app.catalog.router import router as catalog_router
@@ -20,6 +21,7 @@ from app.incidents.router import page_router as incident_page_router
 from app.incidents.router import router as incidents_router
 from app.inventory.router import router as inventory_router
 from app.maintenance.router import router as maintenance_router
+from app.monitor.agent_api import router as agent_protocol_router
 from app.monitor.push import router as push_router
 from app.reports.router import router as reports_router
 from app.status.router import router as status_router
@@ -33,6 +35,7 @@ for _router in (
     incidents_router,
     reports_router,
     maintenance_router,
+    agents_router,
 ):
     v1.include_router(_router)
 # raw results and flips are never public (docs/security.md)
@@ -52,6 +55,8 @@ _PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
 api_router.include_router(status_router, responses=_PAGE_ERRORS)
 # devices authenticate by the path token
 api_router.include_router(push_router, responses=ERROR_RESPONSES)
+# remote agents authenticate by their own bearer token (docs/agents.md)
+api_router.include_router(agent_protocol_router, responses=ERROR_RESPONSES)
 # the signed link is its own authentication; its refusals are pages
 api_router.include_router(
     ack_link_router,

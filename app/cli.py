@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     _parser_notify_test(sub)
     _parser_contacts(sub)
     _parser_dead_letters(sub)
-    _parser_agent(sub)
+    _parser_agents(_parser_agent(sub))
     p = _cmd(sub, "push-token", cmd_push_token, "new push token for a heartbeat check")
     p.add_argument("check", help="check key")
     p.add_argument("--db", dest="database_url")
@@ -421,6 +421,12 @@ def _parser_agent(sub: Sub) -> Any:
     run.set_defaults(fn=_cmd_agent_run)
     add_run_arguments(run)
     return group
+
+
+def _parser_agents(group: Sub) -> None:
+    from app.agents.cli import add_enrolment_commands
+
+    add_enrolment_commands(group, _add_common, _settings)
 
 
 def _cmd_agent_run(args: argparse.Namespace) -> int:

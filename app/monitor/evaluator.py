@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.incidents.rows import IncidentCloseRow, IncidentOpenRow
-from app.monitor.rows import CheckRow, FlipRow, ResultRow
+from app.monitor.rows import CheckRow, FlipRow, ResultRow, VantageRow
 from app.vocab.states import AVAILABLE, State
 from probes.base import ErrorKind, ProbeResult, Status
 from probes.text import MESSAGE_LIMIT, clean_details, clean_text
@@ -63,6 +63,8 @@ class Outcome:
     # refuses it once the shard's epoch has moved; None: not fenced (one replica)
     shard: int | None = None
     epoch: int | None = None
+    # a multi-vantage check: the observing vantage's state (app/monitor/vantages.py)
+    vantage_row: VantageRow | None = None
 
     @property
     def durable(self) -> bool:

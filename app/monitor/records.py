@@ -70,6 +70,7 @@ def _normalise_times(outcome: Outcome) -> None:
         "flip_row": outcome.flip_row,
         "incident_open": outcome.incident_open,
         "incident_close": outcome.incident_close,
+        "vantage_row": outcome.vantage_row,
     }
     for name, row in rows.items():
         for key, value in (row or {}).items():

@@ -35,6 +35,8 @@ class ResultRow(TypedDict):
     # the check's fixed slot this result fills (docs/design.md §4); absent or None
     # outside the schedule (push beats, ad hoc runs, records journaled before 0007)
     slot: NotRequired[int | None]
+    # where it was observed from (docs/agents.md); absent: "central" (the column default)
+    vantage: NotRequired[str]
 
 
 @with_config(ConfigDict(extra="forbid"))  # records read back are checked
@@ -64,4 +66,26 @@ class CheckRow(TypedDict):
     last_beat_at: datetime | None
 
 
-__all__ = ["CheckRow", "FlipRow", "IncidentCloseRow", "IncidentOpenRow", "ResultRow"]
+@with_config(ConfigDict(extra="forbid"))  # records read back are checked
+class VantageRow(TypedDict):
+    """One ``check_vantage`` row (upserted by ``(check_id, vantage)``): the confirmed
+    state of a multi-vantage check as seen from one vantage."""
+
+    check_id: int
+    vantage: str
+    state: str
+    since: datetime | None
+    streak_status: str | None
+    streak_count: int
+    streak_started_at: datetime | None
+    last_result_at: datetime | None
+
+
+__all__ = [
+    "CheckRow",
+    "FlipRow",
+    "IncidentCloseRow",
+    "IncidentOpenRow",
+    "ResultRow",
+    "VantageRow",
+]

@@ -17,13 +17,14 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.service import hash_token
 from app.config import Settings
-from app.models import Check
+from app.models import Agent, Check, CheckVantage
 from app.monitor.active_checks import active_checks_with_labels, active_signatures
+from app.monitor.agent_metrics import AgentMetrics
 from app.monitor.checks import RuntimeCheck, state_from_row
 from app.monitor.collector import CheckStateCollector
 from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
@@ -34,8 +35,15 @@ from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.scheduler import CheckScheduler
 from app.monitor.unit_info import UnitLabels, unit_labels
+from app.monitor.vantages import (
+    VantageSet,
+    apply_vantage_result,
+    apply_vantage_unknown,
+    unpark,
+)
 from app.notify.service import Notifier
 from app.reports.delivery import ReportFiles
+from app.vocab.states import State
 from probes import ErrorKind, ProbeContext, ProbeResult, Status
 from probes import get as get_probe
 from probes.base import HttpClientProvider
@@ -101,9 +109,17 @@ class Monitor:
         self._resources: ProbeResources | None = None
         self.checks: dict[int, RuntimeCheck] = {}
         self._central: dict[int, RuntimeCheck] = {}  # the checks probed from here
+        # multi-vantage checks' per-vantage states, and each agent's liveness check
+        # (docs/agents.md); beats and agent results reach only this process, like push
+        # beats: one replica serves the agents
+        self.vantages: dict[int, VantageSet] = {}
+        self.agent_checks: dict[str, int] = {}
+        self._recent_uids: dict[str, None] = {}  # agent result uids, bounded
+        self._agent_tasks: set[asyncio.Task[None]] = set()
         self.states: dict[int, CheckState] = {}
         self.metrics = ProcessMetrics()
         self.metrics.registry.register(CheckStateCollector(self))
+        self.agent_metrics = AgentMetrics(self.metrics.registry)
         self.pipeline = ResultPipeline(
             sessionmaker,
             capacity=settings.buffer_capacity,
@@ -311,6 +327,41 @@ class Monitor:
             i: checks[i].signature() for i in stale if i in checks
         }
         self._tokens = {rc.push_token_hash: rc.id for rc in checks.values() if rc.push_token_hash}
+        await self._load_vantages()
+
+    async def _load_vantages(self) -> None:
+        """Per-vantage states of multi-vantage checks, from ``check_vantage`` for the
+        checks new to this process (or whose vantages or quorum changed)."""
+        self.agent_checks = {
+            rc.key.removeprefix("agent."): rc.id
+            for rc in self.checks.values()
+            if rc.kind == "heartbeat" and rc.key.startswith("agent.")
+        }
+        multi = {i: rc for i, rc in self.checks.items() if rc.multi_vantage}
+        kept = {
+            i: v
+            for i, v in self.vantages.items()
+            if i in multi and (v.locations, v.quorum) == (multi[i].locations, multi[i].quorum)
+        }
+        new = [i for i in multi if i not in kept]
+        for i in new:
+            rc = multi[i]
+            kept[i] = VantageSet(i, rc.unit_id, rc.locations, rc.quorum)
+        if new:
+            async with self._sm() as session:
+                for start in range(0, len(new), 1_000):
+                    part = new[start : start + 1_000]
+                    rows = await session.execute(
+                        select(CheckVantage).where(CheckVantage.check_id.in_(part))
+                    )
+                    for row in rows.scalars():
+                        vs = kept[row.check_id].state_of(row.vantage)
+                        vs.state, vs.state_since = State(row.state), row.since
+                        vs.streak_status = State(row.streak_status) if row.streak_status else None
+                        vs.streak_count = row.streak_count
+                        vs.streak_started_at = row.streak_started_at
+                        vs.last_result_at = row.last_result_at
+        self.vantages = kept
 
     def _merge_state(self, check: Any, rc: RuntimeCheck) -> None:
         cs = self.states.get(rc.id)
@@ -454,14 +505,109 @@ class Monitor:
         at: datetime,
         slot: int | None = None,
     ) -> Outcome:
-        outcome = self._evaluate(rc, cs, result, at)
+        vset = self.vantages.get(rc.id) if rc.multi_vantage else None
+        if vset is not None:  # observed from the centre, one of several vantages
+            outcome = apply_vantage_result(cs, vset, "central", result, at)
+        else:
+            outcome = self._evaluate(rc, cs, result, at)
         outcome.result_row["slot"] = slot
         if self.leases is not None:  # refused at write once another replica holds the shard
             epoch = self.leases.epoch(rc.shard)
             outcome.shard, outcome.epoch = rc.shard, -1 if epoch is None else epoch
         self.pipeline.put(outcome)
         self._count(rc, result, outcome)
+        if outcome.flip_row is not None and rc.kind == "heartbeat" and rc.key.startswith("agent."):
+            self._agent_flipped(rc.key.removeprefix("agent."), outcome)
         return outcome
+
+    # remote agents (docs/agents.md) ------------------------------------------
+    def agent_may_report(self, agent: str, units: list[str], check_id: int) -> bool:
+        """Whether ``check_id`` is one of ``agent``'s checks (and of its units)."""
+        rc = self.checks.get(check_id)
+        return rc is not None and agent in rc.locations and rc.unit_code in units
+
+    def seen_uid(self, uid: str) -> bool:
+        """Whether an agent result with this uid was taken lately (bounded memory)."""
+        if uid in self._recent_uids:
+            return True
+        self._recent_uids[uid] = None
+        if len(self._recent_uids) > 200_000:
+            self._recent_uids.pop(next(iter(self._recent_uids)))
+        return False
+
+    def record_vantage_result(
+        self,
+        check_id: int,
+        vantage: str,
+        result: ProbeResult,
+        at: datetime,
+        slot: int | None = None,
+        uid: str | None = None,
+    ) -> tuple[Outcome | None, str | None]:
+        """A result observed from ``vantage`` (an agent) at ``at`` (server clock): the
+        vantage's evaluator, then the check's quorum; the outcome goes in the pipeline
+        like a push beat's. Returns it and, when this result ends the unknown time of a
+        silent agent (a spool replay), the uid of the unknown flip to retract."""
+        rc, cs = self.checks.get(check_id), self.states.get(check_id)
+        vset = self.vantages.get(check_id)
+        if rc is None or cs is None or vset is None or vantage not in rc.locations:
+            return None, None
+        retract = unpark(cs, vset, vantage) if vantage in vset.parked else None
+        outcome = apply_vantage_result(cs, vset, vantage, result, at)
+        outcome.result_row["slot"] = slot
+        if uid is not None:
+            outcome.result_row["uid"] = uid
+        self.pipeline.put(outcome)
+        self._count(rc, result, outcome)
+        return outcome, retract
+
+    def agent_seen(self, agent: str, now: datetime) -> None:
+        """Any request of ``agent`` is a beat of its liveness check ``agent.<name>``;
+        a silent agent's check comes back up at once."""
+        check_id = self.agent_checks.get(agent)
+        rc = self.checks.get(check_id) if check_id is not None else None
+        cs = self.states.get(check_id) if check_id is not None else None
+        if rc is None or cs is None or not isinstance(rc.config, HeartbeatConfig):
+            return
+        cs.last_beat_at = now
+        if cs.state is not State.UP or cs.streak_status is not None:
+            result = evaluate_heartbeat(rc.config, now, None, "", now, rc.created_at)
+            result.details["source"] = "agent"
+            self._record(rc, cs, result, now)
+
+    def _agent_flipped(self, agent: str, outcome: Outcome) -> None:
+        """The liveness check of ``agent`` flipped: down means silent, so every vantage
+        of the agent becomes unknown (the checks follow by their quorum)."""
+        flip = outcome.flip_row
+        assert flip is not None
+        if flip["new_state"] is not State.DOWN:
+            return
+        at = flip["at"]
+        reason = f"agent {agent} offline"
+        for check_id, vset in self.vantages.items():
+            cs = self.states.get(check_id)
+            if cs is None or agent not in vset.locations:
+                continue
+            unknown = apply_vantage_unknown(cs, vset, agent, at, reason)
+            if unknown is not None:
+                self.pipeline.put(unknown)
+        self.agent_metrics.offline.inc()
+        task = asyncio.get_running_loop().create_task(self._mark_offline(agent, at))
+        self._agent_tasks.add(task)
+        task.add_done_callback(self._agent_tasks.discard)
+
+    async def _mark_offline(self, agent: str, at: datetime) -> None:
+        """The agent row shows it (``agent list``, the API); its next request sets it
+        online again."""
+        try:
+            async with self._sm() as session, session.begin():
+                await session.execute(
+                    update(Agent)
+                    .where(Agent.name == agent, Agent.state != "offline")
+                    .values(state="offline", state_since=at)
+                )
+        except Exception as exc:  # the database away: the liveness check still says it
+            log.warning("agent %s offline, not recorded on its row: %s", agent, exc)
 
     def _evaluate(
         self, rc: RuntimeCheck, cs: CheckState, result: ProbeResult, at: datetime

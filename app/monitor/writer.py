@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
@@ -12,7 +13,7 @@ from sqlalchemy.orm import exc as orm_exc
 
 from app.db import upsert_insert
 from app.incidents import repository as incidents
-from app.models import Check, DeadLetter, Flip, ProbeResult, ShardLease
+from app.models import Check, CheckVantage, DeadLetter, Flip, ProbeResult, ShardLease
 from app.monitor.evaluator import Outcome
 from app.monitor.records import outcome_to_record
 from probes.text import clean_text
@@ -62,8 +63,24 @@ async def write_batch(
     await incidents.close_incidents(session, closes)
     if latest:
         await session.execute(update(Check), list(latest.values()))
+    vantages = {
+        (v["check_id"], v["vantage"]): v for o in current_batch if (v := o.vantage_row) is not None
+    }
+    if vantages:  # multi-vantage checks only (docs/agents.md)
+        await upsert_vantages(session, list(vantages.values()))
     counts = {"probe_result": len(results), "flip": len(flips), "incident": len(opens)}
     return counts | ({"fenced": fenced} if fenced else {})
+
+
+async def upsert_vantages(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``check_vantage`` rows by ``(check_id, vantage)``: inserted or set whole."""
+    stmt = upsert_insert(session, CheckVantage)
+    columns = ("state", "since", "streak_status", "streak_count", "streak_started_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["check_id", "vantage"],
+        set_={c: stmt.excluded[c] for c in (*columns, "last_result_at")},
+    )
+    await session.execute(stmt, list(rows))
 
 
 async def _fence(session: AsyncSession, batch: Sequence[Outcome]) -> tuple[list[Outcome], int]:
