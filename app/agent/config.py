@@ -167,6 +167,7 @@ class CheckAssignment(BaseModel):
     kind: str
     target: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict, repr=False)  # named in config
     interval_s: float = Field(gt=0)
     timeout_s: float = Field(gt=0)
     retry_interval_s: float | None = None

@@ -42,6 +42,7 @@ from app.slots import next_slot_at, slot_of
 from probes.base import ErrorKind, ProbeConfig, ProbeContext, ProbeResult
 from probes.clients import ClientPool
 from probes.resources import ProbeResources
+from probes.secrets import SecretResolver, env_secret
 
 log = logging.getLogger("thongsuot.agent")
 
@@ -54,6 +55,18 @@ def backoff_delay(attempt: int) -> float:
     """Exponential from 0.5 s, capped at 60 s, with jitter (up to +50%, within the cap)."""
     base = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2.0 ** min(max(0, attempt), 16))
     return min(BACKOFF_MAX_S, base * (1.0 + random.random() * 0.5))
+
+
+def _resolver(given: dict[str, str]) -> SecretResolver:
+    """The secrets central sent with the check, else the box's own (``NAME`` or
+    ``NAME_FILE`` in the agent's environment, probes/secrets.py)."""
+
+    def resolve(name: str) -> str:
+        if name in given:
+            return given[name]
+        return env_secret(name)
+
+    return resolve
 
 
 class Metrics:
@@ -286,7 +299,11 @@ class Agent:
             return ProbeResult.down(ErrorKind.CONFIG, f"agent cannot run this check: {config}")
         assert self._clients is not None
         ctx = ProbeContext(
-            clients=self._clients, timeout=check.timeout_s, key=check.key, resources=self._resources
+            clients=self._clients,
+            timeout=check.timeout_s,
+            key=check.key,
+            secrets=_resolver(check.secrets),
+            resources=self._resources,
         )
         try:
             async with asyncio.timeout(check.timeout_s + 1.0):

@@ -196,3 +196,21 @@ async def test_metrics_on_loopback(tmp_path: Path, central: FakeCentral) -> None
     assert "thongsuot_agent_spool_depth " in text
     assert "thongsuot_agent_results_pushed_total " in text
     assert "thongsuot_agent_checks 2" in text
+
+
+async def test_secrets_sent_with_the_check_reach_the_probe(
+    tmp_path: Path, central: FakeCentral, target: ScriptedHTTP
+) -> None:
+    target.routes["/private"] = lambda req: Reply(
+        200 if req.headers.get("authorization") == "Bearer lan-secret-1" else 401, "x"
+    )
+    check = central.assignment["checks"][0]
+    check["config"] = {
+        "url": target.url("/private"),
+        "auth": {"type": "bearer", "secret": "LAN_QUEUE_TOKEN"},
+    }
+    check["secrets"] = {"LAN_QUEUE_TOKEN": "lan-secret-1"}
+    cfg = write_config(tmp_path, central.url)
+    async with running(cfg):
+        await until(lambda: len(_per_check_slots(central).get(17, [])) >= 2, within=10)
+    assert {r["status"] for r in central.results.values() if r["check_id"] == 17} == {"up"}
