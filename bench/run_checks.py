@@ -88,13 +88,14 @@ class Report:
             f"finished {self.probes_finished}, cancelled at stop "
             f"{self.probes_started - self.probes_finished}",
             f"probes/s: {self.probes_finished / self.elapsed_s:,.1f}",
-            f"lateness: p50 {_pct(lat, 50) * 1000:.1f} ms, p99 {_pct(lat, 99) * 1000:.1f} ms, "
+            f"lateness: p50 {percentile(lat, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(lat, 99) * 1000:.1f} ms, "
             f"max {(lat[-1] if lat else math.nan) * 1000:.1f} ms ({len(lat)} samples)",
             f"CPU: {self.cpu_s:.1f} s = {per_k:.2f} CPU-s per 1,000 probes "
             f"({self.cpu_s / self.elapsed_s * 100:.0f}% of a core)",
             f"peak memory (ru_maxrss): {self.maxrss_mb:.0f} MB",
             f"database: {self.results_written / self.elapsed_s:,.1f} rows/s, "
-            f"batch write p50 {_pct(writes, 50) * 1000:.1f} ms, "
+            f"batch write p50 {percentile(writes, 50) * 1000:.1f} ms, "
             f"max {(writes[-1] if writes else math.nan) * 1000:.1f} ms",
             f"flips written: {self.flips_written}, dropped from the buffer: {self.dropped}",
             f"results: written {self.results_written}, probes run {self.probes_finished}, "
@@ -124,7 +125,7 @@ class Report:
         ]
 
 
-def _pct(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: float) -> float:
     if not values:
         return math.nan
     return values[min(len(values) - 1, int(len(values) * p / 100))]
@@ -168,22 +169,42 @@ async def _pg(admin: str, *statements: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> Report:
-    from app.demo.inventory import demo_inventory_data, dump_yaml
     from bench.farmproc import FarmProcess
 
     per_unit = args.checks_per_unit
-    units = max(1, math.ceil((args.checks - 1) / per_unit))
+    units = units_for(args.checks, per_unit)
     with tempfile.TemporaryDirectory(prefix="thongsuot-bench-") as tmpdir:
         tmp = Path(tmpdir)
         async with FarmProcess(units, seed=args.seed) as farm, bench_database(args.db, tmp) as url:
-            inventory = tmp / "bench-inventory.yaml"
-            data = demo_inventory_data(
-                farm.url(), units, args.interval, timeout_s=args.timeout, checks_per_unit=per_unit
-            )
-            if args.retry_interval:
-                data["province"]["defaults"]["retry_interval"] = args.retry_interval
-            inventory.write_text(dump_yaml(data), encoding="utf-8")
+            inventory = write_inventory(tmp, farm.url(), units, args)
             return await _measure(args, url, inventory, units * per_unit + 1, farm, units)
+
+
+def units_for(checks: int, per_unit: int) -> int:
+    """Demo units for about ``checks`` checks (plus the provincial system's one)."""
+    return max(1, math.ceil((checks - 1) / per_unit))
+
+
+def write_inventory(tmp: Path, farm_url: str, units: int, args: argparse.Namespace) -> Path:
+    """The demo inventory of ``units`` units against the farm, as YAML in ``tmp``."""
+    from app.demo.inventory import demo_inventory_data, dump_yaml
+
+    data = demo_inventory_data(
+        farm_url, units, args.interval, timeout_s=args.timeout, checks_per_unit=args.checks_per_unit
+    )
+    if getattr(args, "retry_interval", None):
+        data["province"]["defaults"]["retry_interval"] = args.retry_interval
+    inventory = tmp / "bench-inventory.yaml"
+    inventory.write_text(dump_yaml(data), encoding="utf-8")
+    return inventory
+
+
+def http_urls(inventory: Path) -> list[str]:
+    """The URLs of the inventory's HTTP checks (blackbox_exporter's targets)."""
+    from app.inventory.loader import load_resolved
+
+    _, flat = load_resolved(inventory)
+    return [c.target for c in flat.checks if c.kind == "http" and c.enabled]
 
 
 async def _measure(

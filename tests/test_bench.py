@@ -6,6 +6,7 @@ because only ``python -m bench.run_checks`` put the repository root on sys.path.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,29 @@ def test_run_checks_runs_briefly_by_its_path(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "probes/s" in done.stdout
+
+
+@pytest.mark.slow
+def test_national_runs_serve_workers_briefly_by_its_path(backend: str, tmp_path: Path) -> None:
+    """The production topology, tiny: the real ``serve --workers`` (2 on PostgreSQL,
+    1 on SQLite) against the farm; every replica's tally at SIGTERM is read and
+    probes run = written = rows, or the bench exits 1."""
+    from tests.conftest import PG_ADMIN
+
+    workers = 2 if backend == "postgresql" else 1
+    db = ("--db", PG_ADMIN) if backend == "postgresql" else ()
+    lease = {"THONGSUOT_LEASE_S": "4", "THONGSUOT_LEASE_RENEW_S": "1"}  # start-up in seconds
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "national.py"), *TINY_RUN, *db,
+         "--workers", str(workers), "--warmup", "1", "--tail", "1"],
+        cwd=tmp_path,
+        env={**os.environ, **lease},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{workers} of {workers} replicas reported" in done.stdout, done.stdout
+    assert "none lost" in done.stdout
+    assert f"serve --workers {workers} on" in done.stdout
