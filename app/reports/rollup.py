@@ -181,6 +181,8 @@ async def recompute(
     ``only``: just the entities the checks ``only`` are part of — those checks' units,
     the units' services and all their checks (a service or unit is the worst of its
     critical checks, so it needs every member's timeline)."""
+    if only is not None and not only:
+        return RecomputeReport(first_day, 0, 0, 0, changed=0)
     start = day_start(first_day)
     checks = await live_checks(session)
     keys = None
@@ -190,8 +192,6 @@ async def recompute(
     found = entities(checks, await timelines(session, checks, start, now, partial=only is not None))
     if only is not None:
         keys = {(e.level, e.id) for e in found}
-        if not keys:
-            return RecomputeReport(first_day, 0, 0, 0, changed=0)
     carried = await repo.carries(session, first_day, start, keys)
     await repo.clear_from(session, first_day, keys)
     days: list[dict[str, Any]] = []
