@@ -78,8 +78,15 @@ class ProcessMetrics:
         )
         self.fenced = Counter(
             "thongsuot_results_fenced",
-            "Results refused at write: probed under a shard lease that has since moved to "
-            "another replica (docs/design.md §4). Dropped, never retried.",
+            "Results whose flip, incident and check state were refused at write: probed "
+            "under a shard lease that has since moved to another replica (docs/design.md "
+            "§4). Their sample is still stored as history; never retried.",
+            registry=r,
+        )
+        self.fenced_kept = Counter(
+            "thongsuot_results_fenced_kept",
+            "Samples of fenced results stored as history in probe_result (their slot was "
+            "still empty; one the new owner filled is kept once).",
             registry=r,
         )
         self.probes_fenced = Counter(
@@ -118,5 +125,8 @@ class ProcessMetrics:
         for table, n in counts.items():
             if table == "fenced":
                 self.fenced.inc(n)
+                continue
+            if table == "fenced_kept":
+                self.fenced_kept.inc(n)
                 continue
             self.rows_written.labels(table=table).inc(n)

@@ -55,8 +55,11 @@ class PipelineStats:
     last_error: str = ""
     last_write_ok_at: float | None = None
     dead_lettered: int = 0
-    # refused by the batch writer: probed under a shard lease another replica holds now
+    # probed under a shard lease another replica holds now: the batch writer
+    # refused their state effects (flips, incidents, check state) ...
     fenced: int = 0
+    # ... and stored their samples as history, these ones newly
+    fenced_kept: int = 0
     # monotonic time of the first failed write since the last good one (None: writing)
     failing_since: float | None = None
 
@@ -391,7 +394,15 @@ class ResultPipeline:
         s.results_written += counts["probe_result"]
         s.flips_written += counts["flip"]
         s.incidents_opened += counts["incident"]
-        s.fenced += counts.get("fenced", 0)
+        if counts.get("fenced"):
+            s.fenced += counts["fenced"]
+            s.fenced_kept += counts.get("fenced_kept", 0)
+            log.warning(
+                "%d results probed under a shard lease that moved: their state effects are "
+                "left to the new owner, %d samples stored as history",
+                counts["fenced"],
+                counts.get("fenced_kept", 0),
+            )
         s.write_seconds.append(elapsed)
         s.last_write_ok_at = time.monotonic()
         if self._on_write:

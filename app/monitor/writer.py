@@ -14,6 +14,7 @@ from sqlalchemy.orm import exc as orm_exc
 from app.db import upsert_insert
 from app.incidents import repository as incidents
 from app.models import Check, CheckVantage, DeadLetter, Flip, ProbeResult, ShardLease
+from app.models.base import Base
 from app.monitor.evaluator import Outcome
 from app.monitor.records import outcome_to_record
 from probes.text import clean_text
@@ -40,25 +41,25 @@ async def write_batch(
     the past such as a replayed dead letter: the check's state and its incidents
     have moved on since, and an old snapshot must not overwrite them.
     """
-    fenced = 0
+    fenced: list[Outcome] = []
     if current and any(o.epoch is not None for o in batch):  # history replays pass
         batch, fenced = await _fence(session, batch)
     results = [o.result_row for o in batch]
-    for row in results:  # journaled before migration 0007
+    # A fenced outcome was probed under a lease another replica holds now: its
+    # sample is still a fact, stored as history (a slot the new owner filled is
+    # kept once); its flip, incident and check state belong to the new owner.
+    history = [o.result_row for o in fenced]
+    for row in (*results, *history):  # journaled before migration 0007
         row.setdefault("slot", None)
     flips = [o.flip_row for o in batch if o.flip_row is not None]
     current_batch = batch if current else ()
     opens = [o.incident_open for o in current_batch if o.incident_open is not None]
     closes = [o.incident_close for o in current_batch if o.incident_close is not None]
     latest = {o.check_row["id"]: o.check_row for o in current_batch}
-    if results:
-        # a uid already written (a retried batch) or a slot already filled (by
-        # another replica across a takeover): ignored, never stored twice
-        await session.execute(upsert_insert(session, ProbeResult).on_conflict_do_nothing(), results)
-    if flips:
-        await session.execute(
-            upsert_insert(session, Flip).on_conflict_do_nothing(index_elements=["uid"]), flips
-        )
+    # a uid already written (a retried batch) or a slot already filled (by
+    # another replica across a takeover): ignored, never stored twice
+    stored = await insert_ignoring(session, ProbeResult, [*results, *history])
+    await insert_ignoring(session, Flip, flips)
     await incidents.open_incidents(session, opens)
     await incidents.close_incidents(session, closes)
     if latest:
@@ -68,8 +69,15 @@ async def write_batch(
     }
     if vantages:  # multi-vantage checks only (docs/agents.md)
         await upsert_vantages(session, list(vantages.values()))
-    counts = {"probe_result": len(results), "flip": len(flips), "incident": len(opens)}
-    return counts | ({"fenced": fenced} if fenced else {})
+    counts = {
+        "probe_result": len(results) + len(history),
+        "flip": len(flips),
+        "incident": len(opens),
+    }
+    if fenced:
+        counts["fenced"] = len(fenced)
+        counts["fenced_kept"] = sum(1 for row in history if row["uid"] in stored)
+    return counts
 
 
 async def upsert_vantages(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -83,8 +91,36 @@ async def upsert_vantages(session: AsyncSession, rows: Sequence[Mapping[str, Any
     await session.execute(stmt, list(rows))
 
 
-async def _fence(session: AsyncSession, batch: Sequence[Outcome]) -> tuple[list[Outcome], int]:
-    """Keep the outcomes whose shard is still at the epoch they were probed under.
+async def insert_ignoring(
+    session: AsyncSession, model: type[Base], rows: Sequence[Mapping[str, Any]]
+) -> set[str]:
+    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows`` into ``model``'s table, as
+    Core executemany: one statement for rows with the same keys (usually all).
+
+    Not the ORM's bulk insert (``insert(Model)`` with a list): that leaves out
+    the None values of each row, so rows with and without an ``error_kind``
+    have different keys and a batch of 1,000 became ~100 statements, and it
+    builds per-row ORM state on the way (``bench/writer_cost.py``). No
+    conflict target: any unique index (``uid``, the slot key, or their
+    partitioned forms, which must include ``at``) ignores the row. Returns the
+    ``uid`` of the rows stored (``RETURNING`` also lets SQLAlchemy send the rows
+    as multi-row ``VALUES`` pages rather than one execution each)."""
+    stored: set[str] = set()
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    table: Any = model.__table__  # upsert_insert takes a Table as well as a class
+    for group in groups.values():
+        stmt = upsert_insert(session, table).on_conflict_do_nothing().returning(table.c.uid)
+        stored.update((await session.execute(stmt, group)).scalars())
+    return stored
+
+
+async def _fence(
+    session: AsyncSession, batch: Sequence[Outcome]
+) -> tuple[list[Outcome], list[Outcome]]:
+    """Split ``batch``: the outcomes whose shard is still at the epoch they were
+    probed under, and the fenced ones (their shard moved on since).
 
     ``FOR SHARE`` holds the lease rows until this transaction ends, so no replica
     can take a shard (bump its epoch) between this check and the insert."""
@@ -95,8 +131,12 @@ async def _fence(session: AsyncSession, batch: Sequence[Outcome]) -> tuple[list[
         .with_for_update(read=True)
     )
     current: dict[int, int] = {shard: epoch for shard, epoch in rows.all()}
-    kept = [o for o in batch if o.epoch is None or current.get(o.shard or 0) == o.epoch]
-    return kept, len(batch) - len(kept)
+    kept: list[Outcome] = []
+    fenced: list[Outcome] = []
+    for o in batch:
+        current_epoch = o.epoch is None or current.get(o.shard or 0) == o.epoch
+        (kept if current_epoch else fenced).append(o)
+    return kept, fenced
 
 
 def is_data_error(exc: BaseException) -> bool:

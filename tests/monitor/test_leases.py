@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.models import Check, Flip, Incident, ShardLease
 from app.models import ProbeResult as ResultRow
-from app.models import ShardLease
 from app.monitor.checks import state_from_row
 from app.monitor.evaluator import Outcome, apply_result
 from app.monitor.leases import (
@@ -26,7 +26,7 @@ from app.monitor.leases import (
     shard_of,
 )
 from app.monitor.writer import write_batch
-from probes import ProbeResult
+from probes import ErrorKind, ProbeResult
 from tests import factories
 
 pytestmark = pytest.mark.postgres
@@ -100,11 +100,18 @@ async def test_a_replica_retaking_its_own_expired_shards_keeps_the_epoch(
     assert report.gained == set() and report.lost == set()
 
 
-def _outcome(check_id: int, unit_id: int, shard: int, epoch: int, slot: int) -> Outcome:
+def _outcome(
+    check_id: int,
+    unit_id: int,
+    shard: int,
+    epoch: int,
+    slot: int,
+    result: ProbeResult | None = None,
+) -> Outcome:
     from app.monitor.evaluator import CheckState
 
-    cs = CheckState(check_id=check_id, unit_id=unit_id)
-    outcome = apply_result(cs, ProbeResult.up(0.01), datetime.now(UTC))
+    cs = CheckState(check_id=check_id, unit_id=unit_id, failure_threshold=1)
+    outcome = apply_result(cs, result or ProbeResult.up(0.01), datetime.now(UTC))
     outcome.result_row["slot"] = slot
     outcome.shard, outcome.epoch = shard, epoch
     return outcome
@@ -115,7 +122,7 @@ async def _results(sm: async_sessionmaker[AsyncSession]) -> int:
         return int((await s.execute(select(func.count()).select_from(ResultRow))).scalar_one())
 
 
-async def test_the_writer_refuses_outcomes_of_a_moved_epoch_and_a_slot_twice(
+async def test_the_writer_keeps_only_the_samples_of_a_moved_epoch_and_a_slot_once(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessionmaker() as s, s.begin():
@@ -125,13 +132,31 @@ async def test_the_writer_refuses_outcomes_of_a_moved_epoch_and_a_slot_twice(
     a = ShardLeases(sessionmaker, owner="a")
     await a.renew()
     epoch = a.epochs[shard]
-    stale = _outcome(state.check_id, state.unit_id, shard, epoch - 1, slot=1)
-    fresh = _outcome(state.check_id, state.unit_id, shard, epoch, slot=2)
-    again = _outcome(state.check_id, state.unit_id, shard, epoch, slot=2)  # another uid
+    ids = (state.check_id, state.unit_id, shard)
+    down = ProbeResult.down(ErrorKind.CONNECT, "connection refused")
+    stale = _outcome(*ids, epoch - 1, slot=1, result=down)  # a flip to down, an incident
+    stale_twice = _outcome(*ids, epoch - 1, slot=2, result=down)  # a slot filled below
+    fresh = _outcome(*ids, epoch, slot=2)
+    again = _outcome(*ids, epoch, slot=2)  # another uid
+    assert stale.flip_row is not None and stale.incident_open is not None
     async with sessionmaker() as s, s.begin():
-        counts = await write_batch(s, [stale, fresh, again])
-    assert counts["fenced"] == 1
-    assert await _results(sessionmaker) == 1  # slot 2 once; the stale slot 1 never
+        counts = await write_batch(s, [stale, stale_twice, fresh, again])
+    # both stale outcomes lost their state effects; slot 1 is kept as history
+    assert counts["fenced"] == 2 and counts["fenced_kept"] == 1
+    async with sessionmaker() as s:
+        rows = await s.execute(select(ResultRow.slot, ResultRow.uid).order_by(ResultRow.slot))
+        assert [tuple(r) for r in rows] == [
+            (1, stale.result_row["uid"]),
+            (2, fresh.result_row["uid"]),  # the owner's sample, once
+        ]
+        flips = (await s.execute(select(Flip.new_state))).scalars().all()
+        assert flips and "down" not in flips  # the owner's; none from the stale ones
+        assert (await s.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
+        assert (await s.get(Check, state.check_id)).state == "up"  # type: ignore[union-attr]
+    async with sessionmaker() as s, s.begin():  # a retried batch changes nothing
+        again_counts = await write_batch(s, [stale, stale_twice, fresh, again])
+    assert again_counts["fenced"] == 2 and again_counts["fenced_kept"] == 0
+    assert await _results(sessionmaker) == 2
 
 
 async def test_the_job_lease_is_held_by_one_replica_at_a_time(
