@@ -214,3 +214,24 @@ async def test_secrets_sent_with_the_check_reach_the_probe(
     async with running(cfg):
         await until(lambda: len(_per_check_slots(central).get(17, [])) >= 2, within=10)
     assert {r["status"] for r in central.results.values() if r["check_id"] == 17} == {"up"}
+
+
+async def test_dropped_by_age_are_counted_and_reported_to_central(
+    tmp_path: Path, central: FakeCentral
+) -> None:
+    cfg = write_config(tmp_path, central.url, spool_max_age="3s")
+    async with running(cfg) as agent:
+        await until(lambda: len(central.results) >= 2, within=10)
+        central.away = True
+        await until(lambda: agent.spool.stats.dropped_total >= 4, within=20)
+        central.away = False
+        await until(lambda: any(s.get("dropped", 0) > 0 for s in central.spool_reports), 10)
+        await until(lambda: agent.spool.stats.dropped_unreported == 0, within=10)
+        dropped = agent.spool.stats.dropped_total
+        produced = agent.metrics.results
+    reported = sum(s.get("dropped", 0) for s in central.spool_reports)
+    assert reported >= 4
+    assert reported <= dropped
+    # what was not dropped arrived, once
+    assert len(central.results) + dropped == produced
+    assert central.duplicates == 0
