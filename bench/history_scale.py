@@ -19,9 +19,13 @@ It then times, through the monitor's own ``Housekeeper``:
   past the retention, then ``VACUUM probe_result`` (the dead rows a DELETE leaves
   for autovacuum; nothing after dropping a partition).
 
+``--migrate-to head`` after a fill at ``--revision 0009`` times migration 0010 on
+the filled table (it becomes the legacy partition, which pruning then drops whole).
+
     .venv/bin/python -m bench.history_scale                      # national, 2 days
     .venv/bin/python -m bench.history_scale --checks 1000 --days 2
     .venv/bin/python -m bench.history_scale --revision 0009      # before partitioning
+    .venv/bin/python -m bench.history_scale --revision 0009 --migrate-to head --days 1
 """
 
 from __future__ import annotations
@@ -216,6 +220,11 @@ async def run(args: argparse.Namespace) -> None:
             await _sizes(conn)
         finally:
             await conn.close()
+        if args.migrate_to:
+            began = time.perf_counter()
+            await asyncio.to_thread(migrate.upgrade, url, args.migrate_to)
+            took = time.perf_counter() - began
+            print(f"migrating the filled database to {args.migrate_to}: {took:.1f} s")
 
         engine = make_engine(url, pool_size=2)
         sm = async_sessionmaker(engine, expire_on_commit=False)
@@ -247,7 +256,10 @@ async def run(args: argparse.Namespace) -> None:
         print(f"  10 min later (a full pass is due): {took:.2f} s ({report})")
 
         print(f"pruning (Housekeeper.prune, retention {args.retention} days):")
-        prune_clock = [days[0] + timedelta(days=1 + args.retention)]
+        # the oldest day; after --migrate-to, the legacy partition, which reaches
+        # the UTC midnight after the migration (every filled day)
+        until = days[-1] + timedelta(days=2) if args.migrate_to else days[0] + timedelta(days=1)
+        prune_clock = [until + timedelta(days=args.retention)]
         pruner = Housekeeper(sm, retention_days=args.retention, clock=lambda: prune_clock[0])
         took, removed = await _timed(pruner.prune)
         print(f"  prune one day: {took:.2f} s, {removed:,} rows")
@@ -274,6 +286,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--retention", type=int, default=30)
     parser.add_argument("--revision", default="head", help="alembic revision to migrate to")
+    parser.add_argument(
+        "--migrate-to", help="after the fill, time migrating to this revision (e.g. head)"
+    )
     parser.add_argument("--name", default=NAME, help="the bench database (created, dropped)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()

@@ -2,9 +2,11 @@
 
 PostgreSQL only; SQLite keeps the plain table and DELETE pruning. The existing table
 becomes the partition ``probe_result_legacy`` for everything before the first daily
-partition (no rows are copied; attaching builds the ``(id, at)`` primary key on it and
-checks its range once); it is pruned by DELETE until it is wholly past the retention,
-then dropped like a day. ``uid`` and ``(check_id, vantage, slot)`` stay unique per
+partition (no row is copied and no index built: attaching only checks its range, one
+scan); it is pruned by DELETE until it is wholly past the retention, then dropped
+like a day. The parent has no primary key (it would have to be ``(id, at)``, an index
+to build over every legacy row): each partition has its own on ``id``, which the
+sequence keeps unique across them. ``uid`` and ``(check_id, vantage, slot)`` stay unique per
 partition (docs/design.md §4, "Raw results by day"). Downgrade copies the rows back
 into a plain table.
 
@@ -62,15 +64,9 @@ def upgrade() -> None:
         "ALTER TABLE probe_result_legacy RENAME CONSTRAINT fk_probe_result_check_id_check "
         "TO probe_result_legacy_check_id_fkey"
     )
-    op.execute(
-        f"CREATE TABLE probe_result ({COLUMNS}, "
-        "CONSTRAINT pk_probe_result PRIMARY KEY (id, at), "
-        f"{FK}) PARTITION BY RANGE (at)"
-    )
+    op.execute(f"CREATE TABLE probe_result ({COLUMNS}, {FK}) PARTITION BY RANGE (at)")
     op.execute("ALTER SEQUENCE probe_result_id_seq OWNED BY probe_result.id")
     op.execute("ALTER TABLE probe_result_legacy ALTER COLUMN id DROP DEFAULT")
-    # the parent's key is (id, at): attaching builds it on the legacy rows
-    op.execute("ALTER TABLE probe_result_legacy DROP CONSTRAINT probe_result_legacy_id")
     op.execute("CREATE INDEX ix_probe_result_check_id_at ON probe_result (check_id, at)")
     op.execute("CREATE INDEX ix_probe_result_at ON probe_result (at)")
     # the legacy range ends at a UTC midnight after today and after its last row

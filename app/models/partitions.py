@@ -5,8 +5,9 @@ UTC day (``probe_result_p20261203``), plus ``probe_result_legacy`` (the rows fro
 before migration 0010) and ``probe_result_default`` (rows no day partition holds).
 A unique index on a partitioned table must contain ``at``, which would make
 ``(check_id, vantage, slot)`` useless, so each partition carries its own unique
-indexes on ``uid`` and on ``(check_id, vantage, slot)``: ``INSERT … ON CONFLICT DO
-NOTHING`` (no target) honours them. SQLite keeps the plain table of the model.
+indexes on ``id`` (the parent has no key), ``uid`` and ``(check_id, vantage, slot)``:
+``INSERT … ON CONFLICT DO NOTHING`` (no target) honours them. SQLite keeps the plain
+table of the model.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def partition_indexes(name: str) -> list[str]:
-    """The per-partition unique indexes (exactly once per day, see the module doc)."""
+    """The per-partition unique indexes: the key (the parent has none, see migration
+    0010) and exactly once per day (see the module doc)."""
     return [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_id ON {name} (id)",
         f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_uid ON {name} (uid)",
         f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_slot ON {name} (check_id, vantage, slot)",
     ]
