@@ -10,7 +10,11 @@ from app.models.base import Base, BigIntPK
 
 
 class ProbeResult(Base):
-    """One raw observation. ``uid`` makes batch retries idempotent (exactly once)."""
+    """One raw observation. ``uid`` makes batch retries idempotent (exactly once).
+
+    On PostgreSQL the table is partitioned by UTC day (migration 0010,
+    app/models/partitions.py): the two unique indexes below are per partition there.
+    """
 
     __tablename__ = "probe_result"
 

@@ -97,6 +97,8 @@ async def ensure_partitions(
     """
     if not await partitioned(session):
         return []
+    # creating a partition locks the parent: never queue the writers for long
+    await session.execute(text("SET LOCAL lock_timeout = '5s'"))
     ranges = [p for p in await partitions(session) if p.name != DEFAULT]
     created = []
     for offset in range(ahead + 1):
