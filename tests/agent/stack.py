@@ -149,11 +149,15 @@ def counts(log: Path) -> tuple[int, int, int]:
 
 
 def rows(db_file: Path, vantage: str = AGENT) -> list[tuple[int, int | None, str, float]]:
-    """(check_id, slot, uid, at as UNIX time) of the vantage's rows in probe_result."""
+    """(check_id, slot, uid, at as UNIX time) of the agent's results in probe_result.
+
+    The agent fills a slot with every result (it runs no retries); rows of its vantage
+    without a slot are central's own markers (the agent went silent: unknown)."""
     db = sqlite3.connect(db_file, timeout=10)
     try:
         found = db.execute(
-            "SELECT check_id, slot, uid, at FROM probe_result WHERE vantage = ? ORDER BY at",
+            "SELECT check_id, slot, uid, at FROM probe_result"
+            " WHERE vantage = ? AND slot IS NOT NULL ORDER BY at",
             (vantage,),
         ).fetchall()
     finally:
