@@ -69,6 +69,16 @@ def _resolver(given: dict[str, str]) -> SecretResolver:
     return resolve
 
 
+def next_due(now: float, last_due: float | None, phase_s: float, interval_s: float) -> float:
+    """The next grid time to run at: the first at or after ``now``, but never the slot
+    just run again (a sleep that woke a little early). A clock stepped back by NTP
+    re-anchors on the grid instead of waiting for the old time to come round again."""
+    due = next_slot_at(now, phase_s, interval_s)
+    if last_due is not None and abs(due - last_due) < interval_s / 2:
+        due += interval_s
+    return due
+
+
 class Metrics:
     """The agent's own counters, served on 127.0.0.1:metrics_port and logged."""
 
@@ -264,10 +274,7 @@ class Agent:
             check = self.checks.get(check_id)
             if check is None:
                 return
-            now = time.time()
-            due = next_slot_at(now, check.phase_s, check.interval_s)
-            if last_due is not None and due < last_due + check.interval_s / 2:
-                due = last_due + check.interval_s  # woke early: never the same slot twice
+            due = next_due(time.time(), last_due, check.phase_s, check.interval_s)
             await asyncio.sleep(max(0.0, due - time.time()))
             check = self.checks.get(check_id)
             if check is None or self._stop.is_set():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.agent.runner import backoff_delay
+from app.agent.runner import backoff_delay, next_due
 from tests.agent.conftest import TOKEN, running, write_config
 from tests.agent.fake_central import FakeCentral
 from tests.support.http import Reply, ScriptedHTTP
@@ -235,3 +235,13 @@ async def test_dropped_by_age_are_counted_and_reported_to_central(
     # what was not dropped arrived, once
     assert len(central.results) + dropped == produced
     assert central.duplicates == 0
+
+
+def test_next_due_on_the_grid() -> None:
+    # phase 12.25, interval 30: grid 12.25, 42.25, 72.25, ...
+    assert next_due(50.0, None, 12.25, 30) == 72.25
+    assert next_due(72.25, None, 12.25, 30) == 72.25
+    assert next_due(72.249, 72.25, 12.25, 30) == 102.25  # woke early: not the same slot
+    assert next_due(80.0, 72.25, 12.25, 30) == 102.25
+    # the clock stepped back an hour: back on the grid now, not an hour of silence
+    assert next_due(80.0 - 3600, 72.25, 12.25, 30) == 102.25 - 3600
