@@ -4,7 +4,9 @@ process runs, pushes and stops on SIGTERM; it loads none of the server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,42 @@ async def test_runs_pushes_and_stops_on_sigterm(tmp_path: Path, central: FakeCen
     assert "stopping" in log
     assert "tsa_" not in log  # the token is never logged
     assert central.duplicates == 0
+
+
+def _spooled_uids(spool: Path) -> set[str]:
+    db = sqlite3.connect(spool, timeout=5)
+    try:
+        uids = {json.loads(body)["uid"] for (body,) in db.execute("SELECT body FROM result")}
+        pending = db.execute("SELECT value FROM meta WHERE key = 'pending'").fetchone()
+    finally:
+        db.close()
+    if pending:
+        uids |= {r["uid"] for r in json.loads(pending[0])["results"]}
+    return uids
+
+
+async def test_kill_9_while_central_is_away_loses_nothing(
+    tmp_path: Path, central: FakeCentral
+) -> None:
+    cfg = write_config(tmp_path, central.url)
+    spool = tmp_path / "spool" / "spool.sqlite3"
+    run = [sys.executable, "-m", "app.cli", "agent", "run", "--config", str(cfg)]
+    proc = await asyncio.create_subprocess_exec(*run, cwd=ROOT)
+    try:
+        await until(lambda: len(central.results) >= 2, within=20)
+        central.away = True
+        await until(lambda: len(_spooled_uids(spool)) >= 6, within=20)
+        proc.kill()  # SIGKILL: no shutdown, no last push
+        await proc.wait()
+        queued = _spooled_uids(spool)
+        central.away = False
+        proc = await asyncio.create_subprocess_exec(*run, cwd=ROOT)
+        await until(lambda: queued <= set(central.results), within=30)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert central.duplicates == 0
+    assert not _spooled_uids(spool)
