@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.models import Check, Flip, Incident, Service, Unit
+from app.models import Check, CheckVantage, Flip, Incident, Service, Unit
 
 Parent = aliased(Unit)
 
@@ -118,6 +118,19 @@ async def list_checks(
             stmt = stmt.where(Check.id.not_in(list(maintained)))
     stmt = stmt.order_by(Check.key).limit(limit).offset(offset)
     return [(c, u, sk, sv) for c, u, sk, sv in (await session.execute(stmt)).all()]
+
+
+async def check_vantages(
+    session: AsyncSession, check_ids: Collection[int]
+) -> dict[int, list[CheckVantage]]:
+    """Per-vantage states of multi-vantage checks (docs/agents.md), by check id."""
+    if not check_ids:
+        return {}
+    stmt = select(CheckVantage).where(CheckVantage.check_id.in_(list(check_ids)))
+    out: dict[int, list[CheckVantage]] = {}
+    for row in (await session.execute(stmt)).scalars():
+        out.setdefault(row.check_id, []).append(row)
+    return out
 
 
 async def get_check(

@@ -14,6 +14,15 @@ _WORST_FIRST = " > ".join(BY_SEVERITY)
 __all__ = ["STATES", "State"]  # re-exported for the catalog service
 
 
+class VantageRead(BaseModel):
+    """How one vantage (``central`` or an agent) sees a multi-vantage check."""
+
+    vantage: str
+    state: State
+    since: datetime | None
+    last_result_at: datetime | None
+
+
 class CheckRead(BaseModel):
     id: int
     key: str
@@ -34,6 +43,15 @@ class CheckRead(BaseModel):
     state: State = Field(description="maintenance while inside a maintenance window")
     state_since: datetime | None
     last_result_at: datetime | None
+    locations: list[str] = Field(
+        default=["central"], description="where it is probed from: central and/or agents"
+    )
+    quorum: str = Field(default="any", description="any | all | majority (docs/agents.md)")
+    vantages: list[VantageRead] = Field(
+        default_factory=list,
+        description="per-vantage states (one check: only when probed from elsewhere than "
+        "central or from several places)",
+    )
 
 
 class ServiceRead(BaseModel):

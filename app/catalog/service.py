@@ -24,6 +24,7 @@ from app.catalog.schemas import (
     StatusRead,
     UnitDetail,
     UnitRead,
+    VantageRead,
 )
 from app.deps import MAX_DB_INT
 from app.errors import NotFound, Unprocessable
@@ -119,6 +120,8 @@ def check_read(
         state=State.MAINTENANCE if check.id in maintained else State(check.state),
         state_since=check.state_since,
         last_result_at=check.last_result_at,
+        locations=list(check.locations or ["central"]),
+        quorum=check.quorum,
     )
 
 
@@ -203,7 +206,30 @@ async def check_detail(
 ) -> CheckRead:
     """One check as the API shows it (``maintenance`` inside a window)."""
     row = await get_check(session, key_or_id)
-    return check_read(row, await active_check_ids(session), show_target=show_target)
+    read = check_read(row, await active_check_ids(session), show_target=show_target)
+    if read.locations != ["central"]:
+        read.vantages = await vantage_reads(session, row[0].id, read.locations)
+    return read
+
+
+async def vantage_reads(
+    session: AsyncSession, check_id: int, locations: list[str]
+) -> list[VantageRead]:
+    """The check's vantages in the order of its locations (unknown until one reports)."""
+    rows = await repository.check_vantages(session, [check_id])
+    seen = {v.vantage: v for v in rows.get(check_id, [])}
+    out = []
+    for name in locations:
+        v = seen.get(name)
+        out.append(
+            VantageRead(
+                vantage=name,
+                state=State(v.state) if v is not None else State.UNKNOWN,
+                since=v.since if v is not None else None,
+                last_result_at=v.last_result_at if v is not None else None,
+            )
+        )
+    return out
 
 
 async def get_check(session: AsyncSession, key_or_id: str) -> CheckRow:

@@ -35,6 +35,8 @@ router = APIRouter(prefix="/api/v1/agent", tags=["agent protocol"])
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BUSY_FRACTION = 0.8  # the monitor's pipeline this full: 429, the agent keeps its batch
 RETRY_AFTER_S = 5
+KEEP_BATCHES = timedelta(hours=48)  # a replayed Idempotency-Key is answered this long
+PRUNE_EVERY_S = 3600.0
 _UNAUTHORIZED = {
     "error": "unauthorized",
     "detail": "mã agent không hợp lệ hoặc đã bị thu hồi / invalid or revoked agent token",
@@ -189,6 +191,7 @@ async def agent_results(request: Request, session: SessionDep) -> Response:
     if pipeline.depth >= BUSY_FRACTION * pipeline._capacity:
         return _refused(monitor, "busy", _error(429, "busy", "máy chủ đang bận / central is busy"))
     accepted, duplicates = await _take(session, monitor, agent, batch.results, offset, received)
+    await _prune_batches(request, session, received)
     response = {"accepted": accepted, "duplicates": duplicates, "clock_offset_s": offset}
     session.add(
         AgentBatch(
@@ -199,6 +202,16 @@ async def agent_results(request: Request, session: SessionDep) -> Response:
         )
     )
     return _answer(response)
+
+
+async def _prune_batches(request: Request, session: AsyncSession, received: float) -> None:
+    """Idempotency keys older than 48 h go, at most once an hour per process."""
+    last: float = getattr(request.app.state, "agent_batches_pruned", 0.0)
+    if last and time.monotonic() - last < PRUNE_EVERY_S:
+        return
+    request.app.state.agent_batches_pruned = time.monotonic()
+    cutoff = datetime.fromtimestamp(received, UTC) - KEEP_BATCHES
+    await session.execute(delete(AgentBatch).where(AgentBatch.received_at < cutoff))
 
 
 def _too_large() -> Response:

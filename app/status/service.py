@@ -32,7 +32,12 @@ from app.status.snapshot import (
 from app.vocab.fmt import format_duration, format_local_time
 from app.vocab.lang import Lang
 from app.vocab.states import BY_SEVERITY, ICONS, SEVERITY, State, state_word
-from app.vocab.words import error_kind_words, incident_state_words, unit_kind_words
+from app.vocab.words import (
+    error_kind_words,
+    incident_state_words,
+    unit_kind_words,
+    vantage_words,
+)
 
 PAST_ON_HOME = 20  # closed incidents listed on the home page
 PAST_ON_UNIT = 50
@@ -247,6 +252,12 @@ def _reason(snap: Snapshot, check: CheckRow, lang: Lang) -> Reason:
     else:
         text = error_kind_words(None, lang)
         text = text[:1].upper() + text[1:]
+    seen_from = snap.vantages.get(check.id)
+    if seen_from:  # "from the centre: down; from agent hy-12337-lan: up"
+        views = "; ".join(
+            f"{vantage_words(v, lang)}: {state_word(st, lang).lower()}" for v, st in seen_from
+        )
+        text = f"{text} ({views})"
     return Reason(
         check=check.name,
         service=service.name if service is not None else "",

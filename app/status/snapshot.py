@@ -17,7 +17,7 @@ from app.accounting.checks import CheckInfo
 from app.maintenance import repository as maintenance_sql
 from app.maintenance.scope import covered
 from app.maintenance.windows import Window
-from app.models import Check, Incident, MaintenanceWindow, Service, Unit
+from app.models import Check, CheckVantage, Incident, MaintenanceWindow, Service, Unit
 from app.vocab.states import SEVERITY, State, worst
 
 STREAM_ROWS = 2_000
@@ -98,6 +98,8 @@ class Snapshot:
     checks_of_unit: dict[int, list[CheckRow]] = field(default_factory=dict)
     services_of_unit: dict[int, list[ServiceRow]] = field(default_factory=dict)
     incident_of_check: dict[int, IncidentRow] = field(default_factory=dict)
+    # multi-vantage checks: (vantage, state) in the order of their locations (docs/agents.md)
+    vantages: dict[int, list[tuple[str, State]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_code = {u.code: u.id for u in self.units.values()}
@@ -205,9 +207,35 @@ async def load(session: AsyncSession, now: datetime) -> Snapshot:
     if wanted:
         extra = await session.execute(select(Incident).where(Incident.id.in_(sorted(wanted))))
         parents.update({i.id: _incident(i) for i in extra.scalars()})
-    return await asyncio.to_thread(
+    snapshot = await asyncio.to_thread(
         Snapshot, now, units, services, checks, open_incidents, parents, occurrences
     )
+    snapshot.vantages = await _vantages(session, checks)
+    return snapshot
+
+
+async def _vantages(
+    session: AsyncSession, checks: dict[int, CheckRow]
+) -> dict[int, list[tuple[str, State]]]:
+    """Per-vantage states of the live multi-vantage checks (rows exist for those only)."""
+    rows = (
+        await session.execute(
+            select(CheckVantage.check_id, CheckVantage.vantage, CheckVantage.state, Check.locations)
+            .join(Check, Check.id == CheckVantage.check_id)
+            .where(Check.is_live())
+        )
+    ).all()
+    found: dict[int, dict[str, State]] = {}
+    order: dict[int, list[str]] = {}
+    for check_id, vantage, state, locations in rows:
+        if check_id in checks:
+            found.setdefault(check_id, {})[vantage] = State(state)
+            order[check_id] = list(locations or [])
+    return {
+        i: [(v, found[i].get(v, State.UNKNOWN)) for v in order[i]]
+        for i in found
+        if len(order[i]) > 1 or order[i] != ["central"]
+    }
 
 
 def _check_rows(raw: list[Any], active: set[int]) -> dict[int, CheckRow]:

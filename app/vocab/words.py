@@ -156,6 +156,13 @@ SEVERITIES: dict[str, tuple[str, str]] = {
 }
 
 
+def vantage_words(vantage: str, lang: Lang) -> str:
+    """Where a result was observed from (docs/agents.md): the centre, or an agent."""
+    if vantage == "central":
+        return "từ trung tâm" if lang == "vi" else "from the centre"
+    return f"từ điểm đo {vantage}" if lang == "vi" else f"from agent {vantage}"
+
+
 def _pick(table: dict[str, tuple[str, str]], key: str, lang: Lang) -> str | None:
     pair = table.get(key)
     if pair is None:

@@ -4,13 +4,14 @@ enrolment and tokens, config with ETag, idempotent batches, clocks, isolation.""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Agent, AgentToken, ProbeResult
+from app.models import Agent, AgentBatch, AgentToken, ProbeResult
 from tests.agents.conftest import AUTH, agent_headers, check_ids, enrol, push, result
 
 QUEUE = "12337.commune_centre.queue"
@@ -179,3 +180,22 @@ async def test_full_pipeline_is_429_with_retry_after(
     answer = await push(client, token, [result(ids[QUEUE])])
     assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
     assert await _stored(sm, "hy-12337-lan") == 0
+
+
+async def test_idempotency_keys_are_kept_48_hours(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession]
+) -> None:
+    token = await enrol(client, "hy-12337-lan")
+    async with sm() as s, s.begin():
+        agent = (await s.execute(select(Agent).where(Agent.name == "hy-12337-lan"))).scalar_one()
+        old = datetime.now(UTC) - timedelta(hours=49)
+        s.add(AgentBatch(agent_id=agent.id, key="old", received_at=old, response={}))
+        s.add(
+            AgentBatch(
+                agent_id=agent.id, key="recent", received_at=old + timedelta(hours=2), response={}
+            )
+        )
+    assert (await push(client, token, [], key="new")).status_code == 200
+    async with sm() as s:
+        keys = set((await s.execute(select(AgentBatch.key))).scalars())
+    assert keys == {"recent", "new"}
