@@ -157,6 +157,8 @@ class Monitor:
             else None
         )
         self._lease_task: asyncio.Task[None] | None = None
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._resyncs: set[asyncio.Task[None]] = set()  # jobs re-synced after a renew
         self.metrics.shards_owned.set_function(self._shards_owned)
         # monitor_run heartbeat, rollups and result retention (app/reports/housekeeping.py)
         self.housekeeper = Housekeeper(
@@ -188,14 +190,16 @@ class Monitor:
         await self._replay_spool()
         if self.leases is not None:  # after the replay: its outcomes carry the old epochs
             await self._renewed(await self.leases.renew())
+            # renewing from now on: the reload below takes a minute at national scale
+            # (17,000 checks parsed and synced), longer than a lease
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="shard-leases")
+            self._refresh_task = asyncio.create_task(self._refresh_loop(), name="checks-refresh")
         await self.reload()
         self.pipeline.start()
         await self.housekeeper.start()
         if self.notifier is not None:
             self.notifier.start()
         self.scheduler.start()
-        if self.leases is not None:
-            self._lease_task = asyncio.create_task(self._lease_loop(), name="shard-leases")
         self.ready = True
         log.info("monitor started with %d checks", len(self.checks))
 
@@ -209,9 +213,10 @@ class Monitor:
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
-        if self._lease_task is not None:
-            self._lease_task.cancel()
-            await asyncio.gather(self._lease_task, return_exceptions=True)
+        for task in (self._lease_task, self._refresh_task, *self._resyncs):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         # each step runs even when one before it failed (a database or a disk away)
         await _quietly(self.pipeline.stop(), "the result pipeline")
         if self.leases is not None:  # written (or journaled): the others may take over now
@@ -383,13 +388,16 @@ class Monitor:
         return float(SHARDS if self.leases is None else self.leases.owned)
 
     async def _lease_loop(self) -> None:
-        refreshed = time.monotonic()
+        """Renew, and nothing else: a slow checks refresh, reload or job sync must never
+        delay a renew past the lease (the replica would fence itself and lose its shards)."""
         while True:
             await asyncio.sleep(self.settings.lease_renew_s)
             await self.renew_leases()
-            if time.monotonic() - refreshed >= CHECKS_REFRESH_S:
-                refreshed = time.monotonic()
-                await _quietly(self.refresh_checks(), "the checks refresh")
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKS_REFRESH_S)
+            await _quietly(self.refresh_checks(), "the checks refresh")
 
     async def refresh_checks(self) -> None:
         """Re-read the checks from SQL (cheap when unchanged): a replica that is not
@@ -409,10 +417,15 @@ class Monitor:
             log.warning("shard lease renew failed (%s): %s", type(exc).__name__, exc)
             return
         await self._renewed(report)
-        if report.gained or report.lost:
-            async with self._reload_lock:
-                self.scheduler.sync(self._owned())
-                self.metrics.jobs.set(self.scheduler.job_count)
+        if report.gained or report.lost:  # in a task: a reload may hold the lock for long
+            task = asyncio.create_task(self._sync_jobs(), name="jobs-resync")
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
+
+    async def _sync_jobs(self) -> None:
+        async with self._reload_lock:
+            self.scheduler.sync(self._owned())
+            self.metrics.jobs.set(self.scheduler.job_count)
 
     async def _renewed(self, report: RenewReport) -> None:
         m = self.metrics
