@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Agent, CheckVantage, Flip, Incident, RollupStale
 from app.monitor.vantages import combine
+from app.notify.planner import PlanInput, plan
+from app.notify.policy import parse_policy
 from app.vocab.states import State
 from tests.agents.conftest import check_ids, enrol, push, result
 from tests.support.wait import until
@@ -157,3 +159,45 @@ async def test_silent_agent_makes_its_checks_unknown_with_one_incident_and_repla
         agent = (await s.execute(select(Agent).where(Agent.name == "hy-12337-lan"))).scalar_one()
     assert any("hy-12337-lan" in r.reason for r in stale)
     assert agent.state == "online"
+
+
+async def test_line_cut_pages_once_for_the_agent(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], app: FastAPI
+) -> None:
+    """The agent saw the queue fail, then went silent (the line was cut): the queue's
+    incident ends with the silence (unknown) and is never paged; the one page is the
+    agent's own incident."""
+    monitor = app.state.monitor
+    token = await enrol(client, "hy-12337-lan")
+    ids = await check_ids(sm)
+    queue, live = ids[QUEUE], ids[LIVE]
+    now = time.time()
+    downs = [result(queue, "down", at=now - 20), result(queue, "down", at=now - 10)]
+    assert (await push(client, token, downs)).status_code == 200
+    assert monitor.states[queue].state is State.DOWN
+    await _silence(app, live, 600)
+    assert monitor.states[queue].state is State.UNKNOWN
+    await monitor.pipeline.flush()
+
+    async def written() -> bool:
+        async with sm() as s:
+            rows = list((await s.execute(select(Incident))).scalars())
+        return {(i.check_id, i.ended_at is None) for i in rows} == {(queue, False), (live, True)}
+
+    await until(written, 5)
+    policy = parse_policy(
+        {
+            "channels": {"xa": {"type": "webhook", "url": "http://127.0.0.1:9/xa"}},
+            "escalation": {"default": {"levels": [{"after_s": 0, "channels": ["xa"]}]}},
+            "hold_s": 0,
+        }
+    )
+    async with sm() as s, s.begin():
+        report = await plan(s, PlanInput(now=datetime.now(UTC), policy=policy, maintenance=set()))
+    async with sm() as s:
+        paged = [
+            i.check_id
+            for i in (await s.execute(select(Incident))).scalars()
+            if i.notify_state == "paged"
+        ]
+    assert report.paged == 1 and paged == [live]
