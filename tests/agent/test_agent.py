@@ -15,9 +15,10 @@ import pytest
 
 from app.agent.runner import backoff_delay, next_due
 from tests.agent.conftest import TOKEN, running, write_config
-from tests.agent.fake_central import FakeCentral
+from tests.agent.fake_central import FakeCentral, assignment
 from tests.support.http import Reply, ScriptedHTTP
 from tests.support.net import free_port
+from tests.support.tls import Certs
 from tests.support.wait import until
 
 CONFIG = "/api/v1/agent/config"
@@ -245,3 +246,27 @@ def test_next_due_on_the_grid() -> None:
     assert next_due(80.0, 72.25, 12.25, 30) == 102.25
     # the clock stepped back an hour: back on the grid now, not an hour of silence
     assert next_due(80.0 - 3600, 72.25, 12.25, 30) == 102.25 - 3600
+
+
+async def test_https_central_with_a_private_ca(tmp_path: Path, target: ScriptedHTTP) -> None:
+    """``ca_file`` trusts central's private CA; without it the agent refuses the
+    certificate and keeps its results."""
+    certs = Certs(tmp_path)
+    central = FakeCentral({TOKEN}, assignment(target.url("/")))
+    central.server.ssl_context = Certs.server_context(certs.valid)
+    await central.start(host="localhost")
+    try:
+        assert central.url.startswith("https://localhost:")
+        untrusting = tmp_path / "a"
+        untrusting.mkdir()
+        async with running(write_config(untrusting, central.url)) as agent:
+            await asyncio.sleep(2.0)
+            assert agent.metrics.pulls.get("retry", 0) >= 1  # TLS refused: as if away
+            assert not central.server.requests
+        trusting = tmp_path / "b"
+        trusting.mkdir()
+        cfg = write_config(trusting, central.url, ca_file=certs.ca_file)
+        async with running(cfg):
+            await until(lambda: len(central.results) >= 2, within=10)
+    finally:
+        await central.close()
