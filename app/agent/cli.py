@@ -16,6 +16,8 @@ from pathlib import Path
 
 from app.agent.config import AgentConfigError, load_config
 
+ERROR_PREFIX = "lỗi cấu hình agent, chưa chạy / agent configuration error, not started:"
+
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -27,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except AgentConfigError as exc:
-        print(exc, file=sys.stderr)
+        print(f"{ERROR_PREFIX}\n{exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -40,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(agent.run())
     except AgentConfigError as exc:  # the token file at start
-        print(exc, file=sys.stderr)
+        print(f"{ERROR_PREFIX}\n{exc}", file=sys.stderr)
         return 2
 
 

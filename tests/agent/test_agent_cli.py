@@ -48,7 +48,8 @@ def test_missing_token_file_is_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert res.returncode == 2
-    assert res.stderr.strip().startswith("token_file ")
+    assert res.stderr.splitlines()[0].startswith("lỗi cấu hình agent")
+    assert res.stderr.splitlines()[1].startswith("token_file ")
     assert "Traceback" not in res.stderr
 
 
