@@ -56,6 +56,13 @@ class DemoExtras:
     sync_lag_degraded_s: float = 20.0
     sync_lag_down_s: float = 40.0
     fast_interval_s: int = 5
+    # A remote agent inside one commune (app/demo/agent.py): the unit's queue machine
+    # (on its LAN) from the agent only, its public portal from central and the agent
+    # (quorum ``any``); ``thongsuot demo`` turns it on. ``agent_unit`` is set by the demo
+    # stack; ``agent_offline_after_s`` of silence makes the agent offline.
+    agent: bool = False
+    agent_unit: str | None = None
+    agent_offline_after_s: int = 20
 
 
 def heartbeat_key(code: str) -> str:
@@ -164,6 +171,31 @@ def _add_extras(
         province["services"].append(_portal_service(tls_base, options, extras))
     for unit in data["units"][: extras.kiosks]:
         unit["services"][0]["checks"].append(_heartbeat_check(extras))
+    if extras.agent and extras.agent_unit is not None:
+        _add_agent(data, base, options, extras.agent_unit, extras)
+
+
+def _add_agent(
+    data: dict[str, Any], base: str, options: dict[str, Any], code: str, extras: DemoExtras
+) -> None:
+    """The commune agent: declared under ``agents:``; the unit's first check (its
+    portal) from central and the agent, and its queue machine from the agent only."""
+    from app.demo.agent import LAN_CHECK, agent_name
+
+    name = agent_name(code)
+    unit = next((u for u in data["units"] if u["code"] == code), None)
+    if unit is None:
+        raise ValueError(f"agent unit {code} is not among the demo units")
+    checks = unit["services"][0]["checks"]
+    checks[0]["locations"] = ["central", name]
+    checks[0]["quorum"] = "any"
+    if not any(c["name"] == LAN_CHECK for c in checks):
+        lan = _check(LAN_CHECK, _TITLES[LAN_CHECK], f"{base}/u/{code}/{LAN_CHECK}/health", options)
+        checks.append(lan)
+    next(c for c in checks if c["name"] == LAN_CHECK)["location"] = name
+    data["agents"] = [
+        {"name": name, "units": [code], "offline_after": extras.agent_offline_after_s}
+    ]
 
 
 def _sync_check(base: str, extras: DemoExtras) -> dict[str, Any]:

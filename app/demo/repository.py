@@ -53,3 +53,28 @@ async def snapshot(session: AsyncSession) -> Snapshot:
 async def _count(session: AsyncSession, column: object, *where: object) -> int:
     stmt = select(func.count(column)).where(*where)  # type: ignore[arg-type]
     return int((await session.execute(stmt)).scalar_one())
+
+
+@dataclass(slots=True)
+class AgentStates:
+    liveness: str | None = None  # the agent's liveness check: down while it is silent
+    checks: dict[str, str] = field(default_factory=dict)  # last part of the key → state
+
+
+async def agent_states(session: AsyncSession, name: str) -> AgentStates:
+    """The states of agent ``name``'s liveness check and of the checks in its unit."""
+    from app.inventory.resolve import agent_check_key
+
+    out = AgentStates()
+    live = await session.execute(
+        select(Check.state, Check.unit_id).where(Check.key == agent_check_key(name))
+    )
+    row = live.first()
+    if row is None:
+        return out
+    out.liveness = row[0]
+    rows = await session.execute(
+        select(Check.key, Check.state).where(Check.unit_id == row[1], Check.is_live())
+    )
+    out.checks = {key.rsplit(".", 1)[-1]: st for key, st in rows}
+    return out

@@ -12,8 +12,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from app.config import Settings
+from app.demo.agent import LAN_CHECK, DemoAgent
 from app.demo.inventory import DemoExtras
-from app.demo.repository import Snapshot, snapshot
+from app.demo.repository import AgentStates, Snapshot, agent_states, snapshot
 from app.demo.stack import DemoStack, demo_stack
 from app.vocab.lang import Lang
 from app.vocab.states import STATES, state_word
@@ -24,12 +25,18 @@ _LABELS = {
         "incidents": "sự cố đang mở",
         "results": "kết quả đã ghi",
         "down_list": "đang gián đoạn",
+        "lan": "máy xếp hàng",
+        "line_cut": "đường truyền tới tỉnh đang bị cắt",
+        "spool": "gửi bù",
     },
     "en": {
         "units": "Units",
         "incidents": "open incidents",
         "results": "results written",
         "down_list": "down now",
+        "lan": "queue machine",
+        "line_cut": "its line to the province is cut",
+        "spool": "replayed",
     },
 }
 
@@ -50,11 +57,17 @@ async def run_demo(
     """
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="thongsuot-demo-") as tmp:
-        async with demo_stack(settings, units, Path(tmp), extras=DemoExtras()) as stack:
+        async with demo_stack(settings, units, Path(tmp), extras=DemoExtras(agent=True)) as stack:
             out.write(banner(stack, units))
             out.flush()
             await _summaries(
-                stack.app, stack.settings, stack.server_task, duration, out, summary_every
+                stack.app,
+                stack.settings,
+                stack.server_task,
+                duration,
+                out,
+                summary_every,
+                agent=stack.agent,
             )
 
 
@@ -65,6 +78,8 @@ async def _summaries(
     duration: float | None,
     out: TextIO,
     every: float,
+    *,
+    agent: DemoAgent | None = None,
 ) -> None:
     deadline = None if duration is None else time.monotonic() + duration
     while not task.done():
@@ -76,7 +91,11 @@ async def _summaries(
             return
         async with app.state.sessionmaker() as session:
             snap = await snapshot(session)
-        out.write(summary_line(snap, settings) + "\n")
+            states = await agent_states(session, agent.name) if agent is not None else None
+        line = summary_line(snap, settings)
+        if agent is not None and states is not None:
+            line += agent_summary(agent, states, settings)
+        out.write(line + "\n")
         out.flush()
 
 
@@ -95,6 +114,7 @@ def banner(stack: DemoStack, units: int) -> str:
     lines += [
         f"  {_t(en, 'units_url')}{base}/api/v1/units",
         f"  {_t(en, 'incidents_url')}{base}/api/v1/incidents?state=all",
+        *([f"  {_t(en, 'agents_url')}{base}/api/v1/agents"] if stack.agent else []),
         f"  {_t(en, 'metrics')}{base}/metrics",
         f"  {_t(en, 'docs')}{base}/docs",
         _t(en, "outages"),
@@ -111,6 +131,7 @@ _BANNER = {
     "farm_tls": ("trang trại qua HTTPS:      ", "farm over HTTPS:          "),
     "units_url": ("đơn vị và trạng thái:      ", "units and their state:    "),
     "incidents_url": ("sự cố:                     ", "incidents:                "),
+    "agents_url": ("agent từ xa (mã ghi):      ", "remote agents (write):    "),
     "metrics": ("chỉ số Prometheus:         ", "Prometheus metrics:       "),
     "docs": ("tài liệu API:              ", "API documentation:        "),
     "outages": (
@@ -140,6 +161,21 @@ _BANNER = {
         "- freshness: the sync to the national portal stalls for {stall:g} s in every "
         "{cycle:g} s, from second {at:g}: a lag over {deg:g} s is {s_degraded}, over {down:g} "
         "s {s_down} (stale).",
+    ),
+    "agent": (
+        "- agent: {name} chạy trong {unit} (thongsuot agent run, nhật ký {log}): máy xếp "
+        "hàng chỉ thấy được từ trong xã, cổng của xã được kiểm tra từ máy chủ và từ agent. "
+        "Đường truyền của xã tới tỉnh bị cắt {cut:g} giây trong mỗi {cycle:g} giây, từ giây "
+        "{at:g}: agent giữ kết quả trong hàng đợi trên đĩa; sau {off} giây im lặng các kiểm "
+        'tra của nó là {s_unknown} và mở một sự cố "agent {name} offline"; khi đường '
+        "truyền có lại, hàng đợi được gửi bù và thay thế khoảng {s_unknown}.",
+        "- agent: {name} runs inside {unit} (thongsuot agent run, log {log}): the queue "
+        "machine is seen only from inside the commune, its portal from central and from the "
+        "agent. The commune's line to the province is cut for {cut:g} s in every {cycle:g} "
+        "s, from second {at:g}: the agent keeps its results in its on-disk spool; after "
+        '{off} s of silence its checks are {s_unknown} and one "agent {name} offline" '
+        "incident opens; when the line returns the spool is replayed and replaces the "
+        "{s_unknown} time.",
     ),
     "token": (
         "Mã truy cập API (đọc danh sách thông báo, ghi): thongsuot token create TÊN --db {db}",
@@ -174,6 +210,19 @@ def _kind_notes(stack: DemoStack, en: bool) -> list[str]:
                 pause=script.beat_pause_s,
                 cycle=script.beat_cycle_s,
                 at=script.beat_pause_at_s,
+            )
+        )
+    if stack.agent is not None:
+        notes.append(
+            _t(en, "agent").format(
+                name=stack.agent.name,
+                unit=stack.agent.unit.name,
+                log=stack.agent.log_path,
+                cut=script.line_cut_s,
+                cycle=script.line_cycle_s,
+                at=script.line_cut_at_s,
+                off=extras.agent_offline_after_s,
+                **words,
             )
         )
     notes.append(
@@ -213,3 +262,20 @@ def summary_line(snap: Snapshot, settings: Settings) -> str:
         shown = ", ".join(snap.down_units[:5]) + (" …" if len(snap.down_units) > 5 else "")
         line += f" | {labels['down_list']}: {shown}"
     return line
+
+
+def agent_summary(agent: DemoAgent, states: AgentStates, settings: Settings) -> str:
+    """`` | agent hy-…-lan: <state>, queue machine: <state>[, line cut]``."""
+    lang: Lang = "en" if settings.lang == "en" else "vi"
+    labels = _LABELS[lang]
+
+    def word(state: str | None) -> str:
+        return state_word(state or "unknown", lang).lower()
+
+    part = (
+        f" | agent {agent.name}: {word(states.liveness)}, "
+        f"{labels['lan']}: {word(states.checks.get(LAN_CHECK))}"
+    )
+    if agent.relay.cut:
+        part += f", {labels['line_cut']}"
+    return part

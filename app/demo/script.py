@@ -90,6 +90,11 @@ class FarmScript:
     sync_cycle_s: float = 120.0
     sync_stall_at_s: float = 30.0
     sync_stall_s: float = 60.0
+    # The commune agent's line to the province (app/demo/agent.py): cut for line_cut_s
+    # in every line_cycle_s, from line_cut_at_s after the agent starts.
+    line_cut_at_s: float = 20.0
+    line_cut_s: float = 60.0
+    line_cycle_s: float = 240.0
 
     def __post_init__(self) -> None:
         if not 0 < self.down_s < self.period_s:
@@ -100,6 +105,8 @@ class FarmScript:
             raise ValueError("beat_pause_s must be shorter than beat_cycle_s")
         if not 0 <= self.sync_stall_s < self.sync_cycle_s or self.sync_every_s <= 0:
             raise ValueError("sync_stall_s must be shorter than sync_cycle_s")
+        if not 0 <= self.line_cut_s < self.line_cycle_s:
+            raise ValueError("line_cut_s must be shorter than line_cycle_s")
 
     @classmethod
     def for_units(cls, units: int, **kwargs: object) -> FarmScript:
@@ -201,3 +208,10 @@ class FarmScript:
         if phase < self.sync_stall_s and t >= self.sync_stall_at_s:
             return t - phase  # stalled since the stall began
         return math.floor(t / self.sync_every_s) * self.sync_every_s
+
+    # the commune agent's line ---------------------------------------------------
+    def line_cut(self, t: float) -> bool:
+        """Whether the commune agent's line to central is cut at script time ``t``."""
+        if t < self.line_cut_at_s:
+            return False
+        return (t - self.line_cut_at_s) % self.line_cycle_s < self.line_cut_s

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import DEFAULT_DB, Settings, normalise_db_url
+from app.demo.agent import DemoAgent, pick_unit, start_agent
 from app.demo.certs import DemoCert, make_demo_cert, tls_available
 from app.demo.farm import Farm, start_farm
 from app.demo.heartbeats import HeartbeatSender, issue_push_tokens
@@ -35,6 +36,7 @@ class DemoStack:
     cert: DemoCert | None
     sender: HeartbeatSender | None
     extras: DemoExtras | None
+    agent: DemoAgent | None = None
 
 
 @asynccontextmanager
@@ -59,6 +61,9 @@ async def demo_stack(
     """
     cert = make_demo_cert(workdir) if extras is not None and tls_available() else None
     script = script or FarmScript.for_units(units)
+    if extras is not None and extras.agent and extras.agent_unit is None:
+        unit = pick_unit(script, demo_units(units), skip=extras.kiosks)
+        extras = dataclasses.replace(extras, agent_unit=unit.code if unit else None)
     farm = await start_farm(script, tls=cert.server_context() if cert else None)
     try:
         if extras is not None and cert is not None:
@@ -70,11 +75,17 @@ async def demo_stack(
         async with _serve_app(demo_settings, settings.port if port is None else port) as served:
             app, server, task, base_url = served
             sender = await _start_sender(app, base_url, farm, units, extras)
+            agent = None
             try:
+                if extras is not None and extras.agent and extras.agent_unit is not None:
+                    unit = next(u for u in demo_units(units) if u.code == extras.agent_unit)
+                    agent = await start_agent(app, base_url, unit, workdir, script, farm.clock)
                 yield DemoStack(
-                    demo_settings, farm, app, server, task, base_url, cert, sender, extras
+                    demo_settings, farm, app, server, task, base_url, cert, sender, extras, agent
                 )
             finally:
+                if agent is not None:
+                    await agent.stop()
                 if sender is not None:
                     await sender.stop()
     finally:

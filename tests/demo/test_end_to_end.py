@@ -126,3 +126,8 @@ async def test_run_demo_serves_the_app_and_prints_summaries(tmp_path: Path) -> N
     # the checks of each kind other than http are shown with their states
     assert "heartbeat: " in summaries[-1] and "freshness: " in summaries[-1]
     assert "tls: 1 " in summaries[-1]
+    # the commune agent: its line in the banner (where its log is, when its line is cut)
+    # and its state in every summary (tests/demo/test_agent.py follows it through a cut)
+    assert "- agent: hy-" in text and "/api/v1/agents" in text
+    assert "thongsuot agent run" in text and "bị cắt 60 giây trong mỗi 240 giây" in text
+    assert all(" | agent hy-" in line and "máy xếp hàng: " in line for line in summaries)
