@@ -76,3 +76,29 @@ def test_national_runs_serve_workers_briefly_by_its_path(backend: str, tmp_path:
     assert f"{workers} of {workers} replicas reported" in done.stdout, done.stdout
     assert "none lost" in done.stdout
     assert f"serve --workers {workers} on" in done.stdout
+
+
+@pytest.mark.slow
+def test_agents_bench_runs_briefly_by_its_path(backend: str, tmp_path: Path) -> None:
+    """Remote agents, tiny: the real ``serve``, agents enrolled through the API and run
+    by the agent's own code in a driver process; every result made is one row of its
+    vantage, or the bench exits 1."""
+    from tests.conftest import PG_ADMIN
+
+    db = ("--db", PG_ADMIN) if backend == "postgresql" else ()
+    lease = {"THONGSUOT_LEASE_S": "4", "THONGSUOT_LEASE_RENEW_S": "1"}  # start-up in seconds
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "agents.py"), "--agents", "3",
+         "--checks-per-agent", "2", "--interval", "2", "--duration", "6", "--warmup", "4",
+         "--tail", "1", *db],
+        cwd=tmp_path,
+        env={**os.environ, **lease},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "exactly once" in done.stdout, done.stdout
+    assert "3 agents x 2 checks at 2 s" in done.stdout
+    assert "CPU-ms per result" in done.stdout and "round trip" in done.stdout
