@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import probes
@@ -34,14 +34,15 @@ class RuntimeCheck:
     # scheduled here; per-vantage evaluation only when there is more than the centre
     locations: tuple[str, ...] = ("central",)
     quorum: str = "any"
+    # locations != ("central",), computed once: read for every result (_record)
+    multi_vantage: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "multi_vantage", self.locations != ("central",))
 
     @property
     def probed_centrally(self) -> bool:
         return "central" in self.locations
-
-    @property
-    def multi_vantage(self) -> bool:
-        return self.locations != ("central",)
 
     @classmethod
     def from_row(cls, check: Check, unit_code: str, service_kind: str) -> RuntimeCheck:

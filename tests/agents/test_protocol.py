@@ -3,6 +3,7 @@ enrolment and tokens, config with ETag, idempotent batches, clocks, isolation.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Agent, AgentBatch, AgentToken, ProbeResult
 from tests.agents.conftest import AUTH, agent_headers, check_ids, enrol, push, result
+from tests.support.wait import until
 
 QUEUE = "12337.commune_centre.queue"
 WEB = "12337.commune_centre.web"
@@ -127,6 +129,12 @@ async def test_duplicate_batch_is_stored_once(
     refill = await push(client, token, [result(ids[QUEUE], slot=1002)], key="c" * 32)
     assert refill.json()["duplicates"] == 1
     await app.state.monitor.pipeline.flush()
+
+    async def five() -> bool:  # the writer may hold a batch while flush() returns
+        return await _stored(sm, "hy-12337-lan") == 5
+
+    await until(five, 5)
+    await asyncio.sleep(0.3)  # and nothing more arrives
     assert await _stored(sm, "hy-12337-lan") == 5
 
 
@@ -141,6 +149,11 @@ async def test_clock_offset_corrected_within_limit_refused_beyond(
     assert answer.status_code == 200
     assert abs(answer.json()["clock_offset_s"] - skew) < 2
     await app.state.monitor.pipeline.flush()
+
+    async def one() -> bool:
+        return await _stored(sm, "hy-12337-lan") == 1
+
+    await until(one, 5)
     async with sm() as s:
         row = (
             await s.execute(select(ProbeResult).where(ProbeResult.vantage != "central"))
