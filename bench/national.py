@@ -244,8 +244,12 @@ class Report:
             f"topology: thongsuot serve --workers {self.workers} on {self.backend}, "
             f"{self.processes} processes in the tree",
             f"checks: {self.checks} at {self.interval_s} s (expected {expected:,.1f} probes/s)",
-            f"start-up: all shards owned in {self.startup_owned_s:.1f} s, "
-            f"first result stored at {self.startup_first_s:.1f} s",
+            (
+                f"start-up: all shards owned in {self.startup_owned_s:.1f} s, "
+                if self.backend == "PostgreSQL"
+                else "start-up (no shards on SQLite): "
+            )
+            + f"first result stored at {self.startup_first_s:.1f} s",
             f"window: {self.window_s:.1f} s; slots {self.expected}, stored {self.stored}, "
             f"missed {self.expected - self.stored}",
             f"probes/s: {rate:,.1f} = {rate / expected * 100:.2f}% of expected",
