@@ -113,12 +113,23 @@ async def _drive(spec: dict[str, Any]) -> int:
         )
         agents.append(runner.Agent(cfg))
     tasks = [asyncio.create_task(agent.run()) for agent in agents]
+    lags: list[tuple[float, float]] = []
+
+    async def loop_lag() -> None:  # how late a 0.1 s timer fires: this loop's own delay
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.1)
+            lags.append((time.time(), time.perf_counter() - t0 - 0.1))
+
+    lagging = asyncio.create_task(loop_lag())
     print(json.dumps({"started": len(agents)}), flush=True)
     await asyncio.to_thread(sys.stdin.buffer.read)  # the bench closes our stdin to stop us
     for agent in agents:
         agent.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
+    lagging.cancel()
     out = {
+        "lags": lags,
         "made": sum(a.metrics.results for a in agents),
         "pushed": sum(a.metrics.pushed for a in agents),
         "left": sum(a.spool.stats.depth for a in agents),
@@ -254,6 +265,43 @@ def _backend_cpu(pids: list[int]) -> dict[int, float]:
 
 
 @dataclass(slots=True)
+class DbCpu:
+    """CPU of the bench database's PostgreSQL backends over the window: those open at
+    its start count from there, those opened during it count whole."""
+
+    first: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
+
+    async def sample(self, engine: Any, *, first: bool = False) -> None:
+        from sqlalchemy import text
+
+        async with engine.connect() as conn:
+            pids = list(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                ).scalars()
+            )
+        found = _backend_cpu(pids)
+        if first:
+            self.first = dict(found)
+        self.last.update(found)
+
+    async def run(self, engine: Any, until: float) -> None:
+        while time.monotonic() < until:
+            await asyncio.sleep(1.0)
+            await self.sample(engine)
+
+
+@dataclass(slots=True)
 class Ages:
     """Each agent result's age when its row is first seen in SQL (polled)."""
 
@@ -299,6 +347,7 @@ class Report:
     pushes: int
     statuses: dict[int, int]
     ages: list[float]
+    loop_lags: list[float]
     made: int
     left: int
     dropped: int
@@ -315,7 +364,7 @@ class Report:
     def lines(self) -> list[str]:
         expected = self.agents * self.checks_per_agent / self.interval_s
         rate = self.stored / self.window_s
-        rt, ages = sorted(self.round_trips), sorted(self.ages)
+        rt, ages, lag = sorted(self.round_trips), sorted(self.ages), sorted(self.loop_lags)
         per = self.cpu_s * 1000 / self.stored if self.stored else math.nan
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
         lines = [
@@ -330,8 +379,8 @@ class Report:
         if self.db_cpu_s is not None:
             db_per = self.db_cpu_s * 1000 / self.stored if self.stored else math.nan
             lines.append(
-                f"PostgreSQL ({self.db_backends} backends of the bench database open through "
-                f"the window): {self.db_cpu_s:.1f} s = "
+                f"PostgreSQL ({self.db_backends} backends of the bench database seen, sampled "
+                f"every second): {self.db_cpu_s:.1f} s = "
                 f"{db_per:.2f} CPU-ms per result"
             )
         lines += [
@@ -340,6 +389,9 @@ class Report:
             f"{self.pushes} in all; status {codes}): p50 {percentile(rt, 50) * 1000:.1f} ms, "
             f"p99 {percentile(rt, 99) * 1000:.1f} ms, "
             f"max {(rt[-1] if rt else math.nan) * 1000:.1f} ms",
+            f"agent drivers' event-loop lag (a 0.1 s timer, {len(lag)} samples): "
+            f"p50 {percentile(lag, 50) * 1000:.0f} ms, p99 {percentile(lag, 99) * 1000:.0f} ms, "
+            f"max {(lag[-1] if lag else math.nan) * 1000:.0f} ms",
             f"result age when its row is first seen in SQL ({len(ages)} rows, polled every "
             f"0.5 s): p50 {percentile(ages, 50):.2f} s, p99 {percentile(ages, 99):.2f} s, "
             f"max {(ages[-1] if ages else math.nan):.2f} s",
@@ -364,7 +416,7 @@ async def run(args: argparse.Namespace) -> Report:
 
 
 async def _measure(args: argparse.Namespace, url: str, inventory: Path, tmp: Path) -> Report:
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from app.db import make_engine
     from app.models import ProbeResult
@@ -386,28 +438,17 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, tmp: Pat
         drivers = await start_drivers(args, base, names, tmp)
         await asyncio.sleep(args.warmup)
         duration = min(args.duration, MAX_DURATION_S)
-        backends: list[int] = []
+        db = DbCpu()
         if pg:
-            async with engine.connect() as conn:
-                backends = list(
-                    (
-                        await conn.execute(
-                            text(
-                                "SELECT pid FROM pg_stat_activity WHERE datname = "
-                                "current_database() AND pid <> pg_backend_pid()"
-                            )
-                        )
-                    ).scalars()
-                )
-        db0 = _backend_cpu(backends)
+            await db.sample(engine, first=True)
         cpu0, w0, m0 = await asyncio.to_thread(sampler.sample), time.time(), time.monotonic()
         ages = Ages()
         sampling = asyncio.create_task(sampler.run(m0 + duration))
         polling = asyncio.create_task(ages.run(engine, m0 + duration))
+        db_sampling = asyncio.create_task(db.run(engine, m0 + duration)) if pg else None
         await _progress(engine, sampler, proc, w0, m0, duration)
         cpu1, w1 = await asyncio.to_thread(sampler.sample), time.time()
-        db1 = _backend_cpu(backends)
-        await asyncio.gather(sampling, polling)
+        await asyncio.gather(sampling, polling, *([db_sampling] if db_sampling else []))
         outs = await stop_drivers(drivers)
         drivers = []
         await asyncio.sleep(args.tail)
@@ -446,11 +487,12 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, tmp: Pat
         agents=args.agents, checks_per_agent=args.checks_per_agent, interval_s=args.interval,
         backend="PostgreSQL" if pg else "SQLite", window_s=w1 - w0, stored=int(stored),
         cpu_s=cpu1 - cpu0,
-        db_cpu_s=sum(db1[p] - db0[p] for p in db1 if p in db0) if pg else None,
-        db_backends=len(set(db0) & set(db1)),
+        db_cpu_s=db.cpu_s if pg else None,
+        db_backends=len(db.last),
         peak_rss=sampler.peak_rss,
         round_trips=[p[1] for p in in_window if p[2] and p[3] == 200],
         pushes=len(in_window), statuses=statuses, ages=ages.ages,
+        loop_lags=[lag for o in outs for t, lag in o.get("lags", []) if w0 <= t < w1],
         made=sum(o.get("made", 0) for o in outs), left=sum(o.get("left", 0) for o in outs),
         dropped=sum(o.get("dropped", 0) for o in outs),
         refused=sum(o.get("refused", 0) for o in outs),
@@ -500,7 +542,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=180.0, help="window in seconds (max 3600)")
     p.add_argument("--db", default=None, help="postgresql://... admin URL (default: temp SQLite)")
     p.add_argument("--timeout", type=float, default=None, help="probe timeout (min(5, I/2) s)")
-    p.add_argument("--agent-procs", type=int, default=2, help="agent driver processes")
+    p.add_argument("--agent-procs", type=int, default=4, help="agent driver processes")
     p.add_argument("--warmup", type=float, default=None, help="seconds before the window")
     p.add_argument("--tail", type=float, default=3.0, help="seconds before SIGTERM (default 3)")
     p.add_argument("--concurrency", type=int, default=500, help="central's max probes in flight")
