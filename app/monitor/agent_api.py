@@ -26,7 +26,7 @@ from app.accounting.days import local_day
 from app.agents import service
 from app.agents.assignment import MAX_BATCH, MAX_SKEW_S, build_assignment
 from app.deps import SessionDep
-from app.models import Agent, AgentBatch, Flip, ProbeResult
+from app.models import Agent, AgentBatch, ProbeResult
 from probes.base import ErrorKind, Status
 from probes.base import ProbeResult as Observation
 
@@ -241,12 +241,12 @@ async def _take(
 ) -> tuple[int, int]:
     """Evaluate the new results in order of ``at``; skip those stored already (by uid,
     or by their (check, vantage, slot)). Late ones (a spool replay) mark their days'
-    rollups stale; the first one after a silence takes back the unknown flip."""
+    rollups stale; the first one after a silence takes back the unknown flip (through
+    the pipeline, after the flip itself)."""
     fresh, duplicates = await _new_only(session, monitor, agent.name, items)
     now = datetime.fromtimestamp(received, UTC)
     earliest_late: datetime | None = None
     accepted = 0
-    retract: list[str] = []
     for item in sorted(fresh, key=lambda r: r.at):
         at = datetime.fromtimestamp(min(item.at + offset, received), UTC)
         result = Observation(
@@ -256,19 +256,15 @@ async def _take(
             item.message,
             item.details,
         )
-        outcome, undo = monitor.record_vantage_result(
+        outcome, _ = monitor.record_vantage_result(
             item.check_id, agent.name, result, at, item.slot, item.uid
         )
         if outcome is None:  # the check left the inventory meanwhile
             continue
         accepted += 1
-        if undo is not None:
-            retract.append(undo)
         rc = monitor.checks[item.check_id]
         if at < now - timedelta(seconds=2 * rc.interval_s):
             earliest_late = at if earliest_late is None else min(earliest_late, at)
-    if retract:
-        await session.execute(delete(Flip).where(Flip.uid.in_(retract)))
     if earliest_late is not None:
         mark_stale(
             session,

@@ -65,6 +65,9 @@ class Outcome:
     epoch: int | None = None
     # a multi-vantage check: the observing vantage's state (app/monitor/vantages.py)
     vantage_row: VantageRow | None = None
+    # a replayed result that takes the place of a silent agent's unknown time: the
+    # check's unknown flip to delete (in order, after it was written)
+    retract_flip_uid: str | None = None
 
     @property
     def durable(self) -> bool:

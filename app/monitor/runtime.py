@@ -567,6 +567,7 @@ class Monitor:
             return None, None
         retract = unpark(cs, vset, vantage) if vantage in vset.parked else None
         outcome = apply_vantage_result(cs, vset, vantage, result, at)
+        outcome.retract_flip_uid = retract
         outcome.result_row["slot"] = slot
         if uid is not None:
             outcome.result_row["uid"] = uid

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import exc as orm_exc
 
@@ -60,6 +60,9 @@ async def write_batch(
     # another replica across a takeover): ignored, never stored twice
     stored = await insert_ignoring(session, ProbeResult, [*results, *history])
     await insert_ignoring(session, Flip, flips)
+    retract = [o.retract_flip_uid for o in current_batch if o.retract_flip_uid is not None]
+    if retract:  # a silent agent's unknown flip, replaced by its replayed results
+        await session.execute(delete(Flip).where(Flip.uid.in_(retract)))
     await incidents.open_incidents(session, opens)
     await incidents.close_incidents(session, closes)
     if latest:

@@ -201,3 +201,48 @@ async def test_line_cut_pages_once_for_the_agent(
             if i.notify_state == "paged"
         ]
     assert report.paged == 1 and paged == [live]
+
+
+async def test_an_outage_over_before_the_replay_is_recorded_not_paged(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], app: FastAPI
+) -> None:
+    monitor = app.state.monitor
+    token = await enrol(client, "hy-12337-lan")
+    ids = await check_ids(sm)
+    queue, live = ids[QUEUE], ids[LIVE]
+    start = time.time() - 600
+    assert (await push(client, token, [result(queue, "up", at=start, slot=0)])).status_code == 200
+    await _silence(app, live, 600)
+    # the spool: the queue failed for a minute during the silence, then came back
+    statuses = ["up", "down", "down", "down", "up", "up"]
+    replay = [
+        result(queue, st, at=start + 30 * (i + 1), slot=i + 1) for i, st in enumerate(statuses)
+    ]
+    assert (await push(client, token, replay)).json()["accepted"] == 6
+    assert monitor.states[queue].state is State.UP
+    await monitor.pipeline.flush()
+
+    async def written() -> bool:
+        flips = [(f.new_state, round(f.at.timestamp())) for f in await _flips(sm, queue)]
+        return flips == [
+            ("up", round(start)),
+            ("down", round(start + 60)),
+            ("up", round(start + 150)),
+        ]
+
+    await until(written, 5)
+    policy = parse_policy(
+        {
+            "channels": {"xa": {"type": "webhook", "url": "http://127.0.0.1:9/xa"}},
+            "escalation": {"default": {"levels": [{"after_s": 0, "channels": ["xa"]}]}},
+            "hold_s": 0,
+        }
+    )
+    async with sm() as s, s.begin():
+        report = await plan(s, PlanInput(now=datetime.now(UTC), policy=policy, maintenance=set()))
+    async with sm() as s:
+        outage = (await s.execute(select(Incident).where(Incident.check_id == queue))).scalar_one()
+    assert report.paged == 0  # over before anyone could act: recorded, not paged
+    assert outage.started_at.timestamp() == pytest.approx(start + 60, abs=1)
+    assert outage.ended_at is not None
+    assert outage.ended_at.timestamp() == pytest.approx(start + 150, abs=1)
