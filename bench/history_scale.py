@@ -22,10 +22,10 @@ It then times, through the monitor's own ``Housekeeper``:
 ``--migrate-to head`` after a fill at ``--revision 0009`` times migration 0010 on
 the filled table (it becomes the legacy partition, which pruning then drops whole).
 
-    .venv/bin/python -m bench.history_scale                      # national, 2 days
-    .venv/bin/python -m bench.history_scale --checks 1000 --days 2
-    .venv/bin/python -m bench.history_scale --revision 0009      # before partitioning
-    .venv/bin/python -m bench.history_scale --revision 0009 --migrate-to head --days 1
+    .venv/bin/python bench/history_scale.py                      # national, 2 days
+    .venv/bin/python bench/history_scale.py --checks 1000 --days 2
+    .venv/bin/python bench/history_scale.py --revision 0009      # before partitioning
+    .venv/bin/python bench/history_scale.py --revision 0009 --migrate-to head --days 1
 """
 
 from __future__ import annotations
@@ -33,21 +33,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app import migrate
-from app.accounting.days import day_start, local_day
-from app.db import make_engine
-from app.models.partitions import LEGACY, day_bounds, day_name, partition_indexes
-from app.monitor.housekeeping import Housekeeper
-from bench.report_scale import _inventory
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ on sys.path, not the root
+    sys.path.insert(0, str(ROOT))
+
+from app import migrate  # noqa: E402
+from app.accounting.days import day_start, local_day  # noqa: E402
+from app.db import make_engine  # noqa: E402
+from app.models.partitions import LEGACY, day_bounds, day_name, partition_indexes  # noqa: E402
+from app.monitor.housekeeping import Housekeeper  # noqa: E402
+from bench.report_scale import _inventory  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NAME = "thongsuot_bench_history"
