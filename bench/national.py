@@ -229,7 +229,12 @@ class Report:
     @property
     def lost(self) -> bool:
         complete = len(self.stopped) >= self.workers
-        return not (complete and self.probes_run == self.written == self.rows_total)
+        ran = self.probes_run == self.written + self.fenced  # fenced: refused, by design
+        return not (complete and ran and self.written == self.rows_total)
+
+    @property
+    def fenced(self) -> int:
+        return sum(s[2] for s in self.stopped)
 
     @property
     def cpu_ms_per_probe(self) -> float:
@@ -239,7 +244,6 @@ class Report:
         lat = sorted(self.lateness)
         rate, expected = self.stored / self.window_s, self.checks / self.interval_s
         w = self.writes
-        fenced = sum(s[2] for s in self.stopped)
         return [
             f"topology: thongsuot serve --workers {self.workers} on {self.backend}, "
             f"{self.processes} processes in the tree",
@@ -270,7 +274,8 @@ class Report:
                 *(self.writes.values.get(k, math.nan) for k in SUMMED[:3])
             ),
             f"results (SIGTERM, {len(self.stopped)} of {self.workers} replicas reported): "
-            f"probes run {self.probes_run}, written {self.written}, fenced {fenced}, "
+            f"probes run {self.probes_run}, written {self.written} + fenced {self.fenced} "
+            "(refused: their shard had moved), "
             f"rows in the database {self.rows_total} -> "
             + ("LOST RESULTS" if self.lost else "none lost"),
             *self._blackbox_lines(),
