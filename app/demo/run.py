@@ -27,7 +27,6 @@ _LABELS = {
         "down_list": "đang gián đoạn",
         "lan": "máy xếp hàng",
         "line_cut": "đường truyền tới tỉnh đang bị cắt",
-        "spool": "gửi bù",
     },
     "en": {
         "units": "Units",
@@ -36,7 +35,6 @@ _LABELS = {
         "down_list": "down now",
         "lan": "queue machine",
         "line_cut": "its line to the province is cut",
-        "spool": "replayed",
     },
 }
 
