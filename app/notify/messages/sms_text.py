@@ -63,7 +63,8 @@ def fit_sms(text: str, *, ascii: bool, max_segments: int = 1) -> str:
     limit = capacity(enc, max_segments)
     if units(text, enc) <= limit:
         return text
-    ellipsis = "..." if enc == "gsm7" else "…"
+    # folded text stays ASCII even when a character outside GSM-7 (` for one) makes it UCS-2
+    ellipsis = "..." if ascii or enc == "gsm7" else "…"
     tail = ""
     link = TRAILING_LINK.search(text)
     if link is not None and units(link[0], enc) + units(ellipsis, enc) + 20 <= limit:

@@ -76,6 +76,14 @@ def test_fit_sms_cuts_with_ellipsis() -> None:
     assert fit_sms("ngắn", ascii=False) == "ngắn"
 
 
+def test_fit_sms_folded_stays_ascii_when_a_character_outside_gsm7_makes_it_ucs2() -> None:
+    # ` is ASCII but not GSM-7: the text is sent as UCS-2, yet it was folded to ASCII
+    # and its ellipsis must be too (found by the property below)
+    fitted = fit_sms("0" * 65 + "`…℠", ascii=True)
+    assert fitted.isascii() and fitted.endswith("...")
+    assert segments_needed(fitted) == 1
+
+
 @pytest.mark.slow
 @given(st.text(max_size=600), st.booleans(), st.integers(min_value=1, max_value=6))
 def test_fit_sms_never_exceeds_the_segment_budget(text: str, ascii: bool, segments: int) -> None:
