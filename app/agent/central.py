@@ -99,6 +99,9 @@ def classify(response: httpx.Response, now: float) -> Answer:
     return answer
 
 
+KEEPALIVE_EXPIRY_S = 3.0
+
+
 class Central:
     """One long-lived client to central (keep-alive: one TLS handshake, not one a push)."""
 
@@ -112,6 +115,9 @@ class Central:
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
+            # close idle connections before central's server does (uvicorn: 5 s, the
+            # push interval): a push on a connection the server is closing fails
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
 
     async def aclose(self) -> None:

@@ -47,12 +47,12 @@ from probes.secrets import SecretResolver, env_secret
 log = logging.getLogger("thongsuot.agent")
 
 BACKOFF_MIN_S = 0.5
-BACKOFF_MAX_S = 60.0
+BACKOFF_MAX_S = 30.0  # Prometheus remote-write caps at 5 s; many agents back at once need more
 STOP_GRACE_S = 5.0  # at shutdown: in-flight probes and one last push
 
 
 def backoff_delay(attempt: int) -> float:
-    """Exponential from 0.5 s, capped at 60 s, with jitter (up to +50%, within the cap)."""
+    """Exponential from 0.5 s, capped at 30 s, with jitter (up to +50%, within the cap)."""
     base = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2.0 ** min(max(0, attempt), 16))
     return min(BACKOFF_MAX_S, base * (1.0 + random.random() * 0.5))
 
@@ -422,6 +422,8 @@ class Agent:
                         answer.error,
                         self.cfg.token_file,
                     )
+                    # the same token would be refused with results too: wait as below
+                    await self._wait_for(self._token_changed, self._pulled, deadline=deadline)
                 return attempt
             if v is Verdict.TOO_LARGE:
                 self._limit = max(1, len(batch.results) // 2)
