@@ -23,10 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.agent.fake_central import FakeCentral
-from tests.support.http import Reply, ScriptedHTTP
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ on sys.path, not the root
+    sys.path.insert(0, str(ROOT))
+
+from tests.agent.fake_central import FakeCentral  # noqa: E402
+from tests.support.http import Reply, ScriptedHTTP  # noqa: E402
+
 TOKEN = "tsa_bench_" + "x" * 32
 TICKS = os.sysconf("SC_CLK_TCK")
 
