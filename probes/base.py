@@ -45,6 +45,7 @@ class ErrorKind(enum.StrEnum):
     STALE = "stale"
     MISSED_HEARTBEAT = "missed_heartbeat"
     REPORTED_DOWN = "reported_down"
+    AGENT_OFFLINE = "agent_offline"  # set by the monitor: a remote agent went silent
     QUERY = "query"
     PERMISSION = "permission"
     CONFIG = "config"  # the monitor's own setup is incomplete, e.g. a secret is not set

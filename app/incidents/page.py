@@ -118,9 +118,18 @@ async def incident_updates(session: AsyncSession, incident_id: int) -> list[Inci
 
 async def _rows(
     session: AsyncSession, ids: list[int]
-) -> list[tuple[Incident, str, str, str, str, str, str]]:
+) -> list[tuple[Incident, str, str, str, str, str, str, str]]:
     stmt = (
-        select(Incident, Unit.name, Unit.kind, Unit.code, Service.kind, Service.name, Check.name)
+        select(
+            Incident,
+            Unit.name,
+            Unit.kind,
+            Unit.code,
+            Service.kind,
+            Service.name,
+            Check.name,
+            Check.key,
+        )
         .join(Check, Incident.check_id == Check.id)
         .join(Unit, Incident.unit_id == Unit.id)
         .join(Service, Check.service_id == Service.id)
@@ -152,7 +161,9 @@ async def build_page(
     found = await _rows(session, [incident_id])
     if not found:
         return None
-    incident, unit_name, unit_kind, unit_code, service_kind, service_name, check_name = found[0]
+    incident, unit_name, unit_kind, unit_code, service_kind, service_name, check_name, check_key = (
+        found[0]
+    )
     now = utcnow()
     started, ended = _aware(incident.started_at), incident.ended_at
     state = _state(incident)
@@ -167,7 +178,7 @@ async def build_page(
         state_word=state_word(check_state, lang),
         icon=ICONS[check_state],
         state_words=incident_state_words(state, lang),
-        cause=error_kind_words(incident.error_kind, lang),
+        cause=error_kind_words(incident.error_kind, lang, check_key=check_key),
         started=format_local_time(started),
         lasted=format_duration((_aware(ended) if ended else now) - started, lang),
         ended=None if ended is None else format_local_time(_aware(ended)),
@@ -204,7 +215,7 @@ async def _related(
     if not ids:
         return []
     out = []
-    for incident, unit_name, unit_kind, _, service_kind, service_name, check_name in await _rows(
+    for incident, unit_name, unit_kind, _, service_kind, service_name, check_name, _ in await _rows(
         session, ids
     ):
         what = service_subject(service_kind, service_name, unit_kind, unit_name, lang)

@@ -22,6 +22,8 @@ from app.inventory.document import CheckDef, Defaults, Inventory, ServiceDef, Un
 from app.inventory.flat import AgentSpec, CheckSpec, FlatInventory, ServiceSpec, UnitSpec
 from app.inventory.problems import Loc, Problem, describe_error, format_path
 from app.maintenance.windows import MaintenanceSpec
+from app.vocab.words import AGENT_CHECK_PREFIX, agent_link_name
+from app.vocab.words import AGENT_SERVICE as AGENT_SERVICE_WORDS
 from probes import registry
 
 DEFAULT_INTERVAL_S = 60
@@ -33,9 +35,8 @@ PUBLIC_UNIT_FIELDS = ("address", "opening_hours", "hotline")  # into Unit.settin
 TARGET_OPTIONS = ("url", "host", "hostname", "target", "address", "query_name", "name")
 _PLACEHOLDER = re.compile(r"\{(code|name|slug|kind|province_code)\}")
 CENTRAL = "central"
-AGENT_CHECK_PREFIX = "agent."  # the liveness check of agent NAME is "agent.NAME"
 AGENT_SERVICE = "agents"  # local key of the service holding a unit's agent checks
-AGENT_SERVICE_NAME = "Máy đo tại chỗ (agent)"
+AGENT_SERVICE_NAME = AGENT_SERVICE_WORDS[0]
 
 
 def agent_check_key(name: str) -> str:
@@ -236,7 +237,7 @@ class _Resolver:
                     key=key,
                     unit_code=unit_code,
                     service_key=service_key,
-                    name=f"agent {agent.name}",
+                    name=agent_link_name(agent.name),
                     kind="heartbeat",
                     target=agent.name,
                     config=config,

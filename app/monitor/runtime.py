@@ -114,6 +114,7 @@ class Monitor:
         # beats: one replica serves the agents
         self.vantages: dict[int, VantageSet] = {}
         self.agent_checks: dict[str, int] = {}
+        self._agent_check_ids: frozenset[int] = frozenset()
         self._recent_uids: dict[str, None] = {}  # agent result uids, bounded
         self._agent_tasks: set[asyncio.Task[None]] = set()
         self.states: dict[int, CheckState] = {}
@@ -342,6 +343,7 @@ class Monitor:
             for rc in self.checks.values()
             if rc.kind == "heartbeat" and rc.key.startswith("agent.")
         }
+        self._agent_check_ids = frozenset(self.agent_checks.values())
         multi = {i: rc for i, rc in self.checks.items() if rc.multi_vantage}
         kept = {
             i: v
@@ -508,6 +510,8 @@ class Monitor:
             self.metrics.in_flight.dec()
         if rc.kind == "heartbeat" and result.status is not Status.DOWN:
             return None  # an on-time rhythm adds no sample: the beat itself was one
+        if rc.id in self._agent_check_ids and result.error_kind is ErrorKind.MISSED_HEARTBEAT:
+            result = _agent_offline(rc, result)
         return self._record(rc, cs, result, at, slot)
 
     def _record(
@@ -691,6 +695,18 @@ class Monitor:
         self.metrics.results.labels(rc.kind, result.status.value, kind).inc()
         if outcome.flip_row is not None:
             self.metrics.flips.labels(outcome.flip_row["new_state"]).inc()
+
+
+def _agent_offline(rc: RuntimeCheck, missed: ProbeResult) -> ProbeResult:
+    """An agent's liveness check missed its beat: the agent in the commune lost contact
+    with the province, which its incident, messages and pages say (``agent_offline``)."""
+    agent = rc.key.removeprefix("agent.")
+    return ProbeResult.down(
+        ErrorKind.AGENT_OFFLINE,
+        f"agent {agent} silent: {missed.message}",
+        missed.latency,
+        **missed.details,
+    )
 
 
 async def _quietly(step: Coroutine[Any, Any, None], what: str) -> None:

@@ -57,7 +57,7 @@ async def entries(session: AsyncSession, snap: Snapshot, lang: Lang, base: str) 
         check = snap.checks.get(r.check_id)
         unit_name = full_name(unit, lang) if unit is not None else ""
         what = check.name if check is not None else ""
-        cause = error_kind_words(r.error_kind, lang)
+        cause = error_kind_words(r.error_kind, lang, check_key=check.key if check else None)
         if r.ended_at is None:
             title = t_(lang, f"{unit_name}: {what} đang gặp sự cố", f"{unit_name}: {what} is down")
             span = t_(

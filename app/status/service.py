@@ -33,6 +33,7 @@ from app.vocab.fmt import format_duration, format_local_time
 from app.vocab.lang import Lang
 from app.vocab.states import BY_SEVERITY, ICONS, SEVERITY, State, state_word
 from app.vocab.words import (
+    agent_offline_words,
     error_kind_words,
     incident_state_words,
     unit_kind_words,
@@ -229,6 +230,8 @@ def _reason(snap: Snapshot, check: CheckRow, lang: Lang) -> Reason:
     incident = snap.incident_of_check.get(check.id)
     since = check.state_since
     text: str
+    # the check's agents that went silent (docs/agents.md): why it is unknown
+    silent = [v for v, _ in snap.vantages.get(check.id, []) if v in snap.silent_agents]
     if check.state == State.MAINTENANCE:
         occurrence = snap.active_maintenance(check.id)
         if occurrence is not None:
@@ -243,8 +246,11 @@ def _reason(snap: Snapshot, check: CheckRow, lang: Lang) -> Reason:
         if incident.suppressed_reason == "parent":
             text = _parent_text(snap, incident, lang)
         else:
-            text = error_kind_words(incident.error_kind, lang)
+            text = error_kind_words(incident.error_kind, lang, check_key=check.key)
             text = text[:1].upper() + text[1:]
+    elif check.state == State.UNKNOWN and silent:
+        text = agent_offline_words(silent[0], lang)
+        text = text[:1].upper() + text[1:]
     elif check.state == State.UNKNOWN:
         text = t_(lang, "Chưa có kết quả kiểm tra gần đây", "No recent check result")
     elif check.state == State.DEGRADED:
@@ -398,7 +404,7 @@ async def _past(
         if r.notify_state == "suppressed" and r.suppressed_reason == "parent":
             cause = _parent_text(snap, incident_row(r), lang)
         else:
-            cause = error_kind_words(r.error_kind, lang)
+            cause = error_kind_words(r.error_kind, lang, check_key=check.key if check else None)
             cause = cause[:1].upper() + cause[1:]
         found.append(
             PastIncident(

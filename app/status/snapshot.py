@@ -19,6 +19,7 @@ from app.maintenance.scope import covered
 from app.maintenance.windows import Window
 from app.models import Check, CheckVantage, Incident, MaintenanceWindow, Service, Unit
 from app.vocab.states import SEVERITY, State, worst
+from app.vocab.words import agent_of_check
 
 STREAM_ROWS = 2_000
 AHEAD = timedelta(days=7)  # maintenance announced this far ahead
@@ -100,6 +101,7 @@ class Snapshot:
     incident_of_check: dict[int, IncidentRow] = field(default_factory=dict)
     # multi-vantage checks: (vantage, state) in the order of their locations (docs/agents.md)
     vantages: dict[int, list[tuple[str, State]]] = field(default_factory=dict)
+    silent_agents: set[str] = field(default_factory=set)  # their liveness check is down
 
     def __post_init__(self) -> None:
         self.by_code = {u.code: u.id for u in self.units.values()}
@@ -109,6 +111,9 @@ class Snapshot:
         by_service: dict[int, list[State]] = {}
         for c in self.checks.values():
             self.checks_of_unit.setdefault(c.unit_id, []).append(c)
+            agent = agent_of_check(c.key)
+            if agent is not None and c.state is State.DOWN:
+                self.silent_agents.add(agent)
             if c.critical:
                 critical.setdefault(c.unit_id, []).append(c.state)
                 by_service.setdefault(c.service_id, []).append(c.state)

@@ -10,6 +10,26 @@ from __future__ import annotations
 from app.vocab.lang import Lang
 from app.vocab.states import WORDS, State
 
+AGENT_OFFLINE: tuple[str, str] = (
+    "mất liên lạc với điểm đo tại chỗ {agent} (đường truyền từ xã về tỉnh có thể bị gián đoạn)",
+    "lost contact with the on-site monitoring agent {agent} "
+    "(the line from the commune to the province may be cut)",
+)
+"""Why an agent's liveness check is down (docs/agents.md): the agent in the commune
+stopped reaching the province, which is not the same as a device missing a beat."""
+
+AGENT_LINK: tuple[str, str] = (
+    "Kết nối từ điểm đo tại chỗ {agent} về tỉnh",
+    "Link from the on-site monitoring agent {agent} to the province",
+)
+"""The display name of an agent's liveness check (stored in Vietnamese, like check names)."""
+
+AGENT_SERVICE: tuple[str, str] = ("Điểm đo tại chỗ (agent)", "On-site monitoring agents")
+"""The service holding a unit's agent liveness checks."""
+
+AGENT_CHECK_PREFIX = "agent."
+"""The liveness check of agent NAME has the key ``agent.NAME`` (app.inventory.resolve)."""
+
 ERROR_KINDS: dict[str, tuple[str, str]] = {
     "timeout": ("quá thời gian chờ phản hồi", "timed out waiting for a response"),
     "dns": ("không phân giải được tên miền (DNS)", "DNS name resolution failed"),
@@ -30,6 +50,10 @@ ERROR_KINDS: dict[str, tuple[str, str]] = {
         "the device stopped sending heartbeats",
     ),
     "reported_down": ("được báo cáo ngừng hoạt động", "reported as down"),
+    "agent_offline": (
+        AGENT_OFFLINE[0].format(agent="").replace("  ", " "),
+        AGENT_OFFLINE[1].format(agent="").replace("  ", " "),
+    ),
     "query": ("truy vấn kiểm tra thất bại", "the check query failed"),
     "permission": ("bị từ chối quyền truy cập", "access was denied"),
     "config": (
@@ -170,10 +194,35 @@ def _pick(table: dict[str, tuple[str, str]], key: str, lang: Lang) -> str | None
     return pair[0] if lang == "vi" else pair[1]
 
 
-def error_kind_words(kind: str | None, lang: Lang) -> str:
-    """``timeout`` → "quá thời gian chờ phản hồi"; unknown kinds keep their key."""
+def agent_of_check(check_key: str | None) -> str | None:
+    """``agent.hy-12337-lan`` → ``hy-12337-lan``; None for any other check key."""
+    if check_key is None or not check_key.startswith(AGENT_CHECK_PREFIX):
+        return None
+    return check_key[len(AGENT_CHECK_PREFIX) :]
+
+
+def agent_offline_words(agent: str, lang: Lang) -> str:
+    """ "mất liên lạc với điểm đo tại chỗ hy-12337-lan (đường truyền từ xã về tỉnh có thể
+    bị gián đoạn)": an agent went silent, said for a commune head."""
+    vi, en = AGENT_OFFLINE
+    return (vi if lang == "vi" else en).format(agent=agent)
+
+
+def agent_link_name(agent: str, lang: Lang = "vi") -> str:
+    """ "Kết nối từ điểm đo tại chỗ hy-12337-lan về tỉnh": the agent's liveness check."""
+    vi, en = AGENT_LINK
+    return (vi if lang == "vi" else en).format(agent=agent)
+
+
+def error_kind_words(kind: str | None, lang: Lang, *, check_key: str | None = None) -> str:
+    """``timeout`` → "quá thời gian chờ phản hồi"; unknown kinds keep their key.
+
+    ``agent_offline`` names the agent when ``check_key`` is its liveness check's."""
     if kind is None:
         return "không rõ nguyên nhân" if lang == "vi" else "cause unknown"
+    agent = agent_of_check(check_key) if kind == "agent_offline" else None
+    if agent is not None:
+        return agent_offline_words(agent, lang)
     words = _pick(ERROR_KINDS, kind, lang)
     if words is not None:
         return words

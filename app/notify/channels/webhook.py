@@ -60,7 +60,7 @@ def webhook_payload(
         "check": {"key": note.check_key, "name": note.check_name, "probe_kind": note.probe_kind},
         "error": {
             "kind": note.error_kind,
-            "description": error_kind_words(note.error_kind, note.lang),
+            "description": error_kind_words(note.error_kind, note.lang, check_key=note.check_key),
             "message": note.message,
         },
         "incident": {

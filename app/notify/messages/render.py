@@ -90,7 +90,7 @@ def template_context(note: Notification) -> dict[str, Any]:
         "check_name": note.check_name,
         "probe_kind": note.probe_kind,
         "error_kind": note.error_kind,
-        "error_words": error_kind_words(note.error_kind, lang),
+        "error_words": error_kind_words(note.error_kind, lang, check_key=note.check_key),
         "message": note.message,
         "started_local": format_local_time(note.started_at),
         "started_short": format_short_time(note.started_at),
