@@ -246,7 +246,9 @@ class _Resolver:
                     timeout_s=timeout,
                     failure_threshold=1,
                     recovery_threshold=1,
-                    critical=True,
+                    # the agent's silence is not the unit's outage: its checks go unknown
+                    # (and the unit with them), never down; the incident is still paged
+                    critical=False,
                     enabled=True,
                 )
             )

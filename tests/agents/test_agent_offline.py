@@ -18,7 +18,7 @@ from app.models import Check, Incident, OutboxNotification
 from app.notify.messages.render import render
 from app.notify.planner import PlanInput, plan
 from app.notify.policy import parse_policy
-from app.vocab.states import State
+from app.vocab.states import State, state_word
 from app.vocab.words import ERROR_KINDS
 from tests.agents.conftest import check_ids, enrol, push, result
 from tests.support.notes import make_note
@@ -120,3 +120,57 @@ async def test_agent_offline_words_in_the_incident_the_page_and_the_message(
     assert KIOSK[0] not in page.lower()
     page = (await client.get("/status/12337?lang=en")).text
     assert EN[:1].upper() + EN[1:] in page
+
+
+async def test_a_silent_agent_leaves_its_unit_unknown_and_pages_once(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], app: FastAPI
+) -> None:
+    """The agent saw the queue fail, then the line was cut: the unit is unknown (its
+    agent's checks are), never down; one notification, the agent's, goes out; the
+    queue's incident is not paged."""
+    monitor = app.state.monitor
+    token = await enrol(client, AGENT)
+    ids = await check_ids(sm)
+    queue, live = ids[QUEUE], ids[LIVE]
+    unit = (await client.get("/api/v1/units/12337")).json()
+    assert unit["state"] == "unknown"  # nothing known yet
+    now = time.time()
+    downs = [result(queue, "down", at=now - 20), result(queue, "down", at=now - 10)]
+    assert (await push(client, token, downs)).status_code == 200
+    await monitor.pipeline.flush()
+
+    async def unit_down() -> bool:
+        return bool((await client.get("/api/v1/units/12337")).json()["state"] == "down")
+
+    await until(unit_down, 5)  # the agent saw the queue down: the commune is down
+    await _silence(app, live, 600)
+    assert monitor.states[live].state is State.DOWN
+    assert monitor.states[queue].state is State.UNKNOWN
+    await monitor.pipeline.flush()
+
+    async def unit_unknown() -> bool:
+        return bool((await client.get("/api/v1/units/12337")).json()["state"] == "unknown")
+
+    await until(unit_unknown, 5)
+    async with sm() as s:
+        live_check = (await s.execute(select(Check).where(Check.id == live))).scalar_one()
+    assert live_check.state == "down" and live_check.critical is False
+    # the status page: the commune is unknown because its agent went silent, not down
+    page = (await client.get("/status/12337")).text
+    badge = (await client.get("/api/v1/units/12337")).json()["state"]
+    assert badge == "unknown"
+    assert VI[:1].upper() + VI[1:] in page
+    svg = (await client.get("/status/12337/badge.svg")).text  # the unit's state on the page
+    assert state_word("unknown") in svg and state_word("down") not in svg
+    async with sm() as s, s.begin():
+        report = await plan(
+            s, PlanInput(now=datetime.now(UTC), policy=parse_policy(POLICY), maintenance=set())
+        )
+    async with sm() as s:
+        rows = list((await s.execute(select(OutboxNotification))).scalars())
+        incidents = {i.check_id: i for i in (await s.execute(select(Incident))).scalars()}
+    assert report.paged == 1
+    assert [(r.event, r.payload["check_key"]) for r in rows] == [("down", LIVE)]
+    assert rows[0].payload["error_kind"] == "agent_offline"
+    assert incidents[queue].notify_state != "paged" and incidents[queue].ended_at is not None
+    assert incidents[live].notify_state == "paged" and incidents[live].ended_at is None
