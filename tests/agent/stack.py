@@ -64,7 +64,15 @@ def enrol(db_url: str, inv: Path) -> str:
 class Serve:
     """``thongsuot serve`` in a child process."""
 
-    def __init__(self, db_url: str, inv: Path, data_dir: Path, host: str, port: int) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        inv: Path,
+        data_dir: Path,
+        host: str,
+        port: int,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.base = f"http://{host}:{port}"
         self.log_path = data_dir / "serve.log"
         data_dir.mkdir(exist_ok=True)
@@ -74,7 +82,8 @@ class Serve:
                  str(inv), "--host", host, "--port", str(port)],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "THONGSUOT_DATA_DIR": str(data_dir),
-                     "THONGSUOT_NOTIFY_ENABLED": "false", "THONGSUOT_FLUSH_INTERVAL_S": "0.5"},
+                     "THONGSUOT_NOTIFY_ENABLED": "false", "THONGSUOT_FLUSH_INTERVAL_S": "0.5",
+                     **(env or {})},
             )  # fmt: skip
 
     async def up(self, within: float = 90.0) -> None:

@@ -5,6 +5,14 @@ the issue's scenario is 2 minutes: ``THONGSUOT_NETNS_CUT_S=120``), the agent kee
 into its spool, the link comes back, and every result the agent made is one row of
 ``probe_result`` for its vantage: none lost, none twice by (check, vantage, slot).
 
+Central's side of the cut, through its API and SQL: the agent goes silent after
+``offline_after`` (10 s here, the least allowed), so within the cut the agent is ``offline`` in
+``/api/v1/agents``, its checks are ``unknown`` in ``/api/v1/checks/{key}`` and
+``/api/v1/incidents`` holds one open ``agent_offline`` incident (its checks' none); after
+the link returns the agent is online, the incident is closed, no ``unknown`` flip of its
+checks is left over the cut (the replay replaced it), and the day's rollup was marked
+stale by the late results (or already recomputed after the replay).
+
 The checks probe an HTTP server inside the agent's namespace (the commune's LAN), which
 central cannot reach. Where namespaces cannot be made the test is skipped with the
 reason printed (it fails under CI=true: tests/support/netns.py).
@@ -18,11 +26,15 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.agent.stack import (
+    AGENT,
     Serve,
     agent_config,
     counts,
@@ -40,6 +52,11 @@ CUT_S = float(os.environ.get("THONGSUOT_NETNS_CUT_S", "20"))
 INTERVAL_S = 2
 CHECKS = 3
 LAN_PORT = 18080  # inside the agent's namespace, on its own loopback
+OFFLINE_AFTER_S = 10  # silence before central counts the agent offline (the least allowed)
+TOKEN = "netns-write-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+KEYS = [f"12337.commune_centre.lan{i}" for i in range(CHECKS)]
+LIVE = f"agent.{AGENT}"
 
 
 def _depth(spool: Path) -> int:
@@ -57,7 +74,12 @@ def _depth(spool: Path) -> int:
 async def test_cut_line_spools_then_every_result_arrives_once(tmp_path: Path) -> None:
     inv = tmp_path / "inventory.yaml"
     inv.write_text(
-        inventory(f"http://127.0.0.1:{LAN_PORT}/", checks=CHECKS, interval_s=INTERVAL_S),
+        inventory(
+            f"http://127.0.0.1:{LAN_PORT}/",
+            checks=CHECKS,
+            interval_s=INTERVAL_S,
+            offline_after=f"{OFFLINE_AFTER_S}s",
+        ),
         encoding="utf-8",
     )
     db_file = tmp_path / "central.db"
@@ -73,14 +95,23 @@ async def test_cut_line_spools_then_every_result_arrives_once(tmp_path: Path) ->
         )  # fmt: skip
         serve = agent = None
         try:
-            serve = Serve(db_url, inv, tmp_path / "data", ns.host_ip, free_port())
+            serve = Serve(
+                db_url,
+                inv,
+                tmp_path / "data",
+                ns.host_ip,
+                free_port(),
+                env={"THONGSUOT_API_TOKEN": TOKEN},
+            )
             await serve.up()
             cfg = agent_config(agent_dir, serve.base, enrol(db_url, inv))
             agent = await start_agent(cfg, log, prefix=ns.run_args())
             await until(lambda: len(rows(db_file)) >= 2 * CHECKS, within=60, every=0.5)
             ns.cut()
             cut_at = time.time()
-            await asyncio.sleep(CUT_S)
+            # central's side of the cut (its API is reached from this namespace)
+            during = await _silent_seen(serve.base, within=CUT_S - 1.0)
+            await asyncio.sleep(max(0.0, cut_at + CUT_S - time.time()))
             # nothing crossed the cut line, and the agent kept probing into its spool
             assert not [r for r in rows(db_file) if r[3] > cut_at + 1.0]
             expected = CHECKS * (CUT_S - 1.0) / INTERVAL_S
@@ -98,6 +129,7 @@ async def test_cut_line_spools_then_every_result_arrives_once(tmp_path: Path) ->
             await stop_agent(agent)
             made, pushed, queued = counts(log)
             await until(lambda: len(rows(db_file)) >= pushed, within=20, every=0.5)
+            after = await _back_seen(serve.base, db_file, cut_at, restored_at)
         finally:
             for proc in (agent, lan):
                 if proc is not None and proc.returncode is None:
@@ -118,3 +150,72 @@ async def test_cut_line_spools_then_every_result_arrives_once(tmp_path: Path) ->
     for slots in by_check.values():  # no slot lost in the cut
         assert sorted(slots) == list(range(min(slots), min(slots) + len(slots)))
     assert "push failed" in log.read_text()  # the agent saw the cut
+    # central during the cut: offline, its checks unknown, one agent-offline incident
+    assert during["agent"] == "offline"
+    assert during["checks"] == dict.fromkeys(KEYS, "unknown")
+    assert during["incidents"] == [(LIVE, "agent_offline")]
+    # after: online, the incident closed, the unknown time replaced, the day recomputed
+    print(f"after the cut: {after}")
+    assert after["agent"] == "online" and after["incident_closed"]
+    assert after["unknown_flips_over_cut"] == []
+    assert after["rollup"] in ("stale", "recomputed")
+
+
+async def _silent_seen(base: str, within: float) -> dict[str, Any]:
+    """Central's view once the agent is offline (polled through the API)."""
+    seen: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=5) as client:
+
+        async def offline() -> bool:
+            agents = (await client.get("/api/v1/agents")).json()
+            state = next(a["state"] for a in agents if a["name"] == AGENT)
+            checks = {}
+            for key in KEYS:
+                checks[key] = (await client.get(f"/api/v1/checks/{key}")).json()["state"]
+            found = await client.get("/api/v1/incidents", params={"state": "open"})
+            incidents = [(i["check_key"], i["error_kind"]) for i in found.json()["items"]]
+            seen.update(agent=state, checks=checks, incidents=incidents)
+            return state == "offline" and set(checks.values()) == {"unknown"} and bool(incidents)
+
+        await until(offline, within=within, every=0.5)
+    return seen
+
+
+async def _back_seen(base: str, db_file: Path, cut_at: float, restored_at: float) -> dict[str, Any]:
+    """Central's view once the replay is in: agent state, the incident, flips, rollups."""
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=5) as client:
+        agents = (await client.get("/api/v1/agents")).json()
+        found = await client.get("/api/v1/incidents", params={"check": LIVE})
+        incidents = found.json()["items"]
+    db = sqlite3.connect(db_file, timeout=10)
+    try:
+        keys = ",".join("?" * len(KEYS))
+        flips = db.execute(
+            'SELECT c.key, f.at FROM flip f JOIN "check" c ON c.id = f.check_id'
+            f" WHERE f.new_state = 'unknown' AND c.key IN ({keys})",
+            KEYS,
+        ).fetchall()
+        stale = db.execute(
+            "SELECT count(*) FROM rollup_stale WHERE reason LIKE ?", (f"%{AGENT}%",)
+        ).fetchone()[0]
+        computed = db.execute(
+            'SELECT max(r.computed_at) FROM rollup_day r JOIN "check" c'
+            " ON r.level = 'check' AND r.entity_id = c.id"
+            f" WHERE c.key IN ({keys})",
+            KEYS,
+        ).fetchone()[0]
+    finally:
+        db.close()
+    over_cut = [(k, at) for k, at in flips if cut_at - 1 <= _unix(at) <= restored_at + 1]
+    recomputed = computed is not None and _unix(computed) > restored_at
+    return {
+        "agent": next(a["state"] for a in agents if a["name"] == AGENT),
+        "incident_closed": len(incidents) == 1 and incidents[0]["ended_at"] is not None,
+        "unknown_flips_over_cut": over_cut,
+        "rollup": "stale" if stale else "recomputed" if recomputed else "neither",
+    }
+
+
+def _unix(value: str) -> float:
+    at = datetime.fromisoformat(value)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
