@@ -27,6 +27,7 @@ class FakeCentral:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> stored answer
     keys_seen: list[tuple[str, int]] = field(default_factory=list)  # (key, status) of pushes
     script: list[Reply] = field(default_factory=list)  # next replies to pushes, used once
+    script_skips_keepalive: bool = False  # the script answers only batches with results
     away: bool = False  # every push and pull: 503 Retry-After: 1
     spool_reports: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
@@ -102,10 +103,10 @@ class FakeCentral:
     def _push(self, req: Request, key: str, offset: float) -> Reply:
         if key in self.batches:
             return self._reply(200, self.batches[key])
-        if self.script:
-            return self.script.pop(0)
         body = req.json()
         results = body["results"]
+        if self.script and (results or not self.script_skips_keepalive):
+            return self.script.pop(0)
         if len(results) > self.max_batch:
             return self._reply(413, {"error": "too_large", "max_batch": self.max_batch})
         if abs(offset) > self.max_skew_s:
