@@ -57,7 +57,14 @@ ROOT = SCRIPT.parent.parent
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ on sys.path, not the root
     sys.path.insert(0, str(ROOT))
 
-from bench.national import TreeSampler, _free_ports, _serve, _stop, _wait_ready  # noqa: E402
+from bench.national import (  # noqa: E402
+    TreeSampler,
+    _free_ports,
+    _progress,
+    _serve,
+    _stop,
+    _wait_ready,
+)
 from bench.run_checks import MAX_DURATION_S, bench_database, percentile  # noqa: E402
 
 PER_UNIT_MAX = 8  # the demo farm's service paths per unit (app/demo/inventory.py)
@@ -446,7 +453,7 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, tmp: Pat
         sampling = asyncio.create_task(sampler.run(m0 + duration))
         polling = asyncio.create_task(ages.run(engine, m0 + duration))
         db_sampling = asyncio.create_task(db.run(engine, m0 + duration)) if pg else None
-        await _progress(engine, sampler, proc, w0, m0, duration)
+        await _progress(engine, sampler, proc, w0, m0, duration, agents_only=True)
         cpu1, w1 = await asyncio.to_thread(sampler.sample), time.time()
         await asyncio.gather(sampling, polling, *([db_sampling] if db_sampling else []))
         outs = await stop_drivers(drivers)
@@ -499,39 +506,6 @@ async def _measure(args: argparse.Namespace, url: str, inventory: Path, tmp: Pat
         accepted=sum(p[4] for p in pushes), duplicates=sum(p[5] for p in pushes),
         rows=int(rows), distinct_uids=int(uids),
     )  # fmt: skip
-
-
-async def _progress(
-    engine: Any, sampler: TreeSampler, proc: Any, w0: float, m0: float, duration: float
-) -> None:
-    from datetime import UTC, datetime
-
-    from sqlalchemy import func, select
-
-    from app.models import ProbeResult
-
-    since = datetime.fromtimestamp(w0, UTC)
-    cpu0 = sampler.cpu_s
-    end = m0 + duration
-    while (left := end - time.monotonic()) > 0:
-        await asyncio.sleep(min(10.0, left))
-        if proc.poll() is not None:
-            raise RuntimeError(f"serve exited with status {proc.returncode} during the window")
-        async with engine.connect() as conn:
-            n = (
-                await conn.execute(
-                    select(func.count()).where(
-                        ProbeResult.at >= since, ProbeResult.vantage != "central"
-                    )
-                )
-            ).scalar_one()
-        t = time.monotonic() - m0
-        print(
-            f"  t={t:5.0f} s  agent results stored {n:>7} ({n / t:6.1f}/s)  "
-            f"central CPU {(sampler.cpu_s - cpu0) / t * 100:4.0f}%  "
-            f"RSS {sampler.peak_rss / 2**20:5.0f} MB peak",
-            flush=True,
-        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

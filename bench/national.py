@@ -450,8 +450,17 @@ async def _wait_ready(
 
 
 async def _progress(
-    engine: AsyncEngine, sampler: TreeSampler, proc: Popen, w0: float, m0: float, duration: float
+    engine: AsyncEngine,
+    sampler: TreeSampler,
+    proc: Popen,
+    w0: float,
+    m0: float,
+    duration: float,
+    *,
+    agents_only: bool = False,
 ) -> None:
+    """Every 10 s of the window: rows stored (only the agents' with ``agents_only``),
+    the tree's CPU and peak RSS; fails if serve exits."""
     from datetime import UTC, datetime
 
     from sqlalchemy import func, select
@@ -466,12 +475,14 @@ async def _progress(
         if proc.poll() is not None:
             raise RuntimeError(f"serve exited with status {proc.returncode} during the window")
         async with engine.connect() as conn:
-            rows = (
-                await conn.execute(select(func.count()).where(ProbeResult.at >= since))
-            ).scalar_one()
+            where = [ProbeResult.at >= since]
+            if agents_only:
+                where.append(ProbeResult.vantage != "central")
+            rows = (await conn.execute(select(func.count()).where(*where))).scalar_one()
         t = time.monotonic() - m0
+        what = "agent results stored" if agents_only else "stored"
         print(
-            f"  t={t:5.0f} s  stored {rows:>8} ({rows / t:7.1f}/s)  "
+            f"  t={t:5.0f} s  {what} {rows:>8} ({rows / t:7.1f}/s)  "
             f"CPU {(sampler.cpu_s - cpu0) / t * 100:4.0f}%  "
             f"RSS {sampler.peak_rss / 2**20:5.0f} MB peak",
             flush=True,
