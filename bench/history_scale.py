@@ -53,25 +53,11 @@ from app.accounting.days import day_start, local_day  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.models.partitions import LEGACY, day_bounds, day_name, partition_indexes  # noqa: E402
 from app.monitor.housekeeping import Housekeeper  # noqa: E402
-from bench.report_scale import _inventory  # noqa: E402
+from bench.report_scale import _admin, _inventory, _url  # noqa: E402
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NAME = "thongsuot_bench_history"
 INTERVAL_S = 30
 T = TypeVar("T")
-
-
-def _url(name: str) -> str:
-    return ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def _admin(*statements: str) -> None:
-    conn = await asyncpg.connect(ADMIN)
-    try:
-        for stmt in statements:
-            await conn.execute(stmt)
-    finally:
-        await conn.close()
 
 
 def _mb(n: int) -> str:
