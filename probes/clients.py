@@ -46,6 +46,24 @@ def refuse_cookies(client: httpx.AsyncClient) -> None:
     client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that never takes a cookie from a response: the clients are shared by
+    every probe, so nothing one target sets may reach the next probe. Cheaper than
+    a refusing policy: httpx builds urllib request and response wrappers for every
+    response it extracts from (about 4% of a probe's CPU)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class ProbeClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose cookie jar stays empty (:class:`_NoCookies`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _NoCookies()  # httpx's own attribute: its setter would copy the jar
+
+
 class _PeerResponse(aiohttp.ClientResponse):
     """Keeps the connection's TLS object: an empty body releases the connection
     before the caller sees the response."""
@@ -116,13 +134,10 @@ class ClientPool:
         self._unverified = self._build(make_ssl_context(verify=False), trust_env)
 
     def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
-        clients = [
-            httpx.AsyncClient(transport=ProbeTransport(ctx, trust_env), trust_env=trust_env)
+        return [
+            ProbeClient(transport=ProbeTransport(ctx, trust_env), trust_env=trust_env)
             for _ in range(self._shards)
         ]
-        for client in clients:
-            refuse_cookies(client)
-        return clients
 
     def client_for(self, key: str, *, verify: bool = True) -> Any:
         clients = self._verified if verify else self._unverified
