@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.monitor.evaluator import Outcome
-from app.monitor.records import MalformedRecord, outcome_from_record, outcome_to_record
+from app.monitor.records import MalformedRecord, outcome_from_record, outcome_to_json
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _version_0_value(obj: dict[str, Any]) -> Any:
 
 def encode(outcome: Outcome) -> bytes:
     """One record line (with its newline)."""
-    return json.dumps(outcome_to_record(outcome), ensure_ascii=False).encode() + b"\n"
+    return outcome_to_json(outcome) + b"\n"
 
 
 def decode(line: str, version: int = VERSION) -> Outcome:
