@@ -12,6 +12,12 @@ through PostgreSQL, with no leader and no session state (docs/design.md §4).
   statement (``lease_s - margin_s`` after it), past which it starts no probe
   until a renew succeeds again. The lease in SQL ends later than that deadline,
   since the database's ``now()`` is read after it was taken.
+- The renews run in a thread of their own (app/monitor/lease_thread.py) while the
+  main event loop reads the state: ``renew`` publishes the shards held and the
+  deadline as one new pair (a tuple, whose dict is never mutated afterwards),
+  assigned whole, so a reader on another thread sees the old pair or the new one
+  (an assignment is atomic under the GIL), never a half-renewed state. One renew
+  at a time.
 
 Only transaction-scoped statements: this works behind PgBouncer in transaction
 mode (session advisory locks would not).
@@ -28,7 +34,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -65,8 +71,20 @@ class RenewReport:
     clock_offset_s: float = 0.0
 
 
+class _Held(NamedTuple):
+    """What the last renew gave: shard → epoch (never mutated once published), and
+    the monotonic instant past which no probe starts."""
+
+    epochs: dict[int, int]
+    deadline: float
+
+
 class ShardLeases:
-    """This replica's leases: which shards it owns, under which epoch, until when."""
+    """This replica's leases: which shards it owns, under which epoch, until when.
+
+    Written by one renewer at a time (the lease thread), read from any thread: the
+    held shards and the deadline are replaced together, as a new ``_Held``; the
+    other attributes are each assigned whole."""
 
     def __init__(
         self,
@@ -82,8 +100,7 @@ class ShardLeases:
         self.lease_s = lease_s
         self.margin_s = min(margin_s, lease_s / 3)
         self._clock = clock
-        self.epochs: dict[int, int] = {}  # shard → epoch, as last renewed
-        self.deadline = float("-inf")  # monotonic: no probe starts past it
+        self._held = _Held({}, float("-inf"))
         self.unowned = SHARDS
         self.clock_offset_s = 0.0
         self.renewals = 0
@@ -93,33 +110,50 @@ class ShardLeases:
         # writes what it buffered, instead of the first one back taking them all
         self._rejoin_until = float("-inf")
 
+    @property
+    def epochs(self) -> dict[int, int]:
+        """Shard → epoch, as last renewed (a snapshot: do not mutate it)."""
+        return self._held.epochs
+
+    @property
+    def deadline(self) -> float:
+        """Monotonic: no probe starts past it."""
+        return self._held.deadline
+
     def valid(self, now: float | None = None) -> bool:
         """True while the last successful renew still covers us."""
         return (self._clock() if now is None else now) < self.deadline
 
     def may_probe(self, shard: int) -> bool:
-        return shard in self.epochs and self.valid()
+        held = self._held  # one read: the shards and the deadline of the same renew
+        return shard in held.epochs and self._clock() < held.deadline
 
     def epoch(self, shard: int) -> int | None:
         return self.epochs.get(shard)
 
     @property
     def owned(self) -> int:
-        return len(self.epochs) if self.valid() else 0
+        held = self._held
+        return len(held.epochs) if self._clock() < held.deadline else 0
 
-    async def renew(self) -> RenewReport:
+    async def renew(
+        self, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    ) -> RenewReport:
         """Renew, rebalance, report what changed. Raises if the database is away:
-        the shards are then kept in memory but fenced once the deadline passes."""
+        the shards are then kept in memory but fenced once the deadline passes.
+
+        ``sessionmaker`` (default: the one given at construction) must belong to the
+        running event loop: the lease thread passes its own."""
         started = self._clock()
         if self.renewals and not self.valid(started) and started >= self._rejoin_until:
             self._rejoin_until = started + self.lease_s
         take_others = started >= self._rejoin_until
-        async with self._sm() as session, session.begin():
+        before = self.epochs
+        async with (sessionmaker or self._sm)() as session, session.begin():
             report, epochs = await _renew(
-                session, self.owner, self.lease_s, set(self.epochs), take_others
+                session, self.owner, self.lease_s, set(before), take_others
             )
-        before, self.epochs = self.epochs, epochs
-        self.deadline = started + self.lease_s - self.margin_s
+        self._held = _Held(epochs, started + self.lease_s - self.margin_s)
         self.unowned, self.clock_offset_s = report.unowned, report.clock_offset_s
         self.renewals += 1
         # gained: new to us, or retaken under another epoch (someone held it between,
@@ -131,7 +165,7 @@ class ShardLeases:
     async def release(self) -> None:
         """Give every shard back (a clean stop): another replica takes them at once.
         The epoch is kept, so what this replica still writes is not refused."""
-        self.epochs, self.deadline = {}, float("-inf")
+        self._held = _Held({}, float("-inf"))
         async with self._sm() as session, session.begin():
             await session.execute(
                 update(ShardLease)

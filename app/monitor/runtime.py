@@ -30,6 +30,7 @@ from app.monitor.collector import CheckStateCollector
 from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unknown
 from app.monitor.housekeeping import Housekeeper
 from app.monitor.journal import Journal, database_identity
+from app.monitor.lease_thread import LeaseThread
 from app.monitor.leases import SHARDS, RenewReport, ShardLeases
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
@@ -157,6 +158,10 @@ class Monitor:
             if settings.shard_leases and not settings.is_sqlite
             else None
         )
+        # renewed in a thread of its own (app/monitor/lease_thread.py), whose reports
+        # are applied on this loop, in order, by _lease_loop
+        self._lease_thread: LeaseThread | None = None
+        self._lease_reports: asyncio.Queue[RenewReport] = asyncio.Queue()
         self._lease_task: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._resyncs: set[asyncio.Task[None]] = set()  # jobs re-synced after a renew
@@ -191,9 +196,17 @@ class Monitor:
         await self._replay_spool()
         if self.leases is not None:  # after the replay: its outcomes carry the old epochs
             await self._renewed(await self.leases.renew())
-            # renewing from now on: the reload below takes a minute at national scale
-            # (17,000 checks parsed and synced), longer than a lease
-            self._lease_task = asyncio.create_task(self._lease_loop(), name="shard-leases")
+            # renewing from now on, off this loop: the reload below takes a minute at
+            # national scale (17,000 checks parsed and synced), longer than a lease,
+            # and thousands of probe callbacks a second must not delay a renew either
+            self._lease_thread = LeaseThread(
+                self.leases,
+                self.settings.database_url,
+                renew_s=self.settings.lease_renew_s,
+                on_report=self._lease_reports.put_nowait,
+            )
+            self._lease_thread.start()
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="lease-reports")
             self._refresh_task = asyncio.create_task(self._refresh_loop(), name="checks-refresh")
         await self.reload()
         self.pipeline.start()
@@ -220,6 +233,8 @@ class Monitor:
                 await asyncio.gather(task, return_exceptions=True)
         # each step runs even when one before it failed (a database or a disk away)
         await _quietly(self.pipeline.stop(), "the result pipeline")
+        if self._lease_thread is not None:  # renewed while writing; no renew after the release
+            await self._lease_thread.stop()
         if self.leases is not None:  # written (or journaled): the others may take over now
             await _quietly(self.leases.release(), "the shard leases")
         await _quietly(self.housekeeper.stop(), "the housekeeper")
@@ -390,11 +405,12 @@ class Monitor:
         return float(SHARDS if self.leases is None else self.leases.owned)
 
     async def _lease_loop(self) -> None:
-        """Renew, and nothing else: a slow checks refresh, reload or job sync must never
-        delay a renew past the lease (the replica would fence itself and lose its shards)."""
+        """Apply the lease thread's renews, in order and one at a time. The renews
+        themselves never wait for this loop: a slow checks refresh, reload, job sync or
+        a flood of probe callbacks must not delay one past the lease (the replica would
+        fence itself and lose its shards)."""
         while True:
-            await asyncio.sleep(self.settings.lease_renew_s)
-            await self.renew_leases()
+            await self._apply_renew(await self._lease_reports.get())
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -410,15 +426,13 @@ class Monitor:
             self.scheduler.sync(self._owned())
             self.metrics.jobs.set(self.scheduler.job_count)
 
-    async def renew_leases(self) -> None:
-        """One renew; on failure the shards stay scheduled, fenced once the deadline passes."""
-        assert self.leases is not None
+    async def _apply_renew(self, report: RenewReport) -> None:
+        """One renew done by the lease thread (a failed one reports nothing: the shards
+        stay scheduled, fenced once the deadline passes)."""
         try:
-            report = await self.leases.renew()
-        except Exception as exc:
-            log.warning("shard lease renew failed (%s): %s", type(exc).__name__, exc)
-            return
-        await self._renewed(report)
+            await self._renewed(report)
+        except Exception:  # the database away while taking states: the next renews go on
+            log.exception("shard lease renew not fully applied")
         if report.gained or report.lost:  # in a task: a reload may hold the lock for long
             task = asyncio.create_task(self._sync_jobs(), name="jobs-resync")
             self._resyncs.add(task)
