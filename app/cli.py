@@ -17,6 +17,8 @@ from app.vocab.states import state_word
 from app.vocab.words import error_kind_words
 
 if TYPE_CHECKING:
+    from app.inventory.flat import FlatInventory
+    from app.inventory.loader import Parsed
     from probes.base import ProbeResult
 
 
@@ -45,9 +47,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings.log_level)
+    # parsed once: the worker count needs its push checks, and the monitor's first
+    # sync takes it instead of parsing the same bytes again (~36 CPU-s at 17,000 checks)
+    parsed: Parsed | None = None
     push: int | None = None  # unknown without an inventory file
-    if settings.inventory is not None and (push := _push_checks(settings.inventory)) is None:
-        return 2
+    if settings.inventory is not None:
+        if (parsed := _parse_inventory(settings.inventory)) is None:
+            return 2
+        push = _push_checks(parsed.flat)
     try:  # SQLite: one monitor process; the lock is held until this process ends
         workers = worker_count(settings, args.workers, push_checks=push)
         lock = hold_sqlite_lock(settings) if settings.role != "api" else None
@@ -56,7 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
-    app = create_app(settings)
+    app = create_app(settings, inventory=parsed)
+    del parsed  # the monitor drops it once synced; this frame lives as long as the server
     supervisor = Supervisor(settings, workers) if workers > 1 and settings.role == "all" else None
     if supervisor is not None:
         supervisor.start()
@@ -73,19 +81,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _push_checks(path: Path) -> int | None:
-    """The inventory's push (heartbeat) checks; ``None`` after refusing a bad inventory,
-    naming file, line and field (no traceback)."""
+def _parse_inventory(path: Path) -> Parsed | None:
+    """The inventory file parsed; ``None`` after refusing a bad inventory, naming
+    file, line and field (no traceback)."""
     from app.errors import ConfigError
-    from app.inventory.loader import load_resolved
+    from app.inventory.loader import load_parsed
 
     try:
-        _, flat = load_resolved(path)
+        return load_parsed(path)
     except ConfigError as exc:
         print(f"thongsuot: kiểm kê không hợp lệ / invalid inventory: {path}", file=sys.stderr)
         for line in exc.errors:
             print(f"  {line}", file=sys.stderr)
         return None
+
+
+def _push_checks(flat: FlatInventory) -> int:
+    """The inventory's enabled push (heartbeat) checks."""
     return sum(1 for check in flat.checks if check.kind == "heartbeat" and check.enabled)
 
 

@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -22,16 +22,24 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_handlers
 from app.status import openapi_docs
 
+if TYPE_CHECKING:
+    from app.inventory.loader import Parsed
+
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, run_monitor: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_monitor: bool = True, inventory: Parsed | None = None
+) -> FastAPI:
     """Build the ASGI app. With ``run_monitor`` the lifespan also starts the
-    scheduler and the result pipeline (the embedded, single-process mode)."""
+    scheduler and the result pipeline (the embedded, single-process mode);
+    ``inventory``: the inventory file as ``serve`` already parsed it, which the
+    monitor's first sync takes instead of parsing the same bytes again."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal inventory
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.engine = engine
@@ -41,9 +49,10 @@ def create_app(settings: Settings | None = None, *, run_monitor: bool = True) ->
             if run_monitor and settings.role in ("all", "scheduler"):
                 from app.monitor.runtime import Monitor
 
-                app.state.monitor = Monitor(settings, app.state.sessionmaker)
+                app.state.monitor = Monitor(settings, app.state.sessionmaker, parsed=inventory)
                 await app.state.monitor.start()
                 _reload_on_sighup(app.state.monitor)
+            inventory = None  # taken once; not kept for the life of the app
             yield
         finally:
             if app.state.monitor is not None:

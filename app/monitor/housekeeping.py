@@ -4,11 +4,12 @@ and the retention of raw results. The monitor starts and stops one per process."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -20,9 +21,14 @@ from app.models.base import utcnow
 from app.monitor import retention
 from app.monitor.leases import HOUSEKEEPING, claim_job
 from app.reports import rollup
+from app.reports.rollup import RecomputeReport
 
 log = logging.getLogger(__name__)
 ROLLUP_LOCK = 0x7468_6F6E_6731  # PostgreSQL advisory lock: one rollup job at a time
+
+
+class _JobLost(Exception):
+    """Another process holds the rollup job (its lease or its lock)."""
 
 
 class Housekeeper:
@@ -31,6 +37,7 @@ class Housekeeper:
     A rollup pass recomputes every entity every ``full_rollup_s`` (and on a new local
     day, an invalidated day, the first pass of this process); in between, only the
     entities of checks with a flip recorded since the previous pass (docs/reports.md).
+    A full pass commits per chunk of about ``rollup_chunk`` checks (whole units).
     """
 
     def __init__(
@@ -44,11 +51,13 @@ class Housekeeper:
         full_rollup_s: float = 600.0,
         clock: Callable[[], datetime] = utcnow,
         job_owner: str | None = None,
+        rollup_chunk: int = rollup.CHUNK_CHECKS,
     ) -> None:
         self._sm = sessionmaker
         self.retention = timedelta(days=retention_days)
         self.heartbeat_s, self.rollup_s, self.prune_s = heartbeat_s, rollup_s, prune_s
         self.full_rollup = timedelta(seconds=full_rollup_s)
+        self.rollup_chunk = rollup_chunk
         # this process's last full and last rollup pass (clock time); a replica that
         # takes the job over starts with a full pass
         self._full_at: datetime | None = None
@@ -92,8 +101,9 @@ class Housekeeper:
                 update(MonitorRun).where(MonitorRun.uid == self.uid).values(**values)
             )
 
-    async def rollup(self) -> rollup.RecomputeReport | None:
-        """One rollup tick in its own transaction; ``None`` if another process holds it."""
+    async def rollup(self) -> RecomputeReport | None:
+        """One rollup pass: a partial one in one transaction, a full one in a
+        transaction per chunk; ``None`` if another process holds the job."""
         now = self._clock()
         since = None
         if (
@@ -105,15 +115,38 @@ class Housekeeper:
             # overlap one interval: a flip stamped just before the last pass may
             # have committed after it read
             since = self._pass_at - timedelta(seconds=max(60.0, self.rollup_s))
-        async with self._sm() as session, session.begin():
-            if not await self._ours(session) or not await _lock(session):
-                self._full_at = None  # another process may have run: start over
-                return None
-            report = await rollup.tick(session, now, changed_since=since)
+        try:
+            report = await self._pass(now, since)
+        except _JobLost:
+            self._full_at = None  # another process may have run: start over
+            return None
         self._pass_at = now
         if report.changed is None:
             self._full_at = now
         return report
+
+    async def _pass(self, now: datetime, since: datetime | None) -> RecomputeReport:
+        async with self._job() as session:
+            todo = await rollup.plan(session, now, since, self.rollup_chunk)
+            if not todo.full:
+                return await rollup.recompute(session, todo.first_day, now, todo.chunks[0])
+        report = RecomputeReport(todo.first_day, 0, 0, 0)
+        for chunk in todo.chunks:
+            async with self._job() as session:
+                done = await rollup.recompute(session, todo.first_day, now, chunk, live=todo.live)
+                report.add(done)
+        async with self._job() as session:
+            await rollup.finish(session, todo, now)
+        return report
+
+    @contextlib.asynccontextmanager
+    async def _job(self) -> AsyncIterator[AsyncSession]:
+        """A transaction holding the rollup job (its lease and lock); :class:`_JobLost`
+        if another process holds it."""
+        async with self._sm() as session, session.begin():
+            if not await self._ours(session) or not await _lock(session):
+                raise _JobLost
+            yield session
 
     async def prune(self) -> int:
         """Partitions ahead, then raw results past the retention; rows removed (PostgreSQL:

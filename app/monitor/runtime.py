@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,6 +51,9 @@ from probes.base import HttpClientProvider
 from probes.clients import ClientPool
 from probes.heartbeat import HeartbeatConfig, evaluate_heartbeat
 from probes.resources import ProbeResources
+
+if TYPE_CHECKING:
+    from app.inventory.loader import Parsed
 
 log = logging.getLogger(__name__)
 CHECKS_REFRESH_S = 30.0  # replicas re-read the checks from SQL this often
@@ -101,8 +104,10 @@ class Monitor:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         clients: HttpClientProvider | None = None,
+        parsed: Parsed | None = None,
     ) -> None:
         self.settings = settings
+        self.parsed = parsed  # the inventory as serve parsed it, taken by the first sync
         self._sm = sessionmaker
         self._own_clients = clients is None
         self._clients = clients
@@ -296,7 +301,7 @@ class Monitor:
 
     async def _sync_inventory(self, force: bool) -> dict[str, Any]:
         from app.inventory.fingerprint import fingerprint, secret_names
-        from app.inventory.loader import decode, parse_resolved, read_bytes
+        from app.inventory.loader import parse_bytes, read_bytes
         from app.inventory.policy import sync_policy
         from app.inventory.service import sync_inventory
 
@@ -306,7 +311,8 @@ class Monitor:
         last = None if force else self._synced
         if last is not None and await asyncio.to_thread(fingerprint, data, last[1]) == last[0]:
             return {"unchanged": True}
-        inventory, flat = await asyncio.to_thread(parse_resolved, decode(path, data), str(path))
+        known, self.parsed = self.parsed, None
+        inventory, flat = await asyncio.to_thread(parse_bytes, path, data, known)
         names = secret_names(flat)
         digest = await asyncio.to_thread(fingerprint, data, names)
         async with self._sm() as session, session.begin():

@@ -5,6 +5,13 @@ its critical checks). Each check's timeline is its flips, overlaid by monitor ga
 (``unknown``) and then by maintenance (docs/reports.md). The job recomputes
 yesterday and today on every tick, and from the earliest day a late declaration
 invalidated (``rollup_stale``).
+
+A full pass (:func:`plan`, :func:`recompute` per chunk, :func:`finish`) commits per
+chunk of whole units of about :data:`CHUNK_CHECKS` checks: at 17,000 checks one
+transaction held the rollups for ~28 s. Each chunk rewrites its entities' rows whole,
+so a pass that stops between chunks leaves every entity as of this pass or the last
+one, and the stale days it took stay queued until :func:`finish`: the next pass
+recomputes them again.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from app.maintenance.scope import resolve
 from app.maintenance.windows import spans_by_check
 from app.reports import rollup_repository as repo
 
+CHUNK_CHECKS = 1_000
+"""A full pass commits after about this many checks (whole units, with their services)."""
 HEARTBEAT_GRACE = timedelta(seconds=60)
 """A live run's coverage reaches now if it was seen this recently (3 heartbeats)."""
 
@@ -172,19 +181,31 @@ class RecomputeReport:
     outage_pieces: int
     changed: int | None = None  # a partial pass: the checks that changed (None: all)
 
+    def add(self, other: RecomputeReport) -> None:
+        """Count ``other``, a chunk of the same full pass, in."""
+        self.entities += other.entities
+        self.day_rows += other.day_rows
+        self.outage_pieces += other.outage_pieces
+
 
 async def recompute(
-    session: AsyncSession, first_day: date, now: datetime, only: Collection[int] | None = None
+    session: AsyncSession,
+    first_day: date,
+    now: datetime,
+    only: Collection[int] | None = None,
+    *,
+    live: Sequence[CheckInfo] | None = None,
 ) -> RecomputeReport:
     """Rewrite rollups and outage pieces from local ``first_day`` to ``now`` (flushes only).
 
     ``only``: just the entities the checks ``only`` are part of — those checks' units,
     the units' services and all their checks (a service or unit is the worst of its
-    critical checks, so it needs every member's timeline)."""
+    critical checks, so it needs every member's timeline). ``live``: the live checks
+    as a pass already read them (default: read them now)."""
     if only is not None and not only:
         return RecomputeReport(first_day, 0, 0, 0, changed=0)
     start = day_start(first_day)
-    checks = await live_checks(session)
+    checks = list(live) if live is not None else await live_checks(session)
     keys = None
     if only is not None:
         units = {c.unit_id for c in checks if c.id in only}
@@ -243,19 +264,83 @@ async def _close(
     )
 
 
-async def tick(
-    session: AsyncSession, now: datetime, changed_since: datetime | None = None
-) -> RecomputeReport:
-    """The job's step: from yesterday, or from the earliest invalidated day.
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """A rollup pass as :func:`plan` decided it."""
+
+    first_day: date
+    chunks: list[list[int]]
+    """Full: the live checks' ids, in chunks of whole units. Partial: one chunk, the
+    checks with a new flip (none: nothing to do)."""
+    full: bool
+    live: list[CheckInfo]
+    """A full pass's live checks, read once for all its chunks."""
+    stale: list[int]
+    """The ``rollup_stale`` rows this pass recomputes; :func:`finish` deletes them."""
+
+
+async def plan(
+    session: AsyncSession,
+    now: datetime,
+    changed_since: datetime | None = None,
+    chunk_checks: int | None = None,
+) -> Pass:
+    """From yesterday, or from the earliest invalidated day (then a full pass).
 
     With ``changed_since``, and no day invalidated, only the entities of the checks
     with a flip recorded since then (:func:`recompute` ``only``); the others keep
-    their rows as last computed (``computed_at``) until a full tick."""
+    their rows as last computed (``computed_at``) until a full pass. ``chunk_checks``:
+    the size of a full pass's chunks (``None``: one chunk)."""
     first = local_day(now) - timedelta(days=1)
-    stale = await repo.take_stale(session)
-    if stale is not None:
-        return await recompute(session, min(first, stale), now)
-    if changed_since is None:
-        return await recompute(session, first, now)
-    changed = await repo.changed_checks(session, changed_since, day_start(first))
-    return await recompute(session, first, now, only=changed)
+    stale_ids, stale_day = await repo.stale(session)
+    if stale_day is not None:
+        first, changed_since = min(first, stale_day), None
+    if changed_since is not None:
+        changed = await repo.changed_checks(session, changed_since, day_start(first))
+        return Pass(first, [sorted(changed)], full=False, live=[], stale=[])
+    checks = await live_checks(session)
+    chunks = unit_chunks(checks, chunk_checks or len(checks))
+    return Pass(first, chunks, full=True, live=checks, stale=stale_ids)
+
+
+def unit_chunks(checks: Sequence[CheckInfo], size: int) -> list[list[int]]:
+    """The checks' ids in chunks of whole units (a service is part of one unit), each
+    of at most ``size`` checks unless one unit alone has more."""
+    by_unit: dict[int, list[int]] = defaultdict(list)
+    for check in checks:
+        by_unit[check.unit_id].append(check.id)
+    chunks: list[list[int]] = [[]]
+    for unit_id in sorted(by_unit):
+        ids = by_unit[unit_id]
+        if chunks[-1] and len(chunks[-1]) + len(ids) > size:
+            chunks.append([])
+        chunks[-1].extend(ids)
+    return [chunk for chunk in chunks if chunk]
+
+
+async def finish(session: AsyncSession, done: Pass, now: datetime) -> None:
+    """End a full pass: the rows of entities no longer live go from its first day, as
+    an unchunked pass clears them, and the stale days it recomputed leave the queue."""
+    if done.full:
+        live: set[tuple[str, int]] = set()
+        for c in await live_checks(session):
+            live |= {("check", c.id), ("service", c.service_id), ("unit", c.unit_id)}
+        first_month = done.first_day.replace(day=1)
+        gone = sorted(await repo.stored_keys(session, done.first_day, first_month) - live)
+        for offset in range(0, len(gone), CHUNK_CHECKS):
+            keys = gone[offset : offset + CHUNK_CHECKS]
+            await repo.clear_from(session, done.first_day, keys)
+            await repo.rebuild_months(session, first_month, now, keys)
+    await repo.clear_stale(session, done.stale)
+
+
+async def tick(
+    session: AsyncSession, now: datetime, changed_since: datetime | None = None
+) -> RecomputeReport:
+    """A whole pass (:func:`plan`) in ``session``'s one transaction."""
+    todo = await plan(session, now, changed_since)
+    if not todo.full:
+        return await recompute(session, todo.first_day, now, only=todo.chunks[0])
+    report = await recompute(session, todo.first_day, now, live=todo.live)
+    await repo.clear_stale(session, todo.stale)
+    return report

@@ -214,12 +214,32 @@ async def rebuild_months(
     await session.execute(insert(RollupMonth).from_select(columns, source))
 
 
-async def take_stale(session: AsyncSession) -> date | None:
-    """The earliest invalidated day, clearing the queue."""
-    first = (await session.execute(select(func.min(RollupStale.first_day)))).scalar_one_or_none()
-    if first is not None:
-        await session.execute(delete(RollupStale))
-    return first
+async def stale(session: AsyncSession) -> tuple[list[int], date | None]:
+    """The queued invalidations' ids and their earliest day (``None``: none queued)."""
+    rows = (await session.execute(select(RollupStale.id, RollupStale.first_day))).all()
+    return [row_id for row_id, _ in rows], min((day for _, day in rows), default=None)
+
+
+async def clear_stale(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Dequeue the invalidations ``ids`` (a pass recomputed them); later ones stay."""
+    for offset in range(0, len(ids), 1_000):
+        batch = sorted(ids[offset : offset + 1_000])
+        await session.execute(delete(RollupStale).where(RollupStale.id.in_(batch)))
+
+
+async def stored_keys(
+    session: AsyncSession, first_day: date, first_month: date
+) -> set[tuple[str, int]]:
+    """The entities with rollup rows from ``first_day`` (months from ``first_month``)."""
+    found: set[tuple[str, int]] = set()
+    for model, column, since in (
+        (RollupDay, RollupDay.day, first_day),
+        (OutageDay, OutageDay.day, first_day),
+        (RollupMonth, RollupMonth.month, first_month),
+    ):
+        stmt = select(model.level, model.entity_id).where(column >= since).distinct()
+        found |= {(level, entity_id) for level, entity_id in (await session.execute(stmt)).all()}
+    return found
 
 
 async def changed_checks(session: AsyncSession, since: datetime, start: datetime) -> set[int]:

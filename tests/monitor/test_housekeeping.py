@@ -6,16 +6,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.accounting.checks import mark_stale
 from app.accounting.days import local_day
-from app.models import Check, Flip, MonitorRun, ProbeResult, RollupDay, RollupMonth
+from app.db import make_engine, make_sessionmaker
+from app.models import Check, Flip, MonitorRun, OutageDay, ProbeResult, RollupDay, RollupMonth
 from app.monitor.housekeeping import Housekeeper
 from app.reports import rollup
 from app.reports.rollup import monitor_gaps
 from app.reports.rollup_repository import SECONDS
 from tests import factories
+from tests.conftest import count_rows
 
 T0 = datetime(2026, 5, 20, 3, tzinfo=UTC)
 
@@ -158,3 +163,91 @@ async def test_rollup_passes_touch_only_changed_checks(
     clock.now = T0 + timedelta(seconds=600)  # the full pass is due again
     again = await keeper.rollup()
     assert again is not None and again.changed is None and again.entities == 6
+
+
+async def _rollup_rows(sm: async_sessionmaker[AsyncSession]) -> dict[str, set[tuple[Any, ...]]]:
+    """Every rollup table's rows as plain values (``id`` aside), from a fresh session."""
+    found: dict[str, set[tuple[Any, ...]]] = {}
+    async with sm() as s:
+        for model in (RollupDay, OutageDay, RollupMonth):
+            columns = [c for c in model.__table__.columns if c.name != "id"]
+            found[model.__tablename__] = {tuple(r) for r in await s.execute(select(*columns))}
+    return found
+
+
+@pytest.mark.postgres
+async def test_a_full_pass_commits_per_chunk_and_resumes_whole(
+    sessionmaker: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """A full pass commits per chunk of whole units: when a later chunk fails (its rows
+    locked by another transaction past the lock timeout), the earlier chunks' rows stay
+    committed, the rest keep the previous pass's, and the stale day stays queued; the
+    next pass finishes, and writes exactly what one unchunked transaction writes."""
+    async with sessionmaker() as s, s.begin():
+        checks = [
+            await factories.check(
+                s, "tcp", {"host": "127.0.0.1"}, key=f"{code}.centre.tcp{n}", unit_code=code
+            )
+            for code in ("12337", "12338", "12339")
+            for n in (1, 2)
+        ]
+        s.add_all(
+            _flip(c.id, T0 - timedelta(hours=5), "unknown", "up", T0 - timedelta(hours=5))
+            for c in checks
+        )
+    first_unit, last_unit = checks[0].unit_id, checks[-1].unit_id
+    # the housekeeper's own connections give up on a lock after 1 s
+    engine = make_engine(db_url, connect_args={"server_settings": {"lock_timeout": "1000"}})
+    clock = Clock(T0)
+    keeper = Housekeeper(make_sessionmaker(engine), clock=clock, rollup_chunk=2)
+    try:
+        assert (await keeper.rollup()) is not None
+        async with sessionmaker() as s:
+            todo = await rollup.plan(s, T0, chunk_checks=2)
+        assert [len(chunk) for chunk in todo.chunks] == [2, 2, 2]  # one unit each
+
+        async with sessionmaker() as s, s.begin():
+            s.add(_flip(checks[-1].id, T0 + timedelta(minutes=1), "up", "down", T0))
+            s.add(_flip(checks[0].id, T0 + timedelta(minutes=2), "up", "down", T0))
+            mark_stale(s, local_day(T0) - timedelta(days=3), local_day(T0), "late result")
+        clock.now = T0 + timedelta(seconds=700)  # the next full pass is due
+        async with sessionmaker() as holder, holder.begin():
+            await holder.execute(
+                select(RollupDay.day)
+                .where(RollupDay.level == "unit", RollupDay.entity_id == last_unit)
+                .with_for_update()
+            )
+            with pytest.raises(DBAPIError, match="lock"):
+                await keeper.rollup()
+        days = await _days(sessionmaker)  # seen from another connection
+        stamps = {k[1]: r.computed_at for k, r in days.items() if k[0] == "unit"}
+        assert stamps[first_unit] == clock.now  # the first chunk is committed
+        assert stamps[last_unit] == T0  # the failed chunk's rows are the last pass's, whole
+        assert days[("check", checks[-1].id, local_day(T0))].down_s == 0
+        assert await count_rows(sessionmaker, "rollup_stale") == 1  # still queued
+
+        async with sessionmaker() as s, s.begin():  # a check leaves: its rows must go
+            gone = await s.get(Check, checks[2].id)
+            assert gone is not None
+            gone.enabled = False
+        clock.now += timedelta(seconds=60)
+        report = await keeper.rollup()
+        assert report is not None and report.changed is None
+        assert await count_rows(sessionmaker, "rollup_stale") == 0
+        chunked = await _rollup_rows(sessionmaker)
+        days = await _days(sessionmaker)
+        assert {r.computed_at for r in days.values()} == {clock.now}
+        assert all(k[1] != checks[2].id for k in days if k[0] == "check")
+        assert days[("check", checks[-1].id, local_day(T0))].down_s > 0
+    finally:
+        await engine.dispose()
+
+    async with sessionmaker() as s, s.begin():  # the same, unchunked, in one transaction
+        whole = await rollup.recompute(s, report.first_day, clock.now)
+    assert report.first_day == local_day(T0) - timedelta(days=3)  # from the stale day
+    assert (whole.entities, whole.day_rows, whole.outage_pieces) == (
+        report.entities,
+        report.day_rows,
+        report.outage_pieces,
+    )
+    assert await _rollup_rows(sessionmaker) == chunked
