@@ -12,6 +12,7 @@ from app.models.maintenance_window import MaintenanceWindow
 from app.models.monitor_run import MonitorRun
 from app.models.notification import NotifyPolicy, OutboxNotification
 from app.models.probe_result import ProbeResult
+from app.models.push_beat import PushBeat
 from app.models.rollup import OutageDay, RollupDay, RollupMonth, RollupStale
 from app.models.service import Service
 from app.models.shard_lease import ShardLease, ShardReplica
@@ -35,6 +36,7 @@ __all__ = [
     "OutageDay",
     "OutboxNotification",
     "ProbeResult",
+    "PushBeat",
     "RollupDay",
     "RollupMonth",
     "RollupStale",

@@ -1,9 +1,9 @@
 """The agent protocol (docs/agents.md "Protocol"): ``GET /api/v1/agent/config`` and
 ``POST /api/v1/agent/results``, authenticated by the agent's bearer token.
 
-Results enter the monitor like push beats (``Monitor.record_vantage_result``): they
-reach only the process that serves the API, so one replica serves the agents (the
-same limit as push beats, docs/agents.md). Every answer carries
+Results enter the monitor in the process that serves the API
+(``Monitor.record_vantage_result``) and, unlike push beats, are not relayed through
+SQL to their check's owner, so one replica serves the agents (docs/agents.md). Every answer carries
 ``X-Thongsuot-Server-Time``; every request measures the agent's clock offset.
 """
 

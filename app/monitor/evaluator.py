@@ -68,11 +68,15 @@ class Outcome:
     # a replayed result that takes the place of a silent agent's unknown time: the
     # check's unknown flip to delete (in order, after it was written)
     retract_flip_uid: str | None = None
+    # a beat relayed through SQL (``push_beat.id``): the batch writer deletes that row
+    # in the transaction that stores this outcome's effect (docs/design.md §4.1)
+    push_beat_id: int | None = None
 
     @property
     def durable(self) -> bool:
-        """True when dropping it would lose history (a flip), not just a sample."""
-        return self.flip_row is not None
+        """True when dropping it would lose history (a flip), not just a sample, or
+        leave a relayed beat's row behind for another owner to apply again."""
+        return self.flip_row is not None or self.push_beat_id is not None
 
 
 def new_uid() -> str:

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from app import __version__
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+RELAY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -117,6 +118,19 @@ class ProcessMetrics:
             "When the shard leases were last renewed (unix time).",
             registry=r,
         )
+        self.push_beats_relayed = Counter(
+            "thongsuot_push_beats_relayed",
+            "Push beats this process received for a check of a shard it does not hold, "
+            "written to push_beat for the shard's owner (docs/design.md §4.1).",
+            registry=r,
+        )
+        self.push_beat_relay_seconds = Histogram(
+            "thongsuot_push_beat_relay_seconds",
+            "Age of a relayed push beat when this replica (its check's owner) applied it: "
+            "receipt by another process to application here.",
+            buckets=RELAY_BUCKETS,
+            registry=r,
+        )
         info = Gauge("thongsuot_build_info", "Build information.", ["version"], registry=r)
         info.labels(version=__version__).set(1)
 
@@ -128,5 +142,7 @@ class ProcessMetrics:
                 continue
             if table == "fenced_kept":
                 self.fenced_kept.inc(n)
+                continue
+            if table == "push_beat":  # relayed beats consumed (deleted), not rows written
                 continue
             self.rows_written.labels(table=table).inc(n)

@@ -6,6 +6,7 @@ bare 404 and nothing else. Each token is rate-limited (a token bucket).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.deps import SessionDep, SettingsDep, WriteToken
 from app.monitor.push_tokens import push_url, rotate_push_token
 from probes.text import clean_text
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["push"])
 
 RATE_PER_S = 1.0
@@ -89,8 +92,26 @@ async def _beat(request: Request, token: str, status: str | None, msg: str | Non
             headers={"Retry-After": str(math.ceil(wait))},
         )
     # a device's text is outside input: no NUL or control characters, bounded
-    outcome = monitor.record_beat(check_id, status, clean_text(msg or "", MAX_MESSAGE))
+    message = clean_text(msg or "", MAX_MESSAGE)
+    if not monitor.holds_check(check_id):  # another replica owns it: relayed through SQL
+        return await _relay(monitor, check_id, status, message)
+    outcome = monitor.record_beat(check_id, status, message)
     state = outcome.check_row["state"] if outcome is not None else "unknown"
+    return JSONResponse({"ok": True, "state": state})
+
+
+async def _relay(monitor: Any, check_id: int, status: str | None, message: str) -> JSONResponse:
+    """Write the beat for its check's owner (docs/design.md §4.1) and answer with the
+    state last written to SQL; the database away is a 503 the device retries."""
+    try:
+        state = await monitor.relay_beat(check_id, status, message)
+    except (SQLAlchemyError, OSError) as exc:  # the database away
+        log.warning("push beat of check %d not relayed: %s", check_id, exc)
+        return JSONResponse(
+            {"error": "unavailable", "detail": "thử lại sau / try again later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return JSONResponse({"ok": True, "state": state})
 
 

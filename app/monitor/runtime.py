@@ -14,7 +14,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -34,6 +34,7 @@ from app.monitor.lease_thread import LeaseThread
 from app.monitor.leases import SHARDS, RenewReport, ShardLeases
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
+from app.monitor.push_relay import BeatRelay, RelayedBeat, Skipped, relay_beat
 from app.monitor.scheduler import CheckScheduler
 from app.monitor.unit_info import UnitLabels, unit_labels
 from app.monitor.vantages import (
@@ -116,8 +117,8 @@ class Monitor:
         self.checks: dict[int, RuntimeCheck] = {}
         self._central: dict[int, RuntimeCheck] = {}  # the checks probed from here
         # multi-vantage checks' per-vantage states, and each agent's liveness check
-        # (docs/agents.md); beats and agent results reach only this process, like push
-        # beats: one replica serves the agents
+        # (docs/agents.md); agents' beats and results reach only this process (they are
+        # not relayed like push beats): one replica serves the agents
         self.vantages: dict[int, VantageSet] = {}
         self.agent_checks: dict[str, int] = {}
         self._agent_check_ids: frozenset[int] = frozenset()
@@ -192,6 +193,18 @@ class Monitor:
             if settings.notify_enabled
             else None
         )
+        # push beats through SQL (docs/design.md §4.1): with shard leases, beats another
+        # process received for this replica's shards are polled from push_beat
+        self.beat_relay = (
+            BeatRelay(
+                sessionmaker,
+                self.leases,
+                self._apply_relayed,
+                on_applied=lambda _, age: self.metrics.push_beat_relay_seconds.observe(age),
+            )
+            if self.leases is not None
+            else None
+        )
 
     # lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -215,6 +228,8 @@ class Monitor:
             self._refresh_task = asyncio.create_task(self._refresh_loop(), name="checks-refresh")
         await self.reload()
         self.pipeline.start()
+        if self.beat_relay is not None:  # after the reload: beats need their checks' states
+            self.beat_relay.start()
         await self.housekeeper.start()
         if self.notifier is not None:
             self.notifier.start()
@@ -232,6 +247,8 @@ class Monitor:
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
+        if self.beat_relay is not None:  # applies no beat the pipeline would not write
+            await self.beat_relay.stop()
         for task in (self._lease_task, self._refresh_task, *self._resyncs):
             if task is not None:
                 task.cancel()
@@ -541,6 +558,9 @@ class Monitor:
         result: ProbeResult,
         at: datetime,
         slot: int | None = None,
+        *,
+        uid: str | None = None,
+        push_beat_id: int | None = None,
     ) -> Outcome:
         vset = self.vantages.get(rc.id) if rc.multi_vantage else None
         if vset is not None:  # observed from the centre, one of several vantages
@@ -548,6 +568,9 @@ class Monitor:
         else:
             outcome = self._evaluate(rc, cs, result, at)
         outcome.result_row["slot"] = slot
+        if uid is not None:  # a relayed beat: its result keeps the uid it was given
+            outcome.result_row["uid"] = uid
+        outcome.push_beat_id = push_beat_id
         if self.leases is not None:  # refused at write once another replica holds the shard
             epoch = self.leases.epoch(rc.shard)
             outcome.shard, outcome.epoch = rc.shard, -1 if epoch is None else epoch
@@ -667,16 +690,65 @@ class Monitor:
         self._tokens = {h: c for h, c in self._tokens.items() if c != check_id}
         self._tokens[token_hash] = check_id
 
-    def record_beat(self, check_id: int, status: str | None, message: str) -> Outcome | None:
-        """A device pushed a beat: it is a result (up, or down if the device says so)."""
+    def record_beat(
+        self,
+        check_id: int,
+        status: str | None,
+        message: str,
+        *,
+        at: datetime | None = None,
+        uid: str | None = None,
+        push_beat_id: int | None = None,
+    ) -> Outcome | None:
+        """A device pushed a beat: it is a result (up, or down if the device says so).
+
+        A beat relayed through SQL (:meth:`_apply_relayed`) comes with the time it was
+        received (``at``), the uid its result is stored under and its ``push_beat`` row;
+        an older beat than the last one taken adds its result but moves no beat time."""
         rc, cs = self.checks.get(check_id), self.states.get(check_id)
         if rc is None or cs is None or not isinstance(rc.config, HeartbeatConfig):
             return None
-        now = datetime.now(UTC)
-        cs.last_beat_at, cs.last_beat_status, cs.last_beat_message = now, status, message
+        now = at or datetime.now(UTC)
+        if cs.last_beat_at is None or now >= cs.last_beat_at:
+            cs.last_beat_at, cs.last_beat_status, cs.last_beat_message = now, status, message
         result = evaluate_heartbeat(rc.config, now, status, message, now, rc.created_at)
         result.details["source"] = "push"
-        return self._record(rc, cs, result, now)
+        return self._record(rc, cs, result, now, uid=uid, push_beat_id=push_beat_id)
+
+    # push beats through SQL (docs/design.md §4.1) ---------------------------------
+    def holds_check(self, check_id: int) -> bool:
+        """Whether a beat for ``check_id`` is taken here, in memory: no shard leases
+        (one process), a check unknown here, or a shard this replica holds now."""
+        rc = self.checks.get(check_id)
+        return self.leases is None or rc is None or self.leases.may_probe(rc.shard)
+
+    async def relay_beat(self, check_id: int, status: str | None, message: str) -> str:
+        """Write a beat for the replica owning ``check_id``'s shard; the check's state
+        as last written to SQL (what the device is answered)."""
+        rc = self.checks[check_id]
+        async with self._sm() as session, session.begin():
+            state = await relay_beat(
+                session, check_id=check_id, shard=rc.shard, status=status, message=message
+            )
+        self.metrics.push_beats_relayed.inc()
+        return state
+
+    def _apply_relayed(self, beat: RelayedBeat) -> Outcome | Skipped:
+        """A beat another process received for this replica's shard: recorded at its
+        receipt time, under its uid; the outcome deletes its row when written. One read
+        past the deadline it set is not applied: the check's silence since then was
+        judged already, and an old beat must not bring it back up."""
+        rc = self.checks.get(beat.check_id)
+        if rc is None or not isinstance(rc.config, HeartbeatConfig):
+            return Skipped.UNKNOWN
+        deadline = rc.config.next_expected(beat.at) + timedelta(seconds=rc.config.grace_s)
+        if datetime.now(UTC) > deadline:
+            return Skipped.EXPIRED
+        outcome = self.record_beat(
+            beat.check_id, beat.status, beat.message, at=beat.at, uid=beat.uid,
+            push_beat_id=beat.id,
+        )  # fmt: skip
+        return Skipped.UNKNOWN if outcome is None else outcome
 
     def _extra(self, rc: RuntimeCheck) -> dict[str, Any]:
         cs = self.states.get(rc.id)

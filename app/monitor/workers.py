@@ -70,14 +70,24 @@ def hold_sqlite_lock(settings: Settings) -> int | None:
     return fd
 
 
-def worker_count(settings: Settings, requested: int | None, push_checks: int | None = 0) -> int:
+def worker_count(
+    settings: Settings,
+    requested: int | None,
+    push_checks: int | None = 0,
+    agent_checks: int | None = None,
+) -> int:
     """``--workers``, else ``THONGSUOT_WORKERS``, else the core count on PostgreSQL
     (1 on SQLite, which allows one process).
 
-    Push (heartbeat) beats reach only the API process, which owns only its share of
-    the checks, so an inventory with push checks runs one process: by default, and
-    refused when more are asked for. ``push_checks`` is ``None`` when unknown (no
-    inventory file), which also means one process unless asked.
+    Push (heartbeat) beats no longer hold the count down: a beat for a check another
+    replica owns is relayed to it through SQL (``push_beat``, docs/design.md §4.1).
+    Agents still need one process: their results and liveness beats reach only the
+    API process (docs/agents.md). ``agent_checks`` counts the agents' liveness checks
+    (``agent.<name>``); ``None`` means they were not counted apart from
+    ``push_checks``, which may then include them, so every heartbeat check keeps one
+    process as before: by default, and refused when more are asked for.
+    ``push_checks`` is ``None`` when unknown (no inventory file), which also means
+    one process unless asked.
     """
     n = requested or settings.workers
     if settings.is_sqlite:
@@ -87,16 +97,26 @@ def worker_count(settings: Settings, requested: int | None, push_checks: int | N
                 "SQLite allows one monitor process (--workers 1); use PostgreSQL for more."
             )
         return 1
-    if push_checks and n is not None and n > 1:
+    single = push_checks if agent_checks is None or push_checks is None else agent_checks
+    if single and n is not None and n > 1:
         raise SingleReplicaError(
-            f"Kiểm kê có {push_checks} phép kiểm tra tín hiệu (heartbeat); tín hiệu chỉ đến tiến "
-            "trình API nên chưa chạy được nhiều tiến trình (--workers 1).\n"
-            f"The inventory has {push_checks} push (heartbeat) checks; beats reach only the API "
-            "process, so several workers are not supported with them yet (--workers 1)."
+            f"Kiểm kê có {single} phép kiểm tra kết nối của điểm đo tại chỗ (agent); kết quả "
+            "và tín hiệu của chúng chỉ đến tiến trình API nên chưa chạy được nhiều tiến trình "
+            "(--workers 1).\n"
+            f"The inventory has {single} agent liveness checks; agents' results and beats "
+            "reach only the API process, so several workers are not supported with them yet "
+            "(--workers 1)."
+            if agent_checks is not None
+            else f"Kiểm kê có {single} phép kiểm tra tín hiệu (heartbeat), có thể gồm điểm đo "
+            "tại chỗ (agent), mà kết quả chỉ đến tiến trình API nên chưa chạy được nhiều tiến "
+            "trình (--workers 1).\n"
+            f"The inventory has {single} heartbeat checks, which may include agents' liveness "
+            "checks; agents' results reach only the API process, so several workers are not "
+            "supported with them yet (--workers 1)."
         )
     if n is not None:
         return n
-    return 1 if push_checks != 0 else (len(os.sched_getaffinity(0)) or 1)
+    return 1 if single != 0 else (len(os.sched_getaffinity(0)) or 1)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -6,14 +6,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import exc as orm_exc
 
 from app.db import upsert_insert
 from app.incidents import repository as incidents
-from app.models import Check, CheckVantage, DeadLetter, Flip, ProbeResult, ShardLease
+from app.models import Check, CheckVantage, DeadLetter, Flip, ProbeResult, PushBeat, ShardLease
 from app.models.base import Base
 from app.monitor.evaluator import Outcome
 from app.monitor.records import outcome_to_record
@@ -59,6 +59,13 @@ async def write_batch(
     # a uid already written (a retried batch) or a slot already filled (by
     # another replica across a takeover): ignored, never stored twice
     stored = await insert_ignoring(session, ProbeResult, [*results, *history])
+    # a beat the old owner took in memory: relayed to the new owner, once (the first
+    # time its sample is stored; a retried batch or a replayed journal finds it there)
+    relayed = [
+        _relayed_beat(o) for o in fenced if _in_memory_beat(o) and o.result_row["uid"] in stored
+    ]
+    if relayed:
+        await session.execute(insert(PushBeat), relayed)
     await insert_ignoring(session, Flip, flips)
     retract = [o.retract_flip_uid for o in current_batch if o.retract_flip_uid is not None]
     if retract:  # a silent agent's unknown flip, replaced by its replayed results
@@ -72,15 +79,43 @@ async def write_batch(
     }
     if vantages:  # multi-vantage checks only (docs/agents.md)
         await upsert_vantages(session, list(vantages.values()))
+    # relayed beats are consumed with their effect; a fenced one's row stays for the
+    # shard's next owner, which applies it (its sample above is then ignored by uid)
+    consumed = [o.push_beat_id for o in current_batch if o.push_beat_id is not None]
+    if consumed:
+        await session.execute(delete(PushBeat).where(PushBeat.id.in_(consumed)))
     counts = {
         "probe_result": len(results) + len(history),
         "flip": len(flips),
         "incident": len(opens),
     }
+    if consumed:
+        counts["push_beat"] = len(consumed)
     if fenced:
         counts["fenced"] = len(fenced)
         counts["fenced_kept"] = sum(1 for row in history if row["uid"] in stored)
     return counts
+
+
+def _in_memory_beat(outcome: Outcome) -> bool:
+    """A push beat's outcome recorded by the process holding its shard (not relayed)."""
+    details = outcome.result_row.get("details") or {}
+    return outcome.push_beat_id is None and details.get("source") == "push"
+
+
+def _relayed_beat(outcome: Outcome) -> dict[str, Any]:
+    """The ``push_beat`` row that hands a fenced beat to its shard's new owner: the
+    same uid, time and status (``up``/``down``); its result's message stands for the
+    device's (a heartbeat result says the device's message, or a word for its status)."""
+    row = outcome.result_row
+    return {
+        "uid": row["uid"],
+        "shard": outcome.shard,
+        "check_id": row["check_id"],
+        "at": row["at"],
+        "status": "down" if row["status"] == "down" else "up",
+        "message": row["message"],
+    }
 
 
 async def upsert_vantages(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -189,6 +224,9 @@ def dead_letter_row(outcome: Outcome, exc: BaseException) -> dict[str, object]:
 
 
 async def write_dead_letter(session: AsyncSession, outcome: Outcome, exc: BaseException) -> None:
-    """Set ``outcome`` aside with the error that refused it (once per result uid)."""
+    """Set ``outcome`` aside with the error that refused it (once per result uid); a
+    relayed beat's ``push_beat`` row goes with it (no other owner retries it)."""
     stmt = upsert_insert(session, DeadLetter).on_conflict_do_nothing(index_elements=["uid"])
     await session.execute(stmt, [dead_letter_row(outcome, exc)])
+    if outcome.push_beat_id is not None:
+        await session.execute(delete(PushBeat).where(PushBeat.id == outcome.push_beat_id))

@@ -105,6 +105,7 @@ def _process(tick: int) -> list[str]:
         "thongsuot_results_fenced_total 0",
         "thongsuot_results_fenced_kept_total 0",
         "thongsuot_probes_fenced_total 0",
+        f"thongsuot_push_beats_relayed_total {tick}",
         'thongsuot_agent_clock_offset_seconds{agent="hy-12364-lan"} 0.8',
         f'thongsuot_agent_results_total{{agent="hy-12364-lan"}} {n}',
         'thongsuot_agent_requests_refused_total{reason="clock_skew"} 0',
@@ -124,6 +125,8 @@ def _process(tick: int) -> list[str]:
     writes = [("0.001", tick), ("0.01", 4 * tick), ("0.1", 5 * tick), ("+Inf", 5 * tick)]
     lines += _histogram("thongsuot_scheduler_lateness_seconds", lateness, n * 0.002)
     lines += _histogram("thongsuot_db_write_seconds", writes, tick * 0.03)
+    relay = [("0.5", tick // 2), ("1.0", tick), ("2.0", tick), ("+Inf", tick)]
+    lines += _histogram("thongsuot_push_beat_relay_seconds", relay, tick * 0.8)
     return lines
 
 
@@ -140,11 +143,13 @@ HELP = {
     "thongsuot_results_fenced_total": "counter",
     "thongsuot_results_fenced_kept_total": "counter",
     "thongsuot_probes_fenced_total": "counter",
+    "thongsuot_push_beats_relayed_total": "counter",
     "thongsuot_agent_results_total": "counter",
     "thongsuot_agent_requests_refused_total": "counter",
     "thongsuot_agents_offline_total": "counter",
     "thongsuot_scheduler_lateness_seconds": "histogram",
     "thongsuot_db_write_seconds": "histogram",
+    "thongsuot_push_beat_relay_seconds": "histogram",
 }
 
 

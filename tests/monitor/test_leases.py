@@ -195,16 +195,29 @@ async def test_after_a_cut_that_hit_everyone_each_replica_retakes_its_own(
     assert all(a.epochs[s] == before_b[s] + 1 for s in before_b)
 
 
-def test_push_checks_keep_one_process_by_default_and_refuse_more() -> None:
-    """Beats reach only the API process: several workers would drop other replicas' beats."""
+def test_push_checks_no_longer_hold_workers_but_agents_do() -> None:
+    """Push beats are relayed through SQL (push_beat): heartbeat checks of devices allow
+    several workers; agents' liveness checks (their results reach only the API process)
+    keep one, and so does a heartbeat count that may include them (agents not counted)."""
     from app.config import Settings
     from app.monitor.workers import SingleReplicaError, worker_count
 
     pg = Settings(database_url="postgresql://postgres@127.0.0.1:5432/test")
+    assert worker_count(pg, 2, push_checks=3, agent_checks=0) == 2
+    assert worker_count(pg, None, push_checks=3, agent_checks=0) >= 1
+    assert worker_count(pg, None, push_checks=3, agent_checks=1) == 1
+    with pytest.raises(SingleReplicaError, match="1 agent liveness checks"):
+        worker_count(pg, 2, push_checks=3, agent_checks=1)
+    # not counted apart: the heartbeat checks may be agents', one process as before
     assert worker_count(pg, None, push_checks=3) == 1
     assert worker_count(pg, None, push_checks=None) == 1
+    assert worker_count(pg, None, push_checks=None, agent_checks=0) == 1
     assert worker_count(pg, None, push_checks=0) >= 1
     assert worker_count(pg, 1, push_checks=3) == 1
-    with pytest.raises(SingleReplicaError, match="3 push"):
+    with pytest.raises(SingleReplicaError, match="3 heartbeat checks"):
         worker_count(pg, 2, push_checks=3)
     assert worker_count(pg, 2, push_checks=0) == 2
+    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db")
+    assert worker_count(sqlite, None, push_checks=3, agent_checks=0) == 1
+    with pytest.raises(SingleReplicaError):
+        worker_count(sqlite, 2, push_checks=0, agent_checks=0)

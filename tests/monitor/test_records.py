@@ -73,3 +73,17 @@ def test_a_malformed_record_names_its_field(change: Any, names: str) -> None:
 def test_not_an_object_is_malformed() -> None:
     with pytest.raises(MalformedRecord, match="expected an object"):
         outcome_from_record(["result_row"])
+
+
+def test_a_relayed_beat_keeps_its_push_beat_id_and_older_records_read() -> None:
+    """``push_beat_id`` (docs/design.md §4.1) round-trips; a record journaled before it
+    existed (no such key) still reads, as an outcome that consumes no row."""
+    outcome = _outcomes()[0]
+    outcome.push_beat_id = 41
+    back = outcome_from_record(json.loads(json.dumps(outcome_to_record(outcome))))
+    assert back.push_beat_id == 41 and back.durable
+    old = _record()
+    old.pop("push_beat_id")
+    assert outcome_from_record(old).push_beat_id is None
+    with pytest.raises(MalformedRecord, match="push_beat_id"):
+        outcome_from_record(_record() | {"push_beat_id": "forty-one"})
