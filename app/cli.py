@@ -51,12 +51,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # sync takes it instead of parsing the same bytes again (~36 CPU-s at 17,000 checks)
     parsed: Parsed | None = None
     push: int | None = None  # unknown without an inventory file
+    agents: int | None = None
     if settings.inventory is not None:
         if (parsed := _parse_inventory(settings.inventory)) is None:
             return 2
-        push = _push_checks(parsed.flat)
+        push, agents = _push_checks(parsed.flat), _agent_checks(parsed.flat)
     try:  # SQLite: one monitor process; the lock is held until this process ends
-        workers = worker_count(settings, args.workers, push_checks=push)
+        workers = worker_count(settings, args.workers, push_checks=push, agent_checks=agents)
         lock = hold_sqlite_lock(settings) if settings.role != "api" else None
     except SingleReplicaError as exc:
         print(exc, file=sys.stderr)
@@ -99,6 +100,12 @@ def _parse_inventory(path: Path) -> Parsed | None:
 def _push_checks(flat: FlatInventory) -> int:
     """The inventory's enabled push (heartbeat) checks."""
     return sum(1 for check in flat.checks if check.kind == "heartbeat" and check.enabled)
+
+
+def _agent_checks(flat: FlatInventory) -> int:
+    """The enabled liveness checks of remote agents (``agent.<name>``): their
+    results and beats reach only the API process, so they keep one process."""
+    return sum(1 for check in flat.checks if check.key.startswith("agent.") and check.enabled)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

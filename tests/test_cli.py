@@ -29,3 +29,40 @@ def test_token_revoke_of_an_unknown_name_is_exit_2(
     assert main(["db", "upgrade", "--db", db]) == 0
     assert main(["token", "revoke", "nobody", "--db", db]) == 2
     assert "nobody" in capsys.readouterr().err
+
+
+def _inventory(tmp_path: Path, *, agent: bool) -> Path:
+    from app.demo.inventory import DemoExtras, demo_inventory, demo_units
+
+    extras = DemoExtras(kiosks=2, agent=agent, agent_unit=demo_units(3)[0].code)
+    path = tmp_path / "inventory.yaml"
+    path.write_text(demo_inventory("http://127.0.0.1:9", 3, extras=extras), encoding="utf-8")
+    return path
+
+
+def test_serve_counts_agents_apart_from_device_heartbeats(tmp_path: Path) -> None:
+    """Device beats are relayed through SQL (push_beat), agents' results are not: only
+    the agents' liveness checks hold `serve` to one process."""
+    from app.cli import _agent_checks, _push_checks
+    from app.config import Settings
+    from app.inventory.loader import load_parsed
+    from app.monitor.workers import worker_count
+
+    pg = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    kiosks = load_parsed(_inventory(tmp_path, agent=False)).flat
+    assert (_push_checks(kiosks), _agent_checks(kiosks)) == (2, 0)
+    assert worker_count(pg, 2, _push_checks(kiosks), _agent_checks(kiosks)) == 2
+    with_agent = load_parsed(_inventory(tmp_path, agent=True)).flat
+    assert (_push_checks(with_agent), _agent_checks(with_agent)) == (3, 1)
+    assert worker_count(pg, None, _push_checks(with_agent), _agent_checks(with_agent)) == 1
+
+
+def test_serve_with_agents_refuses_two_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _inventory(tmp_path, agent=True)
+    db = "postgresql://postgres@127.0.0.1:5432/test"
+    code = main(["serve", "--db", db, "--inventory", str(path), "--workers", "2", "--no-migrate"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "The inventory has 1 agent liveness checks" in err
