@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import socket
 import ssl
 from typing import Any, Literal
@@ -140,7 +141,12 @@ def request_headers(
 async def _fetch(
     config: HttpConfig, ctx: ProbeContext, headers: dict[str, str]
 ) -> tuple[httpx.Response, bytes, int, dict[str, Any]]:
-    url, pin_headers, extensions = await pin_url(config.url, config.ip_version)
+    if config.ip_version == "any":  # the parsed URL, not the text: httpx parses text each time
+        url: httpx.URL | str = parsed_url(config.url)
+        pin_headers: dict[str, str] = {}
+        extensions: dict[str, Any] = {}
+    else:
+        url, pin_headers, extensions = await pin_url(config.url, config.ip_version)
     client = ctx.clients.client_for(ctx.key, verify=config.verify_tls)
     limit = max(config.max_body_bytes, (config.max_size_bytes or 0) + 1)
     async with client.stream(
@@ -157,6 +163,13 @@ async def _fetch(
     if config.ip_version != "any":
         facts["ip"] = httpx.URL(url).host
     return response, body, size, facts
+
+
+@functools.lru_cache(maxsize=32_768)
+def parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed once (``httpx.URL`` is immutable): a request built from text
+    re-parses it, 70 instead of 30 µs a request (~2% of a probe's CPU)."""
+    return httpx.URL(url)
 
 
 async def read_capped(response: httpx.Response, limit: int) -> tuple[bytes, int]:
