@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 SHARDS = 256
 HOUSEKEEPING = -1  # the job lease of rollups and pruning
+NOTIFY_PLAN = -2  # the job lease of notification planning (one planner at a time)
+JOBS = (HOUSEKEEPING, NOTIFY_PLAN)
 
 
 def shard_of(key: str) -> int:
@@ -177,9 +179,9 @@ class ShardLeases:
 
 async def ensure_rows(session: AsyncSession) -> None:
     """The fixed rows (created by migration 0007; put back after a TRUNCATE)."""
-    if await session.scalar(select(func.count()).select_from(ShardLease)) == SHARDS + 1:
+    if await session.scalar(select(func.count()).select_from(ShardLease)) == SHARDS + len(JOBS):
         return
-    rows = [{"shard": s, "epoch": 0} for s in (HOUSEKEEPING, *range(SHARDS))]
+    rows = [{"shard": s, "epoch": 0} for s in (*JOBS, *range(SHARDS))]
     await session.execute(upsert_insert(session, ShardLease).on_conflict_do_nothing(), rows)
 
 

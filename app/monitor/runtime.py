@@ -31,7 +31,7 @@ from app.monitor.evaluator import CheckState, Outcome, apply_result, apply_unkno
 from app.monitor.housekeeping import Housekeeper
 from app.monitor.journal import Journal, database_identity
 from app.monitor.lease_thread import LeaseThread
-from app.monitor.leases import SHARDS, RenewReport, ShardLeases
+from app.monitor.leases import NOTIFY_PLAN, SHARDS, RenewReport, ShardLeases, claim_job
 from app.monitor.metrics import ProcessMetrics
 from app.monitor.pipeline import ResultPipeline
 from app.monitor.push_relay import BeatRelay, RelayedBeat, Skipped, relay_beat
@@ -189,7 +189,12 @@ class Monitor:
         self._tokens: dict[str, int] = {}
         self.unit_labels: dict[str, UnitLabels] = {}  # thongsuot_unit_info, replaced whole
         self.notifier = (
-            Notifier(settings, sessionmaker, reports=ReportFiles(sessionmaker, settings))
+            Notifier(
+                settings,
+                sessionmaker,
+                reports=ReportFiles(sessionmaker, settings),
+                plan_claim=self._claim_planning if self.leases is not None else None,
+            )
             if settings.notify_enabled
             else None
         )
@@ -423,6 +428,13 @@ class Monitor:
             return self._central
         held = self.leases.epochs
         return {i: rc for i, rc in self._central.items() if rc.shard in held}
+
+    async def _claim_planning(self, session: AsyncSession) -> bool:
+        """Hold the notification planning job lease (one planner among the replicas);
+        held over two missed ticks, so a dead planner is replaced within seconds."""
+        assert self.leases is not None
+        hold = max(10.0, 3 * self.settings.notify_tick_s)
+        return await claim_job(session, NOTIFY_PLAN, self.leases.owner, hold)
 
     def _shards_owned(self) -> float:
         return float(SHARDS if self.leases is None else self.leases.owned)

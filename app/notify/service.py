@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,10 @@ from app.notify.planner import PlanInput, PlanReport, dedupe_key, plan
 from app.notify.policy import NotifyPolicyDoc, parse_policy
 from app.notify.reports import AttachmentSource, PeriodKind, queue_reports
 from probes.secrets import SecretResolver, env_secret
+
+# Whether this replica plans now (it holds, or just took, the planning job lease):
+# called first in the plan's transaction. None: one process, it always plans.
+PlanClaim = Callable[[AsyncSession], Awaitable[bool]]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +74,11 @@ class Notifier:
         secrets: SecretResolver = env_secret,
         reports: AttachmentSource | None = None,
         clock: Callable[[], datetime] | None = None,
+        plan_claim: PlanClaim | None = None,
     ) -> None:
         self.settings = settings
+        # several replicas: only the holder of the planning job lease plans (see tick)
+        self._plan_claim = plan_claim
         self._sm = sessionmaker
         self._reports = reports
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -175,8 +182,12 @@ class Notifier:
         blind = self.guard.evaluate(now)
         inp = PlanInput(now=now, policy=self.policy, canaries=self.canaries, blind=blind)
         async with self._sm() as session, session.begin():
-            self.last_report = await plan(session, inp)
-        if self._reports is not None and self.policy.reports is not None:
+            # One planner at a time: two replicas planning the same incidents at once
+            # updated the same rows in different orders (a deadlock in the national
+            # bench). The claim's row lock also holds the other planners until commit.
+            planner = self._plan_claim is None or await self._plan_claim(session)
+            self.last_report = await plan(session, inp) if planner else PlanReport()
+        if planner and self._reports is not None and self.policy.reports is not None:
             done = dict(self._reports_done)
             async with self._sm() as session, session.begin():
                 await queue_reports(session, self.policy, now, done)
