@@ -34,8 +34,8 @@ from app.monitor.writer import (
     dead_letter_row,
     describe_error,
     is_data_error,
-    write_batch,
     write_dead_letter,
+    write_fenced,
 )
 
 log = logging.getLogger(__name__)
@@ -322,8 +322,7 @@ class ResultPipeline:
         with ``progress`` saying how many head outcomes are done (written or set
         aside): halves are written in order, so the done ones are always a prefix."""
         try:
-            async with self._sm() as session, session.begin():
-                counts = await write_batch(session, batch)
+            counts = await write_fenced(self._sm, batch)
         except Exception as exc:
             if not is_data_error(exc):
                 raise

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import exc as orm_exc
 
 from app.db import upsert_insert
@@ -20,7 +20,6 @@ from app.monitor.records import outcome_to_record
 from probes.text import clean_text
 
 ERROR_LIMIT = 2_000
-FENCE_ATTEMPTS = 3  # optimistic tries before locking the lease rows first
 
 # SQLSTATE classes that describe the data of a statement, never the connection:
 # 22 data exception (NUL in text, a value too long, invalid JSON, an unencodable
@@ -30,7 +29,11 @@ _DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 
 
 async def write_batch(
-    session: AsyncSession, batch: Sequence[Outcome], *, current: bool = True
+    session: AsyncSession,
+    batch: Sequence[Outcome],
+    *,
+    current: bool = True,
+    lock_first: bool = False,
 ) -> dict[str, int]:
     """Write results, flips, incident changes and check states of ``batch``.
 
@@ -41,29 +44,51 @@ async def write_batch(
     ``current=False`` writes history only (results and flips), for outcomes from
     the past such as a replayed dead letter: the check's state and its incidents
     have moved on since, and an old snapshot must not overwrite them.
+
+    Fencing is optimistic: a batch whose outcomes carry one epoch per shard is
+    written as current, then the epochs are read ``FOR SHARE`` just before the
+    commit; a shard moved on raises :class:`EpochMoved` (the caller rolls back and
+    writes again with ``lock_first``, :func:`write_fenced`). The lease rows are thus
+    locked for a commit, not for a whole write: locked first, a renew (an UPDATE of
+    the same rows) waited behind slow batch writes until a live replica fenced
+    itself (3,839 probes in a national bench run). ``lock_first`` (and a batch
+    with two epochs for one shard) reads them ``FOR SHARE`` first and splits.
     """
     if not (current and any(o.epoch is not None for o in batch)):  # history replays pass
         return await _write(session, batch, [], current)
-    # Optimistic fencing: the epochs are read without a lock, the batch written, and
-    # the epochs read again under FOR SHARE just before the commit. A lease row is
-    # thus locked for the commit only, not for the whole write: a renew (an UPDATE
-    # of the same rows) waited behind slow batch writes until its replica fenced
-    # itself (3,839 probes in a national bench run). Moved meanwhile: the savepoint
-    # is rolled back and the batch split again.
-    for _ in range(FENCE_ATTEMPTS):
-        before = await _epochs(session, batch)
-        kept, fenced = _split(batch, before)
-        try:
-            async with session.begin_nested():
-                counts = await _write(session, kept, fenced, current)
-                if await _epochs(session, batch, lock=True) != before:
-                    raise _EpochMoved
-        except _EpochMoved:
+    probed = _probed_epochs(batch)
+    if lock_first or probed is None:
+        kept, fenced = _split(batch, await _epochs(session, batch, lock=True))
+        return await _write(session, kept, fenced, current)
+    counts = await _write(session, batch, [], current)
+    if await _epochs(session, batch, lock=True) != probed:
+        raise EpochMoved
+    return counts
+
+
+async def write_fenced(
+    sm: async_sessionmaker[AsyncSession], batch: Sequence[Outcome]
+) -> dict[str, int]:
+    """:func:`write_batch` in a transaction of its own, written again with the lease
+    rows locked first when a shard moved on while it was written."""
+    try:
+        async with sm() as session, session.begin():
+            return await write_batch(session, batch)
+    except EpochMoved:
+        async with sm() as session, session.begin():
+            return await write_batch(session, batch, lock_first=True)
+
+
+def _probed_epochs(batch: Sequence[Outcome]) -> dict[int, int] | None:
+    """The one epoch each shard of ``batch`` was probed under; None if a shard has
+    two (it changed hands between two of the batch's probes)."""
+    epochs: dict[int, int] = {}
+    for o in batch:
+        if o.epoch is None or o.shard is None:
             continue
-        return counts
-    # shards changing hands on every try: lock first, as a last resort
-    kept, fenced = _split(batch, await _epochs(session, batch, lock=True))
-    return await _write(session, kept, fenced, current)
+        if epochs.setdefault(o.shard, o.epoch) != o.epoch:
+            return None
+    return epochs
 
 
 async def _write(
@@ -179,8 +204,9 @@ async def insert_ignoring(
     return stored
 
 
-class _EpochMoved(Exception):
-    """A shard of the batch changed hands while it was written."""
+class EpochMoved(Exception):
+    """A shard of the batch changed hands while it was written: roll back, write again
+    with ``lock_first``."""
 
 
 async def _epochs(

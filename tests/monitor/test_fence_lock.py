@@ -1,7 +1,8 @@
 """The batch writer locks the shard lease rows for its commit only (docs/design.md §4.1).
 
-It fences optimistically: epochs read without a lock, the batch written, the
-epochs read again ``FOR SHARE`` just before the commit. A renew, which updates
+It fences optimistically: the batch written as probed, the epochs read ``FOR
+SHARE`` just before the commit (moved on: rolled back and written again with the
+rows locked first). A renew, which updates
 the same lease rows, therefore never waits behind a slow batch write — it did
 when the writer locked them first, and a replica whose writes were slow fenced
 itself although it was alive. Real PostgreSQL; the slow write is a real lock
@@ -59,8 +60,14 @@ async def _held(engine: AsyncEngine, outcome: Outcome) -> AsyncIterator[None]:
 
 
 async def _write(sm: async_sessionmaker[AsyncSession], batch: list[Outcome]) -> dict[str, int]:
+    return await writer.write_fenced(sm, batch)
+
+
+async def _write_locking_first(
+    sm: async_sessionmaker[AsyncSession], batch: list[Outcome]
+) -> dict[str, int]:
     async with sm() as s, s.begin():
-        return await writer.write_batch(s, batch)
+        return await writer.write_batch(s, batch, lock_first=True)
 
 
 async def _blocked(task: asyncio.Task[dict[str, int]]) -> None:
@@ -86,18 +93,15 @@ async def test_a_renew_does_not_wait_behind_a_slow_batch_write(
 
 
 async def test_locking_first_made_the_renew_wait(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    engine: AsyncEngine,
-    monkeypatch: pytest.MonkeyPatch,
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
-    """The old order (lock the lease rows, then write), kept as the writer's last
-    resort: a renew waits for the whole write. This is what the test above guards."""
-    monkeypatch.setattr(writer, "FENCE_ATTEMPTS", 0)
+    """The old order (lock the lease rows, then write), kept for a retry after a
+    move: a renew waits for the whole write. This is what the test above guards."""
     leases = ShardLeases(sessionmaker, owner="a", lease_s=30.0)
     await leases.renew()
     outcome = await _first_result(sessionmaker, leases)
     async with _held(engine, outcome):
-        task = asyncio.create_task(_write(sessionmaker, [outcome]))
+        task = asyncio.create_task(_write_locking_first(sessionmaker, [outcome]))
         await _blocked(task)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(leases.renew(), 2)
@@ -109,7 +113,7 @@ async def test_a_shard_taken_during_the_write_fences_the_batch(
 ) -> None:
     """Replica A's write waits; meanwhile its lease runs out and B takes the shard
     (a new epoch). A's write then sees the epoch moved before its commit, rolls
-    back to its savepoint and writes the batch again as fenced: the sample is
+    back and writes the batch again as fenced: the sample is
     stored once, as history; the flip and the check's state are B's to decide."""
     a = ShardLeases(sessionmaker, owner="a", lease_s=1.0)
     await a.renew()
