@@ -30,6 +30,7 @@ from app.vocab.words import ERROR_KINDS, SERVICE_KINDS
 from tests import factories
 from tests.notify.conftest import FOCAL_CHAT, SECRET_KEY, Far, outbox
 from tests.support.notes import make_note
+from tests.support.wait import until
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_CSV = ROOT / "tests" / "inventory" / "data" / "hung-yen-communes-2025.csv"
@@ -201,7 +202,8 @@ async def test_escalation_names_who_was_alerted_first_and_for_how_long(
     incident_id = await _commune(sessionmaker, far, start)
     async with sessionmaker() as s:
         policy = parse_policy(await repo.load_policy(s))
-    settings = DispatchSettings(PUBLIC, secret_key=SECRET_KEY)
+    # a send that fails under load (a slow loopback SMTP session) is retried soon
+    settings = DispatchSettings(PUBLIC, secret_key=SECRET_KEY, retry_base_s=0.2, retry_max_s=0.5)
     smtp = SmtpConfig(host="127.0.0.1", port=far.smtp_port, from_addr="canhbao@example.invalid")
     instructions = {"commune_centre": "Gọi Tổ trực kỹ thuật tỉnh: 0900000001."}
     async with httpx.AsyncClient(trust_env=False) as client:
@@ -212,6 +214,14 @@ async def test_escalation_names_who_was_alerted_first_and_for_how_long(
             async with sessionmaker() as s, s.begin():
                 await plan(s, PlanInput(now=at, policy=policy, maintenance=set()))
             await sender.run_once()
+
+        async def delivered() -> bool:
+            if all(row.status == "delivered" for row in await outbox(sessionmaker)):
+                return True
+            await sender.run_once()
+            return False
+
+        await until(delivered, 15, every=0.3)
     [first] = far.telegram.delivered
     assert first["chat_id"] == FOCAL_CHAT
     lines = first["text"].splitlines()
