@@ -46,6 +46,13 @@ async def _first_result(sm: async_sessionmaker[AsyncSession], leases: ShardLease
     return outcome
 
 
+async def _leased_result(sm: async_sessionmaker[AsyncSession]) -> tuple[ShardLeases, Outcome]:
+    """Replica A holding every shard (a 30 s lease) and its check's first result."""
+    leases = ShardLeases(sm, owner="a", lease_s=30.0)
+    await leases.renew()
+    return leases, await _first_result(sm, leases)
+
+
 @asynccontextmanager
 async def _held(engine: AsyncEngine, outcome: Outcome) -> AsyncIterator[None]:
     """Another transaction inserts ``outcome``'s result row and keeps it uncommitted:
@@ -78,9 +85,7 @@ async def _blocked(task: asyncio.Task[dict[str, int]]) -> None:
 async def test_a_renew_does_not_wait_behind_a_slow_batch_write(
     sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
-    leases = ShardLeases(sessionmaker, owner="a", lease_s=30.0)
-    await leases.renew()
-    outcome = await _first_result(sessionmaker, leases)
+    leases, outcome = await _leased_result(sessionmaker)
     async with _held(engine, outcome):
         task = asyncio.create_task(_write(sessionmaker, [outcome]))
         await _blocked(task)
@@ -97,9 +102,7 @@ async def test_locking_first_made_the_renew_wait(
 ) -> None:
     """The old order (lock the lease rows, then write), kept for a retry after a
     move: a renew waits for the whole write. This is what the test above guards."""
-    leases = ShardLeases(sessionmaker, owner="a", lease_s=30.0)
-    await leases.renew()
-    outcome = await _first_result(sessionmaker, leases)
+    leases, outcome = await _leased_result(sessionmaker)
     async with _held(engine, outcome):
         task = asyncio.create_task(_write_locking_first(sessionmaker, [outcome]))
         await _blocked(task)
