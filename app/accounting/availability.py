@@ -76,8 +76,11 @@ RULES_VI = "\n".join(
         "nào trên đồng hồ đã chọn (ví dụ xảy ra ban đêm khi tính trong giờ hành chính) không "
         "được tính, như ở quy tắc 6.",
         "9. Trạng thái của dịch vụ là trạng thái xấu nhất trong các phép kiểm tra thiết yếu "
-        "của nó; trạng thái của đơn vị là trạng thái xấu nhất trong các dịch vụ. Thứ tự từ "
-        "xấu nhất: " + ", ".join(state_word(s).lower() for s in BY_SEVERITY) + ".",
+        "của nó (trong mọi phép kiểm tra của nó khi không có phép kiểm tra nào thiết yếu); "
+        "trạng thái của đơn vị là trạng thái xấu nhất trong các phép kiểm tra thiết yếu của "
+        "đơn vị. Thứ tự từ xấu nhất: "
+        + ", ".join(state_word(s).lower() for s in BY_SEVERITY)
+        + ".",
     )
 )
 
@@ -112,10 +115,9 @@ RULES_EN = "\n".join(
         " restoration; it is given in wall-clock time (24/7) and on the chosen clock. An "
         "outage with no time on the chosen clock (e.g. at night, on service hours) is left "
         "out, as in rule 6.",
-        "9. A service's state is the worst state of its critical checks; a unit's state is "
-        "the worst state of its services. From worst: "
-        + ", ".join(state_word(s, "en").lower() for s in BY_SEVERITY)
-        + ".",
+        "9. A service's state is the worst state of its critical checks (of all its checks "
+        "when none is critical); a unit's state is the worst state of its critical checks. "
+        "From worst: " + ", ".join(state_word(s, "en").lower() for s in BY_SEVERITY) + ".",
     )
 )
 

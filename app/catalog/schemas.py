@@ -60,7 +60,11 @@ class ServiceRead(BaseModel):
     unit_code: str
     kind: str
     name: str
-    state: State = Field(description=f"worst state of its enabled critical checks: {_WORST_FIRST}")
+    state: State = Field(
+        description=f"worst state of its enabled critical checks: {_WORST_FIRST}; with no "
+        "critical check (e.g. an agent's liveness checks), the worst of all its enabled "
+        "checks; unknown when it has none"
+    )
 
 
 class UnitRead(BaseModel):

@@ -31,7 +31,7 @@ from app.errors import NotFound, Unprocessable
 from app.maintenance.service import active_check_ids
 from app.models import Unit
 from app.models.base import utcnow
-from app.vocab.states import State, worst
+from app.vocab.states import State, service_worst, worst
 
 DEFAULT_WINDOW = timedelta(hours=24)
 # ``scheme://user:password@`` anywhere in a text: the userinfo part of a URL.
@@ -159,10 +159,9 @@ async def list_services(
         session, unit_code=unit_code, kind=kind, limit=limit, offset=offset
     )
     unit_ids = sorted({s.unit_id for s, _ in rows})
-    critical: dict[int, list[str]] = defaultdict(list)
+    by_service: dict[int, list[tuple[bool, str]]] = defaultdict(list)
     for _, service_id, is_critical, state in await _states(session, unit_ids):
-        if is_critical:
-            critical[service_id].append(state)
+        by_service[service_id].append((is_critical, state))
     return [
         ServiceRead(
             id=s.id,
@@ -170,7 +169,7 @@ async def list_services(
             unit_code=code,
             kind=s.kind,
             name=s.name,
-            state=worst_state(critical.get(s.id, [])),
+            state=service_worst(by_service.get(s.id, ())),
         )
         for s, code in rows
     ]

@@ -18,7 +18,7 @@ from app.maintenance import repository as maintenance_sql
 from app.maintenance.scope import covered
 from app.maintenance.windows import Window
 from app.models import Check, CheckVantage, Incident, MaintenanceWindow, Service, Unit
-from app.vocab.states import SEVERITY, State, worst
+from app.vocab.states import SEVERITY, State, service_worst, worst
 from app.vocab.words import agent_of_check
 
 STREAM_ROWS = 2_000
@@ -108,7 +108,7 @@ class Snapshot:
         for s in self.services.values():
             self.services_of_unit.setdefault(s.unit_id, []).append(s)
         critical: dict[int, list[State]] = {}
-        by_service: dict[int, list[State]] = {}
+        by_service: dict[int, list[tuple[bool, State]]] = {}
         for c in self.checks.values():
             self.checks_of_unit.setdefault(c.unit_id, []).append(c)
             agent = agent_of_check(c.key)
@@ -116,9 +116,9 @@ class Snapshot:
                 self.silent_agents.add(agent)
             if c.critical:
                 critical.setdefault(c.unit_id, []).append(c.state)
-                by_service.setdefault(c.service_id, []).append(c.state)
+            by_service.setdefault(c.service_id, []).append((c.critical, c.state))
         self.unit_state = {i: _worst(critical.get(i)) for i in self.units}
-        self.service_state = {i: _worst(by_service.get(i)) for i in self.services}
+        self.service_state = {i: service_worst(by_service.get(i, ())) for i in self.services}
         for incident in self.open_incidents.values():  # the newest open one per check
             self.incident_of_check[incident.check_id] = incident
 

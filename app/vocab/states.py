@@ -6,7 +6,8 @@ and the generated Grafana SQL and Prometheus recording rules (a test compares
 each generated artefact with this table).
 
 Severity (higher is worse) is the order accounting overlays timelines in and the
-order a unit's state is the worst of its checks' (docs/accounting.md):
+order a unit's state is the worst of its checks' (docs/accounting.md), and a
+service's (:func:`service_worst`):
 ``down > unknown > maintenance > degraded > up``. ``unknown`` ranks above
 ``maintenance`` and ``degraded`` because not knowing must never look better
 than a known, planned or partial state.
@@ -90,6 +91,16 @@ def worst(states: Iterable[str], default: State = State.UNKNOWN) -> State:
     return max((State(s) for s in states), key=SEVERITY.__getitem__, default=default)
 
 
+def service_worst(checks: Iterable[tuple[bool, str]]) -> State:
+    """A service's state from its enabled checks' ``(critical, state)``: the worst of
+    its critical checks; with no critical check (an agent's liveness checks), the
+    worst of all of them; ``unknown`` when it has no checks. The one rule of the API
+    and the status page (a unit's state stays the worst of its critical checks)."""
+    pairs = list(checks)
+    critical = [state for is_critical, state in pairs if is_critical]
+    return worst(critical if critical else (state for _, state in pairs))
+
+
 __all__ = [
     "AVAILABLE",
     "BY_SEVERITY",
@@ -99,6 +110,7 @@ __all__ = [
     "STATES",
     "WORDS",
     "State",
+    "service_worst",
     "severity",
     "state_minutes",
     "state_word",

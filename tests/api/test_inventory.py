@@ -73,6 +73,35 @@ async def test_unit_detail_has_services_and_checks(
     assert (await client.get("/api/v1/units/00000")).status_code == 404
 
 
+async def test_a_service_of_non_critical_checks_takes_their_worst_state(
+    client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession], inventory: Inventory
+) -> None:
+    """An agent's liveness service has only non-critical checks: its state is theirs,
+    while the unit's stays the worst of its critical checks."""
+    async with sm() as s, s.begin():
+        agents = await make_service(s, "12340.agents", inventory.empty, "commune_centre")
+        s.add(make_check("agent.xa", inventory.empty, agents, "heartbeat", "up", critical=False))
+    services = (await client.get("/api/v1/services", params={"unit": "12340"})).json()["items"]
+    assert [(x["key"], x["state"]) for x in services] == [("12340.agents", "up")]
+    body = (await client.get("/api/v1/units/12340")).json()
+    assert [(x["key"], x["state"]) for x in body["services"]] == [("12340.agents", "up")]
+    assert body["state"] == "unknown"  # no critical check: the unit's rule is unchanged
+    async with sm() as s, s.begin():  # a critical check, when there is one, decides alone
+        ward = await make_service(s, "12340.centre", inventory.empty, "commune_centre")
+        s.add(make_check("12340.centre.web", inventory.empty, ward, "http", "up"))
+        s.add(
+            make_check(
+                "12340.centre.kiosk", inventory.empty, ward, "heartbeat", "down", critical=False
+            )
+        )
+    body = (await client.get("/api/v1/units/12340")).json()
+    assert [(x["key"], x["state"]) for x in body["services"]] == [
+        ("12340.agents", "up"),
+        ("12340.centre", "up"),
+    ]
+    assert body["state"] == "up"
+
+
 async def test_units_paging(client: httpx.AsyncClient, inventory: Inventory) -> None:
     first = (await client.get("/api/v1/units", params={"limit": 2})).json()
     assert [u["code"] for u in first["items"]] == ["12337", "12340"]

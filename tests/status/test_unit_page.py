@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.status import scenario
 
@@ -41,6 +42,27 @@ async def test_unit_history_incidents_and_maintenance(client: httpx.AsyncClient)
     ahead = html[html.index("Bảo trì theo kế hoạch") : html.index("90 ngày qua")]
     assert "Thay máy chủ" in ahead and "Từ " in ahead and " đến " in ahead
     assert "Nâng cấp đường truyền" not in ahead  # another unit's window
+
+
+async def test_a_service_of_non_critical_checks_shows_their_state(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    built: scenario.Built,
+) -> None:
+    """The agent's service (its liveness check is not critical) shows its check's state,
+    not "unknown"; the unit's state still comes from its critical checks."""
+    async with sessionmaker() as s, s.begin():
+        agents = await scenario._service(
+            s, built, built.units["12361"], "12361.agents", "commune_centre", "Điểm đo tại chỗ"
+        )
+        check = await scenario._check(s, built, agents, "agent.tien-hoa", "Agent xã", "up")
+        check.critical = False
+    html = (await client.get("/status/12361")).text
+    cards = dict(re.findall(r'<h3>([^<]*) · <span class="s (\w+)">', html))
+    assert cards["Điểm đo tại chỗ"] == "up"
+    assert cards["Trung tâm phục vụ hành chính công &lt;b&gt;Tiên Hoa&lt;/b&gt;"] == "up"
+    en = await client.get("/status/12361/badge.svg", params={"lang": "en"})
+    assert "Tiên Hoa&lt;/b&gt;: Up" in en.text
 
 
 async def test_unknown_unit_is_404(client: httpx.AsyncClient) -> None:
