@@ -151,24 +151,27 @@ async def _drive(
     (probes answered, requests that failed)."""
     from urllib.parse import quote
 
-    import aiohttp
+    import httpx
+
+    from probes.clients import ClientPool
 
     done = failed = 0
     tasks: set[asyncio.Task[None]] = set()
-    connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=timeout_s + 5)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    # the probes' own clients (a fresh connection a request): one shared httpx pool
+    # falls behind at this rate (encode/httpx#3215, docs/design.md §4)
+    pool = ClientPool(shards=8)
+    try:
 
         async def scrape(url: str) -> None:
             nonlocal done, failed
+            client = pool.client_for(url)
             try:
-                async with session.get(base + quote(url, safe="")) as response:
-                    await response.read()
-                    if response.status == 200:
-                        done += 1
-                    else:
-                        failed += 1
-            except (aiohttp.ClientError, TimeoutError):
+                response = await client.get(base + quote(url, safe=""), timeout=timeout_s + 5)
+                if response.status_code == 200:
+                    done += 1
+                else:
+                    failed += 1
+            except httpx.HTTPError:
                 failed += 1
 
         start = time.monotonic()
@@ -183,6 +186,8 @@ async def _drive(
             k += 1
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s + 10)
+    finally:
+        await pool.aclose()
     return done, failed
 
 

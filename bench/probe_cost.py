@@ -8,8 +8,9 @@ kind, at most ``--max-seconds`` per kind, ``--concurrency`` in flight.
     .venv/bin/python bench/probe_cost.py --kinds http --compare-transports --rounds 3
 
 ``--compare-transports`` runs the http kinds over the production clients (httpx over
-aiohttp, probes/clients.py) and over httpx's own transport (httpcore + anyio),
-alternating ``--rounds`` times so both see the same machine load.
+probes/transport.py), over httpx-aiohttp's transport (the probes' transport until
+2026-12-04) and over httpx's own (httpcore + anyio), alternating ``--rounds`` times
+so all see the same machine load. Each with a fresh connection per request.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import httpx
 
 from probes.base import ProbeContext, ProbeResult
-from probes.clients import ClientPool, refuse_cookies
+from probes.clients import ClientPool, ProbeClient, refuse_cookies
 from probes.dns import DnsConfig, probe_dns
 from probes.http import HttpConfig, probe_http
 from probes.tcp import TcpConfig, probe_tcp
@@ -112,17 +113,38 @@ def _server_main(conn: Connection, ca_path: str) -> None:
 
 # probing (this process) ----------------------------------------------------------
 class HttpcorePool(ClientPool):
-    """The clients as they were before aiohttp: httpx's own transport, no keep-alive."""
+    """httpx's own transport (httpcore + anyio), no keep-alive: the first transport."""
 
-    def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
+    def _build(self, ctx: ssl.SSLContext) -> list[httpx.AsyncClient]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
         clients = [
-            httpx.AsyncClient(verify=ctx, limits=limits, trust_env=trust_env)
+            httpx.AsyncClient(verify=ctx, limits=limits, trust_env=False)
             for _ in range(self._shards)
         ]
         for client in clients:
             refuse_cookies(client)
         return clients
+
+
+class AiohttpPool(ClientPool):
+    """httpx over aiohttp (httpx-aiohttp), a connection per request: the second."""
+
+    def _build(self, ctx: ssl.SSLContext) -> list[httpx.AsyncClient]:
+        import aiohttp
+        from httpx_aiohttp import AiohttpTransport
+
+        def session() -> aiohttp.ClientSession:
+            connector = aiohttp.TCPConnector(
+                ssl=ctx, force_close=True, limit=0, use_dns_cache=False
+            )
+            return aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+            )
+
+        return [
+            ProbeClient(transport=AiohttpTransport(client=session), trust_env=False)
+            for _ in range(self._shards)
+        ]
 
 
 Run = Callable[[ProbeContext], Awaitable[ProbeResult]]
@@ -184,17 +206,18 @@ async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) 
     pools: dict[str, ClientPool] = {"": ClientPool(shards=4, extra_ca_file=ca_path)}
     if args.compare_transports:
         pools = {
-            "aiohttp": pools[""],
+            "probe transport": pools[""],
+            "aiohttp": AiohttpPool(shards=4, extra_ca_file=ca_path),
             "httpcore": HttpcorePool(shards=4, extra_ca_file=ca_path),
         }
-    print(f"{'kind':<32}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
+    print(f"{'kind':<40}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
     for _ in range(args.rounds):
         for label, pool in pools.items():
             ctx = ProbeContext(clients=pool, timeout=5.0, key="bench")
             for name, run in kinds.items():
                 r = await _measure(run, ctx, args.n, args.concurrency, args.max_seconds)
                 shown = f"{name} [{label}]" if label else name
-                print(f"{shown:<32}{r['n']:>8}{r['ok']:>8}{r['cpu_ms']:>14.2f}{r['rate']:>10.0f}")
+                print(f"{shown:<40}{r['n']:>8}{r['ok']:>8}{r['cpu_ms']:>14.2f}{r['rate']:>10.0f}")
     for pool in pools.values():
         await pool.aclose()
 
@@ -206,7 +229,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=12.0, help="per kind")
     parser.add_argument("--kinds", nargs="*", default=[], help="only these (http https tls ...)")
     parser.add_argument(
-        "--compare-transports", action="store_true", help="aiohttp vs httpcore under httpx"
+        "--compare-transports",
+        action="store_true",
+        help="the probe transport vs aiohttp vs httpcore under httpx",
     )
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()

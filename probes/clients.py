@@ -1,4 +1,4 @@
-"""A few long-lived httpx clients sharing one SSL context, over aiohttp.
+"""A few long-lived httpx clients sharing one SSL context, over the probe transport.
 
 docs/design.md §4: one big shared pool degrades under concurrency (encode/httpx#3215)
 and a client per probe rebuilds an SSL context each time (33 req/s). So we keep
@@ -6,9 +6,10 @@ and a client per probe rebuilds an SSL context each time (33 req/s). So we keep
 and disable keep-alive so every probe opens a fresh connection, as
 blackbox_exporter does: the probe measures connect and handshake too.
 
-The clients keep httpx's API (redirects, cookies, auth, streaming) but send over
-aiohttp through httpx-aiohttp's transport: httpcore + anyio were most of a probe's
-CPU (cancel scopes, events, ``current_task`` per request; docs/design.md §4).
+The clients keep httpx's API (redirects, auth, timeouts, streaming, decoding) but
+send through :class:`probes.transport.ProbeTransport`: one connection, one request,
+one answer, parsed by httptools. httpcore + anyio, then aiohttp, were most of a
+probe's CPU (docs/design.md §4).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import zlib
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
-import aiohttp
 import certifi
 import httpx
-from httpx_aiohttp import AiohttpTransport
+
+from probes.transport import ProbeTransport
 
 
 def make_ssl_context(extra_ca_file: str | None = None, *, verify: bool = True) -> ssl.SSLContext:
@@ -64,79 +65,19 @@ class ProbeClient(httpx.AsyncClient):
         self._cookies = _NoCookies()  # httpx's own attribute: its setter would copy the jar
 
 
-class _PeerResponse(aiohttp.ClientResponse):
-    """Keeps the connection's TLS object: an empty body releases the connection
-    before the caller sees the response."""
-
-    ssl_object: ssl.SSLObject | None = None
-
-    async def start(self, connection: Any) -> aiohttp.ClientResponse:
-        transport = connection.transport
-        self.ssl_object = transport.get_extra_info("ssl_object") if transport else None
-        return await super().start(connection)
-
-
-class _NetworkStream:
-    """The part of httpcore's ``network_stream`` extension probes read."""
-
-    __slots__ = ("_ssl_object",)
-
-    def __init__(self, ssl_object: ssl.SSLObject | None) -> None:
-        self._ssl_object = ssl_object
-
-    def get_extra_info(self, name: str) -> Any:
-        return self._ssl_object if name == "ssl_object" else None
-
-
-class ProbeTransport(AiohttpTransport):
-    """httpx-aiohttp's transport with a fresh connection per request (no keep-alive,
-    no DNS cache: a probe measures connect, resolve and handshake every time), the
-    shared SSL context, no cookie jar, and the peer's TLS object exposed as
-    ``network_stream`` so certificate facts are still captured.
-
-    aiohttp's errors arrive as httpx errors with the aiohttp error as their cause;
-    ``probes.http.classify_error`` reads the cause.
-    """
-
-    def __init__(self, ssl_context: ssl.SSLContext, trust_env: bool = False) -> None:
-        super().__init__(verify=ssl_context, trust_env=trust_env, client=self._session)
-        self._ssl_context = ssl_context
-        self._trust_env = trust_env
-
-    def _session(self) -> aiohttp.ClientSession:
-        """Built on first use, inside the running event loop (aiohttp needs one)."""
-        connector = aiohttp.TCPConnector(
-            ssl=self._ssl_context, force_close=True, limit=0, use_dns_cache=False
-        )
-        return aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            response_class=_PeerResponse,
-            trust_env=self._trust_env,
-            auto_decompress=False,
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        raw = getattr(response.stream, "_aiohttp_response", None)
-        response.extensions["network_stream"] = _NetworkStream(getattr(raw, "ssl_object", None))
-        return response
-
-
 class ClientPool:
     """Hands out one of ``shards`` clients by a stable hash of the probe's key."""
 
-    def __init__(
-        self, shards: int = 4, extra_ca_file: str | None = None, trust_env: bool = False
-    ) -> None:
+    def __init__(self, shards: int = 4, extra_ca_file: str | None = None) -> None:
         self._shards = max(1, shards)
-        self._verified = self._build(make_ssl_context(extra_ca_file), trust_env)
-        self._unverified = self._build(make_ssl_context(verify=False), trust_env)
+        self._verified = self._build(make_ssl_context(extra_ca_file))
+        self._unverified = self._build(make_ssl_context(verify=False))
 
-    def _build(self, ctx: ssl.SSLContext, trust_env: bool) -> list[httpx.AsyncClient]:
+    def _build(self, ctx: ssl.SSLContext) -> list[httpx.AsyncClient]:
+        # trust_env=False: a probe goes to its target, never through a proxy from the
+        # environment (a proxy would measure itself), and reads no .netrc
         return [
-            ProbeClient(transport=ProbeTransport(ctx, trust_env), trust_env=trust_env)
-            for _ in range(self._shards)
+            ProbeClient(transport=ProbeTransport(ctx), trust_env=False) for _ in range(self._shards)
         ]
 
     def client_for(self, key: str, *, verify: bool = True) -> Any:

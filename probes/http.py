@@ -10,7 +10,6 @@ import socket
 import ssl
 from typing import Any, Literal
 
-import aiohttp
 import httpx
 from pydantic import Field, field_validator, model_validator
 
@@ -48,10 +47,9 @@ ERROR_KINDS: frozenset[ErrorKind] = frozenset(
 )
 
 
-# What a request can raise: httpx's errors (aiohttp's, mapped by the transport, are
-# their cause), aiohttp's that the transport does not map (a malformed answer),
-# socket errors and the probe's own deadline.
-FETCH_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, TimeoutError)
+# What a request can raise: httpx's errors (the socket or TLS error, if any, is their
+# cause: probes.transport), socket errors and the probe's own deadline.
+FETCH_ERRORS = (httpx.HTTPError, OSError, TimeoutError)
 
 
 def check_url(value: str) -> str:
@@ -203,9 +201,6 @@ def classify_error(exc: BaseException, latency: float) -> ProbeResult:
 
 
 def _error_kind(exc: BaseException) -> ErrorKind:
-    client_error = next((c for c in _chain(exc) if isinstance(c, aiohttp.ClientError)), None)
-    if client_error is not None:  # the transport's own mapping is coarse (refused: a timeout)
-        return _aiohttp_kind(client_error)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return ErrorKind.TIMEOUT
     for cause in _chain(exc):
@@ -213,28 +208,9 @@ def _error_kind(exc: BaseException) -> ErrorKind:
             return ErrorKind.DNS
         if isinstance(cause, ssl.SSLError | ssl.CertificateError):
             return ErrorKind.TLS
-    if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | OSError):
-        return ErrorKind.CONNECT
     if isinstance(exc, httpx.RemoteProtocolError | httpx.TooManyRedirects):
-        return ErrorKind.PROTOCOL
-    return ErrorKind.INTERNAL
-
-
-def _aiohttp_kind(exc: aiohttp.ClientError) -> ErrorKind:
-    for cause in _chain(exc):
-        if isinstance(cause, socket.gaierror | aiohttp.ClientConnectorDNSError):
-            return ErrorKind.DNS
-        if isinstance(cause, ssl.SSLError | ssl.CertificateError | aiohttp.ClientSSLError):
-            return ErrorKind.TLS
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return ErrorKind.TIMEOUT
-    if isinstance(exc, aiohttp.ClientOSError):  # refused, reset, unreachable
-        return ErrorKind.CONNECT
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return ErrorKind.PROTOCOL  # closed before or during the answer
-    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed status line or header
-        return ErrorKind.PROTOCOL
-    if isinstance(exc, aiohttp.ClientConnectionError):
+        return ErrorKind.PROTOCOL  # closed before or during the answer, or a malformed one
+    if isinstance(exc, httpx.TransportError | OSError):  # refused, reset, unreachable
         return ErrorKind.CONNECT
     return ErrorKind.INTERNAL
 
@@ -251,10 +227,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "TimeoutError: no complete answer within the timeout"
-    # aiohttp's error, not the transport's coarse httpx mapping of it, names the failure
-    shown = next((c for c in _chain(exc) if isinstance(c, aiohttp.ClientError)), exc)
-    text = str(exc) or type(shown).__name__
+    text = str(exc) or type(exc).__name__
     for cause in _chain(exc)[1:]:
         if isinstance(cause, OSError | ssl.SSLError) and str(cause):
             text = str(cause)
-    return f"{type(shown).__name__}: {text}"
+    return f"{type(exc).__name__}: {text}"
