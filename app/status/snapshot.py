@@ -102,6 +102,7 @@ class Snapshot:
     # multi-vantage checks: (vantage, state) in the order of their locations (docs/agents.md)
     vantages: dict[int, list[tuple[str, State]]] = field(default_factory=dict)
     silent_agents: set[str] = field(default_factory=set)  # their liveness check is down
+    critical_services: set[int] = field(default_factory=set)  # with a critical check
 
     def __post_init__(self) -> None:
         self.by_code = {u.code: u.id for u in self.units.values()}
@@ -116,6 +117,7 @@ class Snapshot:
                 self.silent_agents.add(agent)
             if c.critical:
                 critical.setdefault(c.unit_id, []).append(c.state)
+                self.critical_services.add(c.service_id)
             by_service.setdefault(c.service_id, []).append((c.critical, c.state))
         self.unit_state = {i: _worst(critical.get(i)) for i in self.units}
         self.service_state = {i: service_worst(by_service.get(i, ())) for i in self.services}
@@ -123,7 +125,11 @@ class Snapshot:
             self.incident_of_check[incident.check_id] = incident
 
     def is_shared(self, service: ServiceRow) -> bool:
-        """National and provincial services: their outage touches every unit."""
+        """National and provincial services: their outage touches every unit. Not a
+        service without a critical check (a province's agent liveness service): it
+        says how the monitor sees, not what citizens can use."""
+        if service.id not in self.critical_services:
+            return False
         unit = self.units.get(service.unit_id)
         return service.kind in SHARED_SERVICE_KINDS or (
             unit is not None and unit.kind in SHARED_UNIT_KINDS

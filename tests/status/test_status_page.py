@@ -11,8 +11,10 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.vocab.states import ICONS, State, state_word
+from tests.status import scenario
 
 
 def _section(html: str, heading: str) -> str:
@@ -64,6 +66,25 @@ async def test_red_only_for_a_shared_system(client: httpx.AsyncClient) -> None:
     affected = _section(html, "Đơn vị đang gặp sự cố")
     assert "do sự cố Hệ thống TTHC tỉnh (Tỉnh Hưng Yên)" in affected  # the suppressed unit
     assert "Tỉnh Hưng Yên" in affected  # the province itself is listed too
+
+
+async def test_a_silent_agent_of_the_province_is_not_a_shared_outage(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    built: scenario.Built,
+) -> None:
+    """The province's agent liveness service (its check is not critical) down says how
+    the monitor sees, not what citizens can use: no red header, not a shared system."""
+    async with sessionmaker() as s, s.begin():
+        agents = await scenario._service(
+            s, built, built.units["33"], "33.agents", "provincial_system", "Điểm đo tại chỗ"
+        )
+        check = await scenario._check(s, built, agents, "agent.hy-33", "Agent tỉnh", "down")
+        check.critical = False
+    html = (await client.get("/status")).text
+    assert '<header class="top degraded">' in html
+    assert "Hệ thống dùng chung gián đoạn" not in html
+    assert "Điểm đo tại chỗ" not in _section(html, "Hệ thống dùng chung")
 
 
 async def test_english(client: httpx.AsyncClient) -> None:
