@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # /metrics is built at most once per this many seconds (0: on every scrape)
     metrics_cache_s: float = Field(default=5.0, ge=0, le=300)
 
+    # the event loop of `serve` (API and monitor): uvloop (libuv) by default, a third
+    # less CPU per probe than asyncio's own (docs/design.md §4); "asyncio" falls back
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
     # probing
     max_concurrency: int = Field(default=500, ge=1, le=20_000)
     http_shards: int = Field(default=8, ge=1, le=64)

@@ -22,11 +22,13 @@ given at once or streamed (chunked).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import aiohappyeyeballs
 import httptools
 import httpx
 
@@ -35,6 +37,7 @@ from probes.netutil import is_ip_literal
 __all__ = ["ProbeTransport"]
 
 READ_HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read
+HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay
 _HEAD_METHODS = (b"HEAD",)
 
 
@@ -244,15 +247,41 @@ class ProbeTransport(httpx.AsyncBaseTransport):
         if tls:
             kwargs["ssl"] = self._ssl_context
             kwargs["server_hostname"] = request.extensions.get("sni_hostname") or host
-        if not is_ip_literal(host):  # several addresses: try them as RFC 8305 says, as browsers do
-            kwargs["happy_eyeballs_delay"] = 0.25
         try:
             async with asyncio.timeout(connect_s):
-                await loop.create_connection(lambda: answer, host, port, **kwargs)
+                await _open(loop, answer, host, port, kwargs)
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} in time") from exc
         except OSError as exc:  # socket.gaierror, refused, unreachable, ssl.SSLError
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+
+
+async def _open(
+    loop: asyncio.AbstractEventLoop, answer: _Answer, host: str, port: int, kwargs: dict[str, Any]
+) -> None:
+    """Connect ``answer`` to ``host``: an address at once; a name resolved now (no
+    cache: resolving is part of what a probe measures) and its addresses tried as
+    RFC 8305 says (aiohappyeyeballs, as aiohttp does), on any event loop (uvloop's
+    ``create_connection`` has no happy eyeballs of its own)."""
+    if is_ip_literal(host):
+        await loop.create_connection(lambda: answer, host, port, **kwargs)
+        return
+    infos = await _addresses(loop, host, port)
+    sock = await aiohappyeyeballs.start_connection(
+        infos, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S, interleave=1
+    )
+    try:
+        await loop.create_connection(lambda: answer, sock=sock, **kwargs)
+    except BaseException:
+        sock.close()
+        raise
+
+
+async def _addresses(
+    loop: asyncio.AbstractEventLoop, host: str, port: int
+) -> list[aiohappyeyeballs.AddrInfoType]:
+    """The system resolver's answer for ``host`` (raises ``socket.gaierror``)."""
+    return list(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
 
 
 async def _send(

@@ -240,7 +240,12 @@ class Monitor:
             self.notifier.start()
         self.scheduler.start()
         self.ready = True
-        log.info("monitor started with %d checks", len(self.checks))
+        loop = type(asyncio.get_running_loop())
+        log.info(
+            "monitor started with %d checks (event loop: %s)",
+            len(self.checks),
+            f"{loop.__module__}.{loop.__qualname__}",
+        )
 
     async def stop(self) -> None:
         self.ready = False

@@ -156,6 +156,7 @@ async def test_kill_9_loses_no_accepted_result(
         second.stop()
     stored = await _uids(sessionmaker, killed_at)
     log = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert "(event loop: uvloop.Loop)" in log, log[-3000:]  # serve's default (Settings)
     assert on_disk - stored == set(), log[-3000:]  # every journaled outcome is in SQL
     lost = accepted - len(stored)
     assert lost <= 0, (accepted, written_before, len(stored), log[-3000:])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 
 from probes.base import ProbeContext
 from probes.clients import ClientPool
@@ -17,6 +19,14 @@ from tests.support.tls import Certs
 
 MakeHttp = Callable[..., Awaitable[ScriptedHTTP]]
 MakeCtx = Callable[..., ProbeContext]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every probe test on both loops: ``serve`` runs on uvloop (Settings.event_loop),
+    the agent and ``thongsuot probe`` on asyncio's own."""
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

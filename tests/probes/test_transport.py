@@ -10,10 +10,12 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 
+from probes import transport as transport_module
 from probes.base import ErrorKind, Status
 from probes.clients import ProbeClient, make_ssl_context
 from probes.http import HttpConfig, probe_http
@@ -105,7 +107,7 @@ async def test_request_line_headers_and_a_sized_body(
     raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello"
     srv = await serve(answer(raw, keep=heads))
     response = await client.get(
-        srv.url("/a/b?q=1&r=%C3%A1"), headers={"X-Probe": "có dấu".encode()}
+        srv.url("/a/b?q=1&r=%C3%A1"), headers=[(b"X-Probe", "có dấu".encode())]
     )
     assert (response.status_code, response.content, response.headers["x-a"]) == (200, b"hello", "1")
     assert response.reason_phrase == "OK" and response.http_version == "HTTP/1.1"
@@ -341,3 +343,29 @@ async def test_error_kinds_through_the_probe(
     result = await probe_http(HttpConfig(url=srv.url()), make_ctx())
     assert (result.status, result.error_kind) == (Status.DOWN, ErrorKind.PROTOCOL)
     assert "RemoteProtocolError" in result.message
+
+
+async def test_a_name_s_addresses_are_tried_in_turn(
+    serve: Callable[..., Awaitable[RawServer]],
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name with two addresses, the first refusing (nothing listens on it): the
+    probe still reaches the second (RFC 8305), on either loop."""
+    srv = await serve(answer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.2", 0))
+        dead = s.getsockname()[1]
+    infos = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", dead)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", srv.port)),
+    ]
+    asked: list[str] = []
+
+    async def addresses(loop: object, host: str, port: int) -> list[Any]:
+        asked.append(host)
+        return infos
+
+    monkeypatch.setattr(transport_module, "_addresses", addresses)
+    response = await client.get(f"http://may-chu.hungyen.test:{srv.port}/", timeout=3)
+    assert (response.status_code, response.content, asked) == (200, b"ok", ["may-chu.hungyen.test"])
