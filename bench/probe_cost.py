@@ -6,11 +6,14 @@ kind, at most ``--max-seconds`` per kind, ``--concurrency`` in flight.
 
     .venv/bin/python bench/probe_cost.py --n 2000 --concurrency 50
     .venv/bin/python bench/probe_cost.py --kinds http --compare-transports --rounds 3
+    .venv/bin/python bench/probe_cost.py --kinds http https --loop asyncio   # vs uvloop
 
 ``--compare-transports`` runs the http kinds over the production clients (httpx over
 probes/transport.py), over httpx-aiohttp's transport (the probes' transport until
 2026-12-04) and over httpx's own (httpcore + anyio), alternating ``--rounds`` times
 so all see the same machine load. Each with a fresh connection per request.
+``--loop`` picks the probing process's event loop: uvloop (serve's default) or
+asyncio's own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
+import uvloop
 
 from probes.base import ProbeContext, ProbeResult
 from probes.clients import ClientPool, ProbeClient, refuse_cookies
@@ -210,6 +214,8 @@ async def _bench(ports: dict[str, int], ca_path: str, args: argparse.Namespace) 
             "aiohttp": AiohttpPool(shards=4, extra_ca_file=ca_path),
             "httpcore": HttpcorePool(shards=4, extra_ca_file=ca_path),
         }
+    loop = type(asyncio.get_running_loop())
+    print(f"event loop: {loop.__module__}.{loop.__qualname__}")
     print(f"{'kind':<40}{'probes':>8}{'ok':>8}{'CPU ms/probe':>14}{'probes/s':>10}")
     for _ in range(args.rounds):
         for label, pool in pools.items():
@@ -234,6 +240,12 @@ def main() -> None:
         help="the probe transport vs aiohttp vs httpcore under httpx",
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the probing process's event loop (serve's default: uvloop)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ca_path = f"{tmp}/ca.pem"
@@ -242,7 +254,10 @@ def main() -> None:
         server.start()
         try:
             ports = parent.recv()
-            asyncio.run(_bench(ports, ca_path, args))
+            if args.loop == "uvloop":
+                uvloop.run(_bench(ports, ca_path, args))
+            else:
+                asyncio.run(_bench(ports, ca_path, args))
         finally:
             parent.send("stop")
             server.join(5)
