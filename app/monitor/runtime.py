@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHECKS_REFRESH_S = 30.0  # replicas re-read the checks from SQL this often
+# ... and this often while they know of none: a --workers replica starts before the
+# API process has synced the inventory, and took a whole refresh to begin probing
+EMPTY_REFRESH_S = 2.0
 
 
 class MonitorStats:
@@ -454,7 +457,7 @@ class Monitor:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(CHECKS_REFRESH_S)
+            await asyncio.sleep(CHECKS_REFRESH_S if self.checks else EMPTY_REFRESH_S)
             await _quietly(self.refresh_checks(), "the checks refresh")
 
     async def refresh_checks(self) -> None:
