@@ -219,3 +219,14 @@ def _rollups(s: AsyncSession, b: Built) -> None:
                     sh_down_s=down,
                 )
             )
+
+
+async def agent_service(
+    s: AsyncSession, b: Built, unit_code: str, kind: str, agent: str, state: str
+) -> None:
+    """A unit's agent liveness service ("Điểm đo tại chỗ"): one check, not critical."""
+    service = await _service(
+        s, b, b.units[unit_code], f"{unit_code}.agents", kind, "Điểm đo tại chỗ"
+    )
+    check = await _check(s, b, service, f"agent.{agent}", "Agent", state)
+    check.critical = False

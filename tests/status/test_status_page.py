@@ -76,11 +76,7 @@ async def test_a_silent_agent_of_the_province_is_not_a_shared_outage(
     """The province's agent liveness service (its check is not critical) down says how
     the monitor sees, not what citizens can use: no red header, not a shared system."""
     async with sessionmaker() as s, s.begin():
-        agents = await scenario._service(
-            s, built, built.units["33"], "33.agents", "provincial_system", "Điểm đo tại chỗ"
-        )
-        check = await scenario._check(s, built, agents, "agent.hy-33", "Agent tỉnh", "down")
-        check.critical = False
+        await scenario.agent_service(s, built, "33", "provincial_system", "hy-33", "down")
     html = (await client.get("/status")).text
     assert '<header class="top degraded">' in html
     assert "Hệ thống dùng chung gián đoạn" not in html

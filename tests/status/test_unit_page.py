@@ -52,11 +52,7 @@ async def test_a_service_of_non_critical_checks_shows_their_state(
     """The agent's service (its liveness check is not critical) shows its check's state,
     not "unknown"; the unit's state still comes from its critical checks."""
     async with sessionmaker() as s, s.begin():
-        agents = await scenario._service(
-            s, built, built.units["12361"], "12361.agents", "commune_centre", "Điểm đo tại chỗ"
-        )
-        check = await scenario._check(s, built, agents, "agent.tien-hoa", "Agent xã", "up")
-        check.critical = False
+        await scenario.agent_service(s, built, "12361", "commune_centre", "tien-hoa", "up")
     html = (await client.get("/status/12361")).text
     cards = dict(re.findall(r'<h3>([^<]*) · <span class="s (\w+)">', html))
     assert cards["Điểm đo tại chỗ"] == "up"
