@@ -537,7 +537,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.drive is not None:
         return drive(args.drive)
-    report = asyncio.run(run(args))
+    from bench.farmproc import stop_on_sigterm
+
+    stop_on_sigterm()
+    try:
+        report = asyncio.run(run(args))
+    except KeyboardInterrupt:
+        print("stopped by a signal: serve and the farm were stopped", file=sys.stderr)
+        return 130
     print("\n".join(report.lines()))
     return 1 if report.lost else 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -60,3 +61,10 @@ class FarmProcess:
         except TimeoutError:
             self._proc.kill()
             await self._proc.wait()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends a bench as Ctrl-C does: ``asyncio.run`` cancels the bench's task,
+    whose ``finally`` blocks stop ``serve``, the farm and the drivers. By default
+    SIGTERM killed the bench at once and left them running (``timeout 60 bench/…``)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)

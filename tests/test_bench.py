@@ -7,8 +7,11 @@ because only ``python -m bench.run_checks`` put the repository root on sys.path.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -76,6 +79,50 @@ def test_national_runs_serve_workers_briefly_by_its_path(backend: str, tmp_path:
     assert f"{workers} of {workers} replicas reported" in done.stdout, done.stdout
     assert "none lost" in done.stdout
     assert f"serve --workers {workers} on" in done.stdout
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment carries ``mark`` (the bench and its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if mark.encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_bench_stops_serve_and_the_farm(tmp_path: Path) -> None:
+    """A bench ended by SIGTERM (``timeout`` does that) stops what it started, as
+    Ctrl-C does; it used to die at once and leave ``serve`` and the farm running."""
+    mark = f"THONGSUOT_TEST_MARK_{uuid.uuid4().hex}"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "national.py"), *TINY_RUN, "--workers", "1",
+         "--duration", "60"],
+        cwd=tmp_path, env={**os.environ, mark: "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # serve is up once the bench says it is ready
+            if line.startswith("ready at"):
+                break
+        assert len(_marked(mark)) >= 3, "the bench, the farm and serve"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 130
+        deadline = time.monotonic() + 30
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _marked(mark) == []
+    finally:
+        for pid in _marked(mark):
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
 
 
 @pytest.mark.slow
