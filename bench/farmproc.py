@@ -6,10 +6,13 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 class FarmProcess:
@@ -63,8 +66,14 @@ class FarmProcess:
             await self._proc.wait()
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM ends a bench as Ctrl-C does: ``asyncio.run`` cancels the bench's task,
-    whose ``finally`` blocks stop ``serve``, the farm and the drivers. By default
-    SIGTERM killed the bench at once and left them running (``timeout 60 bench/…``)."""
+def run_bench(main: Coroutine[Any, Any, T]) -> T | None:
+    """``asyncio.run(main)``, with SIGTERM ending the bench as Ctrl-C does: the bench's
+    task is cancelled and its ``finally`` blocks stop ``serve``, the farm and the
+    drivers. By default SIGTERM killed the bench at once and left them running
+    (``timeout 60 bench/…``). ``None`` when a signal stopped it."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return asyncio.run(main)
+    except KeyboardInterrupt:
+        print("stopped by a signal: serve and the farm were stopped", file=sys.stderr)
+        return None

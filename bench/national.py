@@ -612,13 +612,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from bench.farmproc import stop_on_sigterm
+    from bench.farmproc import run_bench
 
-    stop_on_sigterm()
-    try:
-        report = asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("stopped by a signal: serve and the farm were stopped", file=sys.stderr)
+    if (report := run_bench(run(args))) is None:
         return 130
     print("\n".join(report.lines()))
     return 1 if report.lost else 0

@@ -331,13 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # APScheduler logs a traceback per job still running at shutdown; they are counted instead.
     logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
-    from bench.farmproc import stop_on_sigterm
+    from bench.farmproc import run_bench
 
-    stop_on_sigterm()
-    try:
-        report = asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("stopped by a signal: serve and the farm were stopped", file=sys.stderr)
+    if (report := run_bench(run(args))) is None:
         return 130
     print("\n".join(report.lines()))
     return 1 if report.lost else 0
