@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -46,10 +47,28 @@ INTERVAL = 6
 LEASE = {"THONGSUOT_LEASE_S": "4", "THONGSUOT_LEASE_RENEW_S": "1", "THONGSUOT_LEASE_MARGIN_S": "1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_port(count: int = 1) -> int:
+    """A port ``p`` with ``p .. p + count - 1`` free (``serve --workers N`` puts worker
+    i's /metrics on the main port + i). Drawn below the kernel's ephemeral range: a
+    port just above one the kernel handed out is soon another test's outgoing
+    connection, and a worker that cannot bind restarts forever (seen in CI)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    top = low - count if low > 10_000 + count else 65_535 - count
+    for _ in range(200):
+        port = random.randint(10_000, top)
+        socks: list[socket.socket] = []
+        try:
+            for offset in range(count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port + offset))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free run of ports")
 
 
 class Replica:
@@ -58,7 +77,7 @@ class Replica:
     def __init__(
         self, db_url: str, data_dir: Path, log: Path, workers: int = 1, **env: str
     ) -> None:
-        self.port = _free_port()
+        self.port = _free_port(workers)
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self._log = log.open("ab")
