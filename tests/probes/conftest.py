@@ -35,17 +35,22 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 @pytest.fixture
-async def make_http() -> AsyncIterator[MakeHttp]:
-    started: list[ScriptedHTTP] = []
+async def started() -> AsyncIterator[list[Any]]:
+    """Servers a test started (anything with ``async close()``), closed after it."""
+    servers: list[Any] = []
+    yield servers
+    for server in servers:
+        await server.close()
 
+
+@pytest.fixture
+def make_http(started: list[Any]) -> MakeHttp:
     async def make(routes: dict[str, Route], host: str = "127.0.0.1", **kw: Any) -> ScriptedHTTP:
         server = await ScriptedHTTP(dict(routes), host=host, **kw).start()
         started.append(server)
         return server
 
-    yield make
-    for server in started:
-        await server.close()
+    return make
 
 
 @pytest.fixture

@@ -80,17 +80,13 @@ def answer(*parts: bytes, keep: list[bytes] | None = None) -> Script:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
-    started: list[RawServer] = []
-
+def serve(started: list[Any]) -> Callable[..., Awaitable[RawServer]]:
     async def make(script: Script, host: str = "127.0.0.1") -> RawServer:
         server = await RawServer(script, host).start()
         started.append(server)
         return server
 
-    yield make
-    for server in started:
-        await server.close()
+    return make
 
 
 @pytest.fixture
