@@ -516,7 +516,7 @@ class Monitor:
                         self.states[check.id] = state_from_row(check)
 
     # probing ---------------------------------------------------------------
-    async def _scheduled_run(self, check_id: int) -> None:
+    async def _scheduled_run(self, check_id: int, scheduled: float, slot: int | None) -> None:
         if self.leases is not None:
             rc = self.checks.get(check_id)
             if rc is None or not self.leases.may_probe(rc.shard):
@@ -528,11 +528,11 @@ class Monitor:
         try:
             async with self._sem:
                 now = time.time()
-                late = self.scheduler.lateness(check_id, now)
+                late = max(0.0, now - scheduled)  # a timer may fire a millisecond early
                 self.metrics.lateness.observe(late)
                 self.metrics.slot_lag.set(late)
                 self.stats.add_lateness(late)
-                await self.run_check(check_id, slot=self.scheduler.slot(check_id, now))
+                await self.run_check(check_id, slot=slot)
                 self._follow_streak(check_id, started=now)
         finally:
             self._in_flight -= 1
