@@ -44,6 +44,7 @@ async def resolve(host: str, port: int, ip_version: str) -> str:
     return str(infos[0][4][0])
 
 
+@functools.lru_cache(maxsize=4_096)  # every probe asks it of its host: 1 % of a national run
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
