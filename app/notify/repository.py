@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import upsert_insert
@@ -56,7 +56,11 @@ async def facts_for(session: AsyncSession, check_ids: Sequence[int]) -> dict[int
         .where(Check.id.in_(set(check_ids)))
     )
     rows = (await session.execute(stmt)).all()
-    units = {u.id: u for u in (await session.execute(select(Unit))).scalars()}
+    # only the units these facts name (a national inventory has 3,355 units, and the
+    # notifier asks every few seconds while incidents are open)
+    parent_ids = {unit.parent_id for _, _, unit in rows if unit.parent_id is not None}
+    wanted = select(Unit).where(or_(Unit.id.in_(parent_ids), Unit.kind == "province"))
+    units = {u.id: u for u in (await session.execute(wanted)).scalars()}
     province = next((u for u in units.values() if u.kind == "province"), None)
     out: dict[int, Facts] = {}
     for check, service, unit in rows:
