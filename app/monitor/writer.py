@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import exc as orm_exc
@@ -17,6 +17,7 @@ from app.models import Check, CheckVantage, DeadLetter, Flip, ProbeResult, PushB
 from app.models.base import Base
 from app.monitor.evaluator import Outcome
 from app.monitor.records import outcome_to_record
+from app.monitor.rows import CheckRow
 from probes.text import clean_text
 
 ERROR_LIMIT = 2_000
@@ -123,7 +124,7 @@ async def _write(
     await incidents.open_incidents(session, opens)
     await incidents.close_incidents(session, closes)
     if latest:
-        await session.execute(update(Check), list(latest.values()))
+        await update_check_states(session, list(latest.values()))
     vantages = {
         (v["check_id"], v["vantage"]): v for o in current_batch if (v := o.vantage_row) is not None
     }
@@ -166,6 +167,27 @@ def _relayed_beat(outcome: Outcome) -> dict[str, Any]:
         "status": "down" if row["status"] == "down" else "up",
         "message": row["message"],
     }
+
+
+_CHECK_TABLE: Any = Check.__table__
+_CHECK_STATE = update(_CHECK_TABLE).where(_CHECK_TABLE.c.id == bindparam("check_id_"))
+
+
+async def update_check_states(session: AsyncSession, rows: Sequence[CheckRow]) -> None:
+    """``UPDATE check`` of each row's state columns by ``id``, as Core executemany.
+
+    Not the ORM's bulk UPDATE (``update(Check)`` with a list): it builds ORM state for
+    every row, 2.2 % of a national run. A row that matches no check (the check is
+    gone) is refused where the driver counts rows (SQLite), as the ORM did; asyncpg's
+    executemany counts none."""
+    params = [
+        {**{k: v for k, v in row.items() if k != "id"}, "check_id_": row["id"]} for row in rows
+    ]
+    result: Any = await session.execute(_CHECK_STATE, params)
+    if session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+        raise orm_exc.StaleDataError(
+            f"UPDATE check expected {len(rows)} rows, matched {result.rowcount}"
+        )
 
 
 async def upsert_vantages(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
