@@ -143,9 +143,12 @@ async def clear_from(session: AsyncSession, first_day: date, keys: Keys | None =
 async def insert_rows(
     session: AsyncSession, days: Sequence[dict[str, Any]], pieces: Sequence[dict[str, Any]]
 ) -> None:
+    """Core executemany (every row has the same keys): the ORM's bulk INSERT built
+    per-row ORM state, and a pass after a burst of flips writes tens of thousands."""
     for model, rows in ((RollupDay, days), (OutageDay, pieces)):
+        table: Any = model.__table__
         for offset in range(0, len(rows), 2_000):
-            await session.execute(insert(model), list(rows[offset : offset + 2_000]))
+            await session.execute(insert(table), list(rows[offset : offset + 2_000]))
 
 
 async def close_carry(
