@@ -61,6 +61,9 @@ CHECKS_REFRESH_S = 30.0  # replicas re-read the checks from SQL this often
 # ... and this often while they know of none: a --workers replica starts before the
 # API process has synced the inventory, and took a whole refresh to begin probing
 EMPTY_REFRESH_S = 2.0
+# the heap is frozen again this long after every check's first run (_freeze_heap)
+FREEZE_AFTER_ROUND_S = 10.0
+MAX_REFREEZE_S = 600.0
 
 
 class MonitorStats:
@@ -174,6 +177,7 @@ class Monitor:
         self._lease_task: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._resyncs: set[asyncio.Task[None]] = set()  # jobs re-synced after a renew
+        self._refreeze: asyncio.TimerHandle | None = None  # see _freeze_heap
         self.metrics.shards_owned.set_function(self._shards_owned)
         # monitor_run heartbeat, rollups and result retention (app/reports/housekeeping.py)
         self.housekeeper = Housekeeper(
@@ -260,6 +264,8 @@ class Monitor:
         except TimeoutError:
             log.warning("%d probes still running at stop", self._in_flight)
         self.scheduler.shutdown()
+        if self._refreeze is not None:
+            self._refreeze.cancel()
         if self.beat_relay is not None:  # applies no beat the pipeline would not write
             await self.beat_relay.stop()
         for task in (self._lease_task, self._refresh_task, *self._resyncs):
@@ -323,10 +329,7 @@ class Monitor:
             report["jobs"] = self.scheduler.sync(self._owned())
             report["checks"] = len(self.checks)
             self.metrics.jobs.set(self.scheduler.job_count)
-            # The inventory, jobs and states now live as long as the process: move them
-            # out of the cyclic collector's way. At 17,000 checks every full collection
-            # otherwise rescans ~400,000 objects, a pause of up to a second (docs/design.md §7).
-            gc.freeze()
+            self._freeze_heap()
             return report
 
     async def _sync_inventory(self, force: bool) -> dict[str, Any]:
@@ -351,8 +354,33 @@ class Monitor:
         self._synced = (digest, names)
         return _as_dict(sync_report)
 
-    async def _load_checks(self) -> None:
-        """Re-read the active checks; rebuild only those whose signature changed.
+    def _freeze_heap(self) -> None:
+        """Move what now lives as long as the process (the inventory, jobs and states)
+        out of the cyclic collector's way, and again once every check has run: the
+        first round of probes builds more (metric series per check, clients).
+
+        At 17,000 checks each full collection otherwise rescans ~480,000 objects:
+        ~180 CPU-ms each, a tenth of a core over both processes of a national run
+        (``time.thread_time`` in gc.callbacks), and a pause of the event loop
+        (docs/design.md §7). A young collection first, so that little garbage is
+        frozen with them."""
+        gc.collect(1)
+        gc.freeze()
+        if self._refreeze is not None:
+            self._refreeze.cancel()
+        first_round = max((rc.interval_s for rc in self.checks.values()), default=0)
+        if first_round:
+            later = min(first_round + FREEZE_AFTER_ROUND_S, MAX_REFREEZE_S)
+            self._refreeze = asyncio.get_running_loop().call_later(later, self._refrozen)
+
+    def _refrozen(self) -> None:
+        self._refreeze = None
+        gc.collect(1)
+        gc.freeze()
+
+    async def _load_checks(self) -> int:
+        """Re-read the active checks; rebuild only those whose signature changed (their
+        count is returned).
 
         Parsing 17,000 probe configs on every reload stalled the loop for seconds;
         plain signature rows are compared first, and only new or changed checks
@@ -385,6 +413,7 @@ class Monitor:
         }
         self._tokens = {rc.push_token_hash: rc.id for rc in checks.values() if rc.push_token_hash}
         await self._load_vantages()
+        return len(rows)
 
     async def _load_vantages(self) -> None:
         """Per-vantage states of multi-vantage checks, from ``check_vantage`` for the
@@ -465,9 +494,11 @@ class Monitor:
         told of a reload (a ``--workers`` child, another host) still follows the
         inventory the API process synced, within ``CHECKS_REFRESH_S``."""
         async with self._reload_lock:
-            await self._load_checks()
+            rebuilt = await self._load_checks()
             self.scheduler.sync(self._owned())
             self.metrics.jobs.set(self.scheduler.job_count)
+            if rebuilt:  # as after a reload: a --workers child loads its checks here
+                self._freeze_heap()
 
     async def _apply_renew(self, report: RenewReport) -> None:
         """One renew done by the lease thread (a failed one reports nothing: the shards
