@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +49,43 @@ async def test_run_row_heartbeat_and_stop(sessionmaker: async_sessionmaker[Async
         T0 + timedelta(seconds=20),
         T0 + timedelta(seconds=20),
     )
+
+
+async def test_the_duties_run_apart_so_a_slow_rollup_holds_no_heartbeat(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real clock: each duty on its own interval (APScheduler), one run of it
+    at a time; a failing one goes on being run and stops no other."""
+    keeper = Housekeeper(sessionmaker, heartbeat_s=0.2, rollup_s=0.3, prune_s=0.3)
+    runs = {"rollup": 0, "prune": 0}
+
+    async def slow_rollup() -> None:
+        runs["rollup"] += 1
+        await asyncio.sleep(2.0)
+
+    async def failing_prune() -> None:
+        runs["prune"] += 1
+        raise RuntimeError("the disk is away")
+
+    monkeypatch.setattr(keeper, "rollup", slow_rollup)
+    monkeypatch.setattr(keeper, "prune", failing_prune)
+
+    async def last_seen() -> datetime:
+        async with sessionmaker() as s:
+            run = (await s.execute(select(MonitorRun))).scalar_one()
+        return run.last_seen_at
+
+    await keeper.start()
+    try:
+        await asyncio.sleep(0.5)  # every duty's first run is one heartbeat after the start
+        assert runs["rollup"] == 1
+        seen = await last_seen()
+        await asyncio.sleep(0.8)  # the rollup is still running ...
+        assert await last_seen() > seen  # ... and the heartbeat went on
+        assert runs["rollup"] == 1  # one run at a time
+        assert runs["prune"] >= 3  # failing, and run again on its interval
+    finally:
+        await keeper.stop()
 
 
 def test_gaps_between_runs() -> None:
