@@ -47,13 +47,13 @@ async def write_batch(
     have moved on since, and an old snapshot must not overwrite them.
 
     Fencing is optimistic: a batch whose outcomes carry one epoch per shard is
-    written as current, then the epochs are read ``FOR SHARE`` just before the
+    written as current, then the epochs are read ``FOR KEY SHARE`` just before the
     commit; a shard moved on raises :class:`EpochMoved` (the caller rolls back and
     writes again with ``lock_first``, :func:`write_fenced`). The lease rows are thus
     locked for a commit, not for a whole write: locked first, a renew (an UPDATE of
     the same rows) waited behind slow batch writes until a live replica fenced
     itself (3,839 probes in a national bench run). ``lock_first`` (and a batch
-    with two epochs for one shard) reads them ``FOR SHARE`` first and splits.
+    with two epochs for one shard) reads them ``FOR KEY SHARE`` first and splits.
     """
     if not (current and any(o.epoch is not None for o in batch)):  # history replays pass
         return await _write(session, batch, [], current)
@@ -234,13 +234,16 @@ class EpochMoved(Exception):
 async def _epochs(
     session: AsyncSession, batch: Sequence[Outcome], *, lock: bool = False
 ) -> dict[int, int]:
-    """The current epoch of each shard of ``batch``; with ``lock``, ``FOR SHARE``
+    """The current epoch of each shard of ``batch``; with ``lock``, ``FOR KEY SHARE``
     holds the lease rows until the transaction ends, so no replica can take one
-    (bump its epoch) before the commit."""
+    (bump its epoch) before the commit: a takeover selects its shards ``FOR UPDATE
+    SKIP LOCKED``. A renew or a release updates no key, so it never waits on a
+    write (with ``FOR SHARE`` it waited behind a commit, or behind a whole write
+    locked first, and a live but busy replica could fence itself)."""
     shards = sorted({o.shard for o in batch if o.epoch is not None and o.shard is not None})
     query = select(ShardLease.shard, ShardLease.epoch).where(ShardLease.shard.in_(shards))
     if lock:
-        query = query.with_for_update(read=True)
+        query = query.with_for_update(read=True, key_share=True)
     rows = await session.execute(query)
     return {shard: epoch for shard, epoch in rows.all()}
 

@@ -1,7 +1,7 @@
 """The batch writer locks the shard lease rows for its commit only (docs/design.md §4.1).
 
 It fences optimistically: the batch written as probed, the epochs read ``FOR
-SHARE`` just before the commit (moved on: rolled back and written again with the
+KEY SHARE`` just before the commit (moved on: rolled back and written again with the
 rows locked first). A renew, which updates
 the same lease rows, therefore never waits behind a slow batch write — it did
 when the writer locked them first, and a replica whose writes were slow fenced
@@ -97,18 +97,31 @@ async def test_a_renew_does_not_wait_behind_a_slow_batch_write(
         assert await s.scalar(select(func.count()).select_from(Flip)) == 1
 
 
-async def test_locking_first_made_the_renew_wait(
+async def test_locked_lease_rows_let_a_renew_through_but_not_a_takeover(
     sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
-    """The old order (lock the lease rows, then write), kept for a retry after a
-    move: a renew waits for the whole write. This is what the test above guards."""
-    leases, outcome = await _leased_result(sessionmaker)
+    """The lease rows a write holds (``FOR KEY SHARE``) conflict only with a takeover
+    (its ``SELECT … FOR UPDATE``, which bumps the epoch), never with a renew, which
+    updates no key. Even locked first for a whole slow write (the retry after a
+    move), A renews; B cannot take the shard until A has committed. (``FOR SHARE``
+    made the renew wait, and the lease thread's test flaked when a write was
+    paused between its lock and its commit.)"""
+    a = ShardLeases(sessionmaker, owner="a", lease_s=1.0)
+    await a.renew()
+    outcome = await _first_result(sessionmaker, a)
     async with _held(engine, outcome):
         task = asyncio.create_task(_write_locking_first(sessionmaker, [outcome]))
         await _blocked(task)
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(leases.renew(), 2)
-    await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(a.renew(), 2)  # the locked rows hold no renew back
+        await asyncio.sleep(1.2)  # A's lease runs out on now()
+        b = ShardLeases(sessionmaker, owner="b", lease_s=30.0)
+        report = await asyncio.wait_for(b.renew(), 5)
+        assert shard_of(KEY) not in report.gained  # locked until A's commit: skipped
+        assert not task.done()
+    counts = await asyncio.wait_for(task, 10)
+    assert counts["probe_result"] == 1 and "fenced" not in counts  # under its epoch
+    report = await asyncio.wait_for(b.renew(), 5)
+    assert shard_of(KEY) in report.gained  # committed: now B takes it
 
 
 async def test_a_shard_taken_during_the_write_fences_the_batch(
