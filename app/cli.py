@@ -43,7 +43,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app import migrate
     from app.main import create_app
-    from app.monitor.workers import SingleReplicaError, Supervisor, hold_sqlite_lock, worker_count
+    from app.monitor.workers import (
+        SingleReplicaError,
+        Supervisor,
+        WorkerPortsBusy,
+        check_worker_ports,
+        hold_sqlite_lock,
+        worker_count,
+    )
 
     settings = _settings(args)
     _logging(settings.log_level)
@@ -59,7 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:  # SQLite: one monitor process; the lock is held until this process ends
         workers = worker_count(settings, args.workers, push_checks=push, agent_checks=agents)
         lock = hold_sqlite_lock(settings) if settings.role != "api" else None
-    except SingleReplicaError as exc:
+        if workers > 1 and settings.role == "all":
+            check_worker_ports(settings, workers)
+    except (SingleReplicaError, WorkerPortsBusy) as exc:
         print(exc, file=sys.stderr)
         return 2
     if not args.no_migrate:

@@ -19,6 +19,7 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +34,40 @@ PR_SET_PDEATHSIG = 1
 
 class SingleReplicaError(RuntimeError):
     """Another process already runs the monitor on this SQLite file."""
+
+
+class WorkerPortsBusy(RuntimeError):
+    """A port a ``--workers`` child would serve its ``/metrics`` on is taken."""
+
+
+def check_worker_ports(settings: Settings, count: int) -> None:
+    """Child ``i`` serves ``/metrics`` on 127.0.0.1:``port + i``; refuse to start, naming
+    the ports, when one is taken: the child would fail on "address already in use"
+    and be started again, over and over, with its replica missing meanwhile."""
+    wanted = [settings.port + i for i in range(1, count)]
+    busy = [port for port in wanted if not _bindable(port)]
+    if not busy:
+        return
+    ports = ", ".join(str(p) for p in busy)
+    raise WorkerPortsBusy(
+        f"Cổng {ports} (127.0.0.1) đã có tiến trình khác dùng; với --workers {count}, tiến "
+        f"trình con thứ i phục vụ /metrics ở cổng {settings.port} + i. Hãy chọn --port "
+        "(THONGSUOT_PORT) khác hoặc giải phóng các cổng đó.\n"
+        f"Port(s) {ports} on 127.0.0.1 are in use; with --workers {count}, worker i serves "
+        f"/metrics on port {settings.port} + i. Choose another --port (THONGSUOT_PORT) or "
+        "free those ports."
+    )
+
+
+def _bindable(port: int) -> bool:
+    """True when a listener could bind 127.0.0.1:``port`` now (as uvicorn binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def sqlite_path(settings: Settings) -> Path | None:
@@ -192,4 +227,11 @@ class Supervisor:
                 proc.wait()
 
 
-__all__ = ["SingleReplicaError", "Supervisor", "hold_sqlite_lock", "worker_count"]
+__all__ = [
+    "SingleReplicaError",
+    "Supervisor",
+    "WorkerPortsBusy",
+    "check_worker_ports",
+    "hold_sqlite_lock",
+    "worker_count",
+]

@@ -381,6 +381,28 @@ async def test_a_second_serve_on_one_sqlite_file_refuses_to_start(
 
 
 @pytest.mark.postgres
+async def test_serve_workers_refuses_to_start_when_a_workers_port_is_taken(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Worker i serves /metrics on the main port + i: taken, ``serve`` says which port
+    and stops, instead of restarting the worker on "address already in use" forever."""
+    port = _free_port(3)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port + 2))
+        taken.listen()
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "app.cli", "serve", "--db", db_url,
+             "--port", str(port), "--workers", "3", "--no-migrate"],
+            env={**os.environ, "THONGSUOT_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"Cổng {port + 2} (127.0.0.1) đã có tiến trình khác dùng" in done.stderr
+    assert f"Port(s) {port + 2} on 127.0.0.1 are in use" in done.stderr
+
+
+@pytest.mark.postgres
 @pytest.mark.slow
 async def test_serve_workers_runs_replicas_and_restarts_a_dead_one(
     sessionmaker: async_sessionmaker[AsyncSession],
