@@ -159,15 +159,33 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-class Supervisor:
-    """Starts ``count`` monitor-only children and starts again any that exits."""
+STABLE_S = 60.0  # a child that ran this long is restarted after restart_delay again
+MAX_RESTART_DELAY_S = 60.0
+SERVE_CHILD = ("-m", "app.cli", "serve", "--no-migrate", "--workers", "1")
 
-    def __init__(self, settings: Settings, count: int, *, restart_delay: float = 1.0) -> None:
+
+class Supervisor:
+    """Starts ``count`` monitor-only children and starts again any that exits: after
+    ``restart_delay``, doubled for each exit of a child that had run less than
+    ``STABLE_S`` (up to ``MAX_RESTART_DELAY_S``), so one that cannot start (a
+    database refusing it, a broken environment) is not started every second."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        count: int,
+        *,
+        restart_delay: float = 1.0,
+        child_args: tuple[str, ...] = SERVE_CHILD,
+    ) -> None:
         self.settings = settings
         self.count = count
         self.restart_delay = restart_delay
+        self.child_args = child_args
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.restarts = 0
+        self._started: dict[int, float] = {}  # monotonic start of each child
+        self._quick_exits: dict[int, int] = {}  # exits in a row before STABLE_S
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -187,11 +205,21 @@ class Supervisor:
         return env
 
     def _spawn(self, index: int) -> None:
-        cmd = [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", "1"]
+        cmd = [sys.executable, *self.child_args]
         self.children[index] = subprocess.Popen(
             cmd, env=self._env(index), preexec_fn=_die_with_parent
         )
+        self._started[index] = time.monotonic()
         log.info("worker %d started (pid %d)", index, self.children[index].pid)
+
+    def restart_delay_for(self, index: int) -> float:
+        """How long to wait before starting child ``index`` again, which just exited."""
+        now = time.monotonic()
+        if now - self._started.get(index, now) >= STABLE_S:
+            self._quick_exits[index] = 0
+        quick = self._quick_exits.get(index, 0)
+        self._quick_exits[index] = quick + 1
+        return min(self.restart_delay * 2.0**quick, MAX_RESTART_DELAY_S)
 
     def start(self) -> None:
         for index in range(1, self.count):
@@ -204,9 +232,14 @@ class Supervisor:
             for index, proc in list(self.children.items()):
                 if proc.poll() is None or self._stop.is_set():
                     continue
-                log.warning("worker %d exited (%s); starting it again", index, proc.returncode)
-                time.sleep(self.restart_delay)
-                if not self._stop.is_set():
+                delay = self.restart_delay_for(index)
+                log.warning(
+                    "worker %d exited (%s); starting it again in %.0f s",
+                    index,
+                    proc.returncode,
+                    delay,
+                )
+                if not self._stop.wait(delay):
                     self.restarts += 1
                     self._spawn(index)
 
