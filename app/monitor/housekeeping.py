@@ -202,7 +202,6 @@ def _logged(step: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[Non
         except Exception:
             log.exception("housekeeping step %s failed", step.__name__)
 
-    run.__name__ = step.__name__
     return run
 
 

@@ -50,9 +50,10 @@ async def write_batch(
     written as current, then the epochs are read ``FOR KEY SHARE`` just before the
     commit; a shard moved on raises :class:`EpochMoved` (the caller rolls back and
     writes again with ``lock_first``, :func:`write_fenced`). The lease rows are thus
-    locked for a commit, not for a whole write: locked first, a renew (an UPDATE of
-    the same rows) waited behind slow batch writes until a live replica fenced
-    itself (3,839 probes in a national bench run). ``lock_first`` (and a batch
+    locked for a commit, not for a whole write: locked first, under ``FOR SHARE``, a
+    renew (an UPDATE of the same rows) waited behind slow batch writes until a live
+    replica fenced itself (3,839 probes in a national bench run); ``FOR KEY SHARE``
+    no longer holds a renew at all (:func:`_epochs`). ``lock_first`` (and a batch
     with two epochs for one shard) reads them ``FOR KEY SHARE`` first and splits.
     """
     if not (current and any(o.epoch is not None for o in batch)):  # history replays pass
